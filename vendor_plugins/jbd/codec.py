@@ -1,0 +1,329 @@
+"""JBD codec, sans-IO: builds request frames and parses response frames into model values.
+
+Wire format (PROTOCOLS.md §3.1)::
+
+    request   DD | A5 (read) / 5A (write) | register | len | data… | CRC_H CRC_L | 77
+    response  DD | register | status (00 ok, 80 error) | len | data… | CRC_H CRC_L | 77
+
+The checksum is ``0x10000 - Σ(bytes from offset 2 to the end of data)``, big-endian, so it covers
+register+len+data in a request and status+len+data in a response. The same frames run over UART, RS485 and BLE.
+The encoders here are the exact inverse of the decoders; the simulator answers with them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ..errors import ChecksumError, DeviceError, FrameError
+from ..fields import pack, unpack
+from ..framing import Frame, FrameAssembler
+from ..model import Alarm, BmsSnapshot, DeviceInfo, Temperature, TemperatureKind
+from . import table as t
+
+_OVERHEAD = 7  # DD + 2 header bytes + len + 2 CRC + 77
+
+
+def checksum(body: bytes) -> int:
+    """JBD checksum of ``body`` (the bytes from frame offset 2 up to the end of the data)."""
+    return (0x10000 - sum(body)) & 0xFFFF
+
+
+def _frame(first: int, second: int, data: bytes) -> bytes:
+    if len(data) > 0xFF:
+        raise ValueError(f"JBD data is at most 255 bytes, got {len(data)}")
+    body = bytes((second, len(data))) + data
+    return bytes((t.START, first)) + body + checksum(body).to_bytes(2, "big") + bytes((t.END,))
+
+
+def build_read(register: int) -> bytes:
+    """Request frame reading ``register`` (e.g. ``build_read(0x03) == bytes.fromhex("dda50300fffd77")``)."""
+    return _frame(t.MODE_READ, register, b"")
+
+
+def build_write(register: int, data: bytes) -> bytes:
+    """Request frame writing ``data`` to ``register``."""
+    return _frame(t.MODE_WRITE, register, data)
+
+
+def build_response(register: int, data: bytes, status: int = t.STATUS_OK) -> bytes:
+    """Response frame (used by the simulator)."""
+    return _frame(register, status, data)
+
+
+def parse_frame(raw: bytes, *, request: bool = False) -> Frame:
+    """Strictly parse one complete frame; :class:`FrameError`/:class:`ChecksumError` when it is not valid.
+
+    For a response ``Frame.command`` is the register and ``Frame.status`` the status byte; for a request
+    (``request=True``) ``command`` is the register and ``status`` the mode (0xA5 read / 0x5A write).
+    """
+    if len(raw) < _OVERHEAD:
+        raise FrameError(f"JBD frame truncated: {len(raw)} bytes, at least {_OVERHEAD} needed")
+    if raw[0] != t.START:
+        raise FrameError(f"JBD frame must start with DD, got {raw[0]:02X}")
+    length = raw[3]
+    if len(raw) != _OVERHEAD + length:
+        raise FrameError(f"JBD frame declares {length} data bytes but is {len(raw)} bytes long")
+    if raw[-1] != t.END:
+        raise FrameError(f"JBD frame must end with 77, got {raw[-1]:02X}")
+    expected = checksum(raw[2 : 4 + length])
+    received = int.from_bytes(raw[4 + length : 6 + length], "big")
+    if received != expected:
+        raise ChecksumError(f"JBD checksum {received:04X}, expected {expected:04X}")
+    payload = bytes(raw[4 : 4 + length])
+    if request:
+        if raw[1] not in (t.MODE_READ, t.MODE_WRITE):
+            raise FrameError(f"JBD request mode must be A5 or 5A, got {raw[1]:02X}")
+        return Frame(command=raw[2], payload=payload, raw=bytes(raw), status=raw[1])
+    if raw[2] not in (t.STATUS_OK, t.STATUS_ERROR):
+        raise FrameError(f"JBD status must be 00 or 80, got {raw[2]:02X}")
+    return Frame(command=raw[1], payload=payload, raw=bytes(raw), status=raw[2])
+
+
+class JbdAssembler(FrameAssembler):
+    """Reassembles JBD frames from chunks (responses by default; ``request=True`` for a simulator)."""
+
+    def __init__(self, *, request: bool = False) -> None:
+        """Choose the direction to assemble."""
+        super().__init__()
+        self.request = request
+
+    def next_start(self, buf: bytearray, pos: int) -> int:
+        """Next DD byte."""
+        return buf.find(t.START, pos)
+
+    def frame_length(self, buf: bytearray, start: int) -> int | None:
+        """7 + the length byte, once the header is buffered."""
+        if len(buf) - start < 4:
+            return None
+        kind = buf[start + 1] if self.request else buf[start + 2]
+        allowed = (t.MODE_READ, t.MODE_WRITE) if self.request else (t.STATUS_OK, t.STATUS_ERROR)
+        if kind not in allowed:
+            raise FrameError(f"not a JBD header: {bytes(buf[start : start + 4]).hex()}")
+        return _OVERHEAD + buf[start + 3]
+
+    def parse(self, raw: bytes) -> Frame:
+        """Strict parse in this assembler's direction."""
+        return parse_frame(raw, request=self.request)
+
+
+def check_response(frame: Frame, register: int) -> bytes:
+    """Payload of ``frame`` if it is an OK answer for ``register``; otherwise a specific error."""
+    if frame.command != register:
+        raise FrameError(f"JBD answer is for register 0x{frame.command:02X}, asked 0x{register:02X}")
+    if frame.status != t.STATUS_OK:
+        raise DeviceError(f"JBD device answered error status 0x{frame.status:02X} for register 0x{register:02X}")
+    return frame.payload
+
+
+# --- register 0x03: basic info ----------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BasicInfo:
+    """Register 0x03 in model units (the JBD-level view, before it becomes a snapshot)."""
+
+    voltage: float
+    current: float
+    remaining_capacity: float
+    design_capacity: float
+    cycles: int
+    production_date: int
+    balancing: frozenset[int]
+    protection: int
+    software_version: int
+    soc: int
+    fet: int
+    cell_count: int
+    temperatures: tuple[float, ...]
+    coarse_units: bool = False
+    extension: bytes = field(default=b"")
+
+    @property
+    def charge_mosfet(self) -> bool:
+        """Charge MOSFET conducting."""
+        return bool(self.fet & t.FET_CHARGE)
+
+    @property
+    def discharge_mosfet(self) -> bool:
+        """Discharge MOSFET conducting."""
+        return bool(self.fet & t.FET_DISCHARGE)
+
+    @property
+    def manufacture_date(self) -> dt.date | None:
+        """Production date, or None when the packed value is not a real date."""
+        return decode_date(self.production_date)
+
+    @property
+    def software_version_text(self) -> str:
+        """Software version as printed by the vendor app (0x80 → "8.0")."""
+        return f"{self.software_version >> 4}.{self.software_version & 0x0F}"
+
+
+def decode_date(raw: int) -> dt.date | None:
+    """JBD packed date: day = bits 0-4, month = bits 5-8, year = 2000 + bits 9-15."""
+    try:
+        return dt.date(2000 + (raw >> 9), (raw >> 5) & 0x0F, raw & 0x1F)
+    except ValueError:
+        return None
+
+
+def encode_date(day: dt.date) -> int:
+    """Inverse of :func:`decode_date`."""
+    return ((day.year - 2000) << 9) | (day.month << 5) | day.day
+
+
+def _bits(value: int, first: int = 1) -> Iterable[int]:
+    return (first + n for n in range(value.bit_length()) if value >> n & 1)
+
+
+def decode_basic(payload: bytes) -> BasicInfo:
+    """Decode a register 0x03 payload; :class:`FrameError` if it is shorter than its own counts say."""
+    raw = unpack(t.BASIC_FIELDS, payload)
+    ntc_count = raw["ntc_count"]
+    ntc_end = t.BASIC_FIXED_SIZE + 2 * ntc_count
+    if len(payload) < ntc_end:
+        raise FrameError(f"JBD basic info declares {ntc_count} NTCs but has {len(payload)} bytes")
+    extension = bytes(payload[ntc_end:])
+    coarse = bool(extension) and bool(extension[0] & t.UNIT_FLAG_BIT)
+    fields = {f.name: f for f in t.BASIC_FIELDS}
+
+    def value(name: str) -> float:
+        scale = t.COARSE_SCALE if coarse and name in t.COARSE_FIELDS else None
+        return fields[name].to_value(raw[name], scale)
+
+    temps = tuple(
+        round((int.from_bytes(payload[o : o + 2], "big") - t.NTC_OFFSET_DECIKELVIN) / 10, 1)
+        for o in range(t.BASIC_FIXED_SIZE, ntc_end, 2)
+    )
+    soc = raw["soc"]
+    if soc > 100:
+        raise FrameError(f"JBD state of charge {soc} % is out of range")
+    return BasicInfo(
+        voltage=value("voltage"),
+        current=value("current"),
+        remaining_capacity=value("remaining_capacity"),
+        design_capacity=value("design_capacity"),
+        cycles=raw["cycles"],
+        production_date=raw["production_date"],
+        balancing=frozenset(_bits(raw["balance_low"])) | frozenset(_bits(raw["balance_high"], 17)),
+        protection=raw["protection"],
+        software_version=raw["software_version"],
+        soc=soc,
+        fet=raw["fet"],
+        cell_count=raw["cell_count"],
+        temperatures=temps,
+        coarse_units=coarse,
+        extension=extension,
+    )
+
+
+def encode_basic(info: BasicInfo) -> bytes:
+    """Register 0x03 payload for ``info`` (exact inverse of :func:`decode_basic`)."""
+    fields = {f.name: f for f in t.BASIC_FIELDS}
+
+    def raw(name: str, value: float) -> int:
+        scale = t.COARSE_SCALE if info.coarse_units and name in t.COARSE_FIELDS else None
+        return fields[name].to_raw(value, scale)
+
+    balance = sum(1 << (cell - 1) for cell in info.balancing)
+    values = {
+        "voltage": raw("voltage", info.voltage),
+        "current": raw("current", info.current),
+        "remaining_capacity": raw("remaining_capacity", info.remaining_capacity),
+        "design_capacity": raw("design_capacity", info.design_capacity),
+        "cycles": info.cycles,
+        "production_date": info.production_date,
+        "balance_low": balance & 0xFFFF,
+        "balance_high": balance >> 16,
+        "protection": info.protection,
+        "software_version": info.software_version,
+        "soc": info.soc,
+        "fet": info.fet,
+        "cell_count": info.cell_count,
+        "ntc_count": len(info.temperatures),
+    }
+    out = pack(t.BASIC_FIELDS, values, t.BASIC_FIXED_SIZE)
+    for celsius in info.temperatures:
+        out += (round(celsius * 10) + t.NTC_OFFSET_DECIKELVIN).to_bytes(2, "big")
+    extension = info.extension
+    if info.coarse_units and not extension:
+        extension = bytes((t.UNIT_FLAG_BIT,))
+    return bytes(out + extension)
+
+
+# --- registers 0x04 and 0x05 ------------------------------------------------------------------------------
+def decode_cells(payload: bytes) -> tuple[float, ...]:
+    """Register 0x04: one big-endian u16 mV per cell."""
+    if len(payload) % 2:
+        raise FrameError(f"JBD cell block has an odd length ({len(payload)} bytes)")
+    return tuple(t.CELL_MV.to_value(int.from_bytes(payload[i : i + 2], "big")) for i in range(0, len(payload), 2))
+
+
+def encode_cells(cells: Iterable[float]) -> bytes:
+    """Inverse of :func:`decode_cells`."""
+    return b"".join(t.CELL_MV.to_raw(v).to_bytes(2, "big") for v in cells)
+
+
+def decode_hardware(payload: bytes) -> str:
+    """Register 0x05: ASCII model/hardware string (NULs and padding stripped)."""
+    return payload.decode("ascii", errors="replace").strip("\x00 ").strip()
+
+
+# --- the model ------------------------------------------------------------------------------------------
+def alarms_of(protection: int) -> tuple[frozenset[Alarm], dict[str, int]]:
+    """Protection bits → alarms, plus the reserved bits that are set, by name (for ``raw``)."""
+    alarms = frozenset(alarm for bit, alarm in t.PROTECTION_BITS.items() if protection >> bit & 1)
+    unmapped = {
+        f"protection_bit{bit}": 1 for bit in range(16) if protection >> bit & 1 and bit not in t.PROTECTION_BITS
+    }
+    return alarms, unmapped
+
+
+def to_snapshot(basic: BasicInfo, cells: tuple[float, ...]) -> BmsSnapshot:
+    """Combine registers 0x03 and 0x04 into one snapshot (they must agree on the cell count)."""
+    if len(cells) != basic.cell_count:
+        raise FrameError(f"JBD basic info says {basic.cell_count} cells, the cell block has {len(cells)}")
+    alarms, unmapped = alarms_of(basic.protection)
+    raw: dict[str, int | str] = {
+        "protection_status": basic.protection,
+        "fet_status": basic.fet,
+        "software_version": basic.software_version_text,
+        "capacity_unit": "100mAh" if basic.coarse_units else "10mAh",
+        **unmapped,
+    }
+    return BmsSnapshot(
+        voltage=basic.voltage,
+        current=basic.current,
+        soc=float(basic.soc),
+        remaining_capacity=basic.remaining_capacity,
+        design_capacity=basic.design_capacity,
+        cycles=basic.cycles,
+        cell_voltages=cells,
+        temperatures=tuple(
+            Temperature(f"cell_{i}", TemperatureKind.CELL, c) for i, c in enumerate(basic.temperatures, 1)
+        ),
+        charge_mosfet=basic.charge_mosfet,
+        discharge_mosfet=basic.discharge_mosfet,
+        balancing=basic.balancing,
+        alarms=alarms,
+        raw=raw,
+    )
+
+
+def to_device_info(basic: BasicInfo | None, hardware: str | None) -> DeviceInfo:
+    """DeviceInfo from register 0x05 (model) and, when read, register 0x03 (version, date, cells)."""
+    return DeviceInfo(
+        vendor="JBD",
+        family="jbd",
+        model=hardware or None,
+        hardware_version=hardware or None,
+        software_version=basic.software_version_text if basic else None,
+        manufacture_date=basic.manufacture_date if basic else None,
+        cell_count=basic.cell_count if basic else None,
+    )
+
+
+def mos_value(charge_on: bool, discharge_on: bool) -> bytes:
+    """Register 0xE1 payload: a bit set switches that MOSFET off (bit0 charge, bit1 discharge)."""
+    value = (0 if charge_on else t.FET_CHARGE) | (0 if discharge_on else t.FET_DISCHARGE)
+    return value.to_bytes(2, "big")

@@ -1,0 +1,182 @@
+"""A virtual JBD BMS: answers real JBD requests with responses generated from a battery state.
+
+Sans-IO (``handle(request) -> response``); serve it over TCP, a pty or fake BLE with ``vendor_plugins.sim``.
+It understands reads of 0x03/0x04/0x05, factory-mode enter/exit (0x00/0x01), MOSFET control (0xE1, accepted with
+and without factory mode, as real boards do) and answers unknown registers with the error status. In "live"
+mode ``advance()`` runs a compressed charge/discharge cycle so a watched pack changes over time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+from dataclasses import dataclass, field, replace
+
+from ..framing import FrameAssembler
+from ..model import Alarm
+from ..sim.base import Simulator
+from . import codec
+from . import table as t
+
+
+@dataclass(slots=True, kw_only=True)
+class JbdState:
+    """Everything a JBD pack reports, in model units at the protocol's resolution."""
+
+    cell_voltages: list[float] = field(default_factory=lambda: [3.305, 3.301, 3.298, 3.302])
+    voltage: float | None = None  # None: the sum of the cells, as a real board measures it
+    current: float = 0.0
+    remaining_capacity: float = 80.0
+    design_capacity: float = 100.0
+    cycles: int = 12
+    production_date: dt.date = dt.date(2024, 5, 17)
+    balancing: set[int] = field(default_factory=set)
+    alarms: set[Alarm] = field(default_factory=set)
+    extra_protection_bits: int = 0  # reserved bits 13-15, for tests
+    software_version: int = 0x80
+    soc: int | None = None  # None: remaining / design
+    charge_mosfet: bool = True
+    discharge_mosfet: bool = True
+    temperatures: list[float] = field(default_factory=lambda: [24.5, 24.1])
+    model: str = "JBD-SP04S034-SIM"
+    coarse_units: bool = False
+    extension: bytes = b""
+
+    @property
+    def protection(self) -> int:
+        """Protection word from the alarm set."""
+        bits = {alarm: bit for bit, alarm in t.PROTECTION_BITS.items()}
+        return sum(1 << bits[a] for a in self.alarms if a in bits) | self.extra_protection_bits
+
+    def basic_info(self) -> codec.BasicInfo:
+        """The register 0x03 view of this state."""
+        voltage = self.voltage if self.voltage is not None else round(sum(self.cell_voltages), 2)
+        soc = self.soc
+        if soc is None:
+            soc = round(100 * self.remaining_capacity / self.design_capacity) if self.design_capacity else 0
+        fet = (t.FET_CHARGE if self.charge_mosfet else 0) | (t.FET_DISCHARGE if self.discharge_mosfet else 0)
+        return codec.BasicInfo(
+            voltage=voltage,
+            current=self.current,
+            remaining_capacity=self.remaining_capacity,
+            design_capacity=self.design_capacity,
+            cycles=self.cycles,
+            production_date=codec.encode_date(self.production_date),
+            balancing=frozenset(self.balancing),
+            protection=self.protection,
+            software_version=self.software_version,
+            soc=max(0, min(100, soc)),
+            fet=fet,
+            cell_count=len(self.cell_voltages),
+            temperatures=tuple(self.temperatures),
+            coarse_units=self.coarse_units,
+            extension=self.extension,
+        )
+
+    @classmethod
+    def from_frames(cls, basic: codec.BasicInfo, cells: tuple[float, ...], model: str = "") -> JbdState:
+        """A state that reproduces what a real pack sent (for replaying captures)."""
+        date = basic.manufacture_date or dt.date(2000, 1, 1)
+        alarms, _ = codec.alarms_of(basic.protection)
+        mapped = sum(1 << bit for bit in t.PROTECTION_BITS)
+        return cls(
+            cell_voltages=list(cells),
+            voltage=basic.voltage,
+            current=basic.current,
+            remaining_capacity=basic.remaining_capacity,
+            design_capacity=basic.design_capacity,
+            cycles=basic.cycles,
+            production_date=date,
+            balancing=set(basic.balancing),
+            alarms=set(alarms),
+            extra_protection_bits=basic.protection & ~mapped,
+            software_version=basic.software_version,
+            soc=basic.soc,
+            charge_mosfet=basic.charge_mosfet,
+            discharge_mosfet=basic.discharge_mosfet,
+            temperatures=list(basic.temperatures),
+            model=model,
+            coarse_units=basic.coarse_units,
+            extension=basic.extension,
+        )
+
+
+class JbdSimulator(Simulator):
+    """Virtual JBD pack."""
+
+    vendor = "jbd"
+
+    def __init__(self, state: JbdState | None = None, *, live: bool = False, seed: int | None = None) -> None:
+        """Simulate ``state`` (a default 4S pack when omitted); ``live`` makes ``advance`` change it."""
+        self.state = state if state is not None else JbdState()
+        self.live = live
+        self.factory_mode = False
+        self.requests: list[bytes] = []
+        self._rng = random.Random(seed)
+        self._clock = 0.0
+
+    def request_assembler(self) -> FrameAssembler:
+        """JBD request frames."""
+        return codec.JbdAssembler(request=True)
+
+    def handle(self, request: bytes) -> bytes | None:
+        """Answer one request frame."""
+        frame = codec.parse_frame(request, request=True)
+        self.requests.append(bytes(request))
+        register = frame.command
+        if frame.status == t.MODE_READ:
+            return self._read(register)
+        return self._write(register, frame.payload)
+
+    def _read(self, register: int) -> bytes:
+        state = self.state
+        if register == t.REG_BASIC:
+            return codec.build_response(register, codec.encode_basic(state.basic_info()))
+        if register == t.REG_CELLS:
+            return codec.build_response(register, codec.encode_cells(state.cell_voltages))
+        if register == t.REG_HARDWARE:
+            return codec.build_response(register, state.model.encode("ascii"))
+        return codec.build_response(register, b"", t.STATUS_ERROR)
+
+    def _write(self, register: int, data: bytes) -> bytes:
+        if register == t.REG_FACTORY_ENTER and data == t.FACTORY_ENTER_KEY:
+            self.factory_mode = True
+        elif register == t.REG_FACTORY_EXIT and len(data) == 2:
+            self.factory_mode = False
+        elif register == t.REG_MOS and len(data) == 2:
+            off = int.from_bytes(data, "big")
+            self.state.charge_mosfet = not off & t.FET_CHARGE
+            self.state.discharge_mosfet = not off & t.FET_DISCHARGE
+            if off:
+                self.state.alarms.add(Alarm.SOFTWARE_LOCK)
+            else:
+                self.state.alarms.discard(Alarm.SOFTWARE_LOCK)
+        else:
+            return codec.build_response(register, b"", t.STATUS_ERROR)
+        return codec.build_response(register, b"")
+
+    # --- live mode ------------------------------------------------------------------------------
+    def advance(self, seconds: float) -> None:
+        """Run a compressed day: a 10-minute charge/discharge sine, SoC and cells following it."""
+        if not self.live or seconds <= 0:
+            return
+        s = self.state
+        self._clock += seconds
+        amps = round(20.0 * math.sin(2 * math.pi * self._clock / 600.0) + self._rng.uniform(-0.5, 0.5), 2)
+        if (amps > 0 and not s.charge_mosfet) or (amps < 0 and not s.discharge_mosfet):
+            amps = 0.0
+        s.current = amps
+        # Charge counted 60x faster than real time so the SoC visibly moves.
+        delta_ah = amps * seconds * 60 / 3600
+        s.remaining_capacity = round(min(s.design_capacity, max(0.0, s.remaining_capacity + delta_ah)), 2)
+        s.soc = None
+        fraction = s.remaining_capacity / s.design_capacity if s.design_capacity else 0.0
+        base = 3.0 + 0.4 * fraction + 0.002 * amps
+        s.cell_voltages = [round(base + self._rng.uniform(-0.008, 0.008), 3) for _ in s.cell_voltages]
+        s.temperatures = [round(24.0 + abs(amps) * 0.1 + self._rng.uniform(-0.2, 0.2), 1) for _ in s.temperatures]
+        s.balancing = {i for i, v in enumerate(s.cell_voltages, 1) if v - min(s.cell_voltages) > 0.01}
+
+    def snapshot_state(self) -> JbdState:
+        """A copy of the current state (for tests comparing before/after)."""
+        return replace(self.state, cell_voltages=list(self.state.cell_voltages))

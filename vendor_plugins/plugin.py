@@ -1,0 +1,199 @@
+"""The vendor-plugin contract: what a vendor plugin declares and what its sessions do.
+
+A :class:`VendorPlugin` binds a sans-IO codec to links: which link kinds it supports, how it is recognised over
+Bluetooth (:class:`BleMatcher`), what it can do (:class:`Capabilities`), a read-only ``probe`` and
+``open_session``. A :class:`Session` runs the vendor's read sequence over one link and returns one
+:class:`~vendor_plugins.model.BmsSnapshot` per pack; writes are refused unless control was enabled for the
+device and are confirmed by reading the state back.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+import fnmatch
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from .errors import BmsError, ControlRefused, UnsupportedError
+from .model import BmsSnapshot, DeviceInfo, Switch
+
+if TYPE_CHECKING:
+    from .sim.base import Simulator
+    from .transports.base import Link
+
+
+class LinkKind(enum.StrEnum):
+    """Kinds of transport a plugin can run over."""
+
+    BLE = "ble"
+    SERIAL = "serial"
+    TCP = "tcp"
+    MODBUS = "modbus"
+
+
+@dataclass(frozen=True, slots=True)
+class Advertisement:
+    """A BLE advertisement as the library sees it (Home Assistant adapts its service info to this)."""
+
+    address: str
+    local_name: str | None = None
+    service_uuids: tuple[str, ...] = ()
+    manufacturer_data: Mapping[int, bytes] = field(default_factory=dict)
+    service_data: Mapping[str, bytes] = field(default_factory=dict)
+
+
+def uuid16(short: int) -> str:
+    """Expand a 16-bit Bluetooth UUID to its 128-bit string form."""
+    return f"0000{short:04x}-0000-1000-8000-00805f9b34fb"
+
+
+@dataclass(frozen=True, slots=True)
+class BleMatcher:
+    """One way of recognising a plugin's device from an advertisement; all given criteria must hold.
+
+    ``local_name`` is an fnmatch pattern (``"JBD-*"``); ``oui`` a MAC prefix (``"A4:C1:38"``).
+    """
+
+    local_name: str | None = None
+    service_uuid: str | None = None
+    manufacturer_id: int | None = None
+    oui: str | None = None
+
+    def matches(self, adv: Advertisement) -> bool:
+        """Whether ``adv`` satisfies every criterion of this matcher."""
+        if self.local_name is not None and not (
+            adv.local_name and fnmatch.fnmatchcase(adv.local_name, self.local_name)
+        ):
+            return False
+        if self.service_uuid is not None and self.service_uuid.lower() not in {u.lower() for u in adv.service_uuids}:
+            return False
+        if self.manufacturer_id is not None and self.manufacturer_id not in adv.manufacturer_data:
+            return False
+        return self.oui is None or adv.address.upper().startswith(self.oui.upper())
+
+
+@dataclass(frozen=True, slots=True)
+class BleProfile:
+    """GATT characteristics a plugin talks through."""
+
+    service_uuid: str
+    notify_uuid: str
+    write_uuid: str
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a plugin can do beyond reading."""
+
+    switches: frozenset[Switch] = frozenset()
+    multi_address: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SessionOptions:
+    """Per-device options a user chose. ``control_enabled`` is off unless the user turned it on."""
+
+    control_enabled: bool = False
+    family: str | None = None
+    extra: Mapping[str, str | int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatorOptions:
+    """How to build a simulator: ``profile`` "live" (changes over time) or "static"; ``seed`` for repeatability."""
+
+    family: str | None = None
+    address: int | None = None
+    seed: int | None = None
+    profile: str = "live"
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    """What a read-only probe found."""
+
+    plugin: str
+    family: str | None
+    address: int | None
+    device: DeviceInfo | None = None
+
+
+class Session(abc.ABC):
+    """A vendor's read/control sequence over one link."""
+
+    def __init__(self, link: Link, options: SessionOptions) -> None:
+        """Bind the session to ``link``; the session does not own the link (the caller closes it)."""
+        self.link = link
+        self.options = options
+
+    #: The protocol family actually spoken (e.g. "a5", "d2", "ascii-25"); plugins with one family set it once.
+    family: str | None = None
+
+    #: Address used when the caller names none.
+    default_address: int | None = None
+
+    @abc.abstractmethod
+    async def read(self, address: int | None = None) -> BmsSnapshot:
+        """Read one pack and return a complete snapshot (raises a :class:`~vendor_plugins.errors.BmsError`)."""
+
+    @abc.abstractmethod
+    async def device_info(self, address: int | None = None) -> DeviceInfo:
+        """Read what the pack says about itself."""
+
+    async def set_switch(self, address: int | None, switch: Switch, on: bool) -> BmsSnapshot:
+        """Set a MOSFET switch and return the snapshot that confirms it.
+
+        Refused with :class:`ControlRefused` unless control is enabled; raises
+        :class:`~vendor_plugins.errors.ControlNotConfirmed` when the read-back disagrees.
+        """
+        self.require_control()
+        return await self._set_switch(address, switch, on)
+
+    def require_control(self) -> None:
+        """Raise :class:`ControlRefused` unless the user enabled control for this device."""
+        if not self.options.control_enabled:
+            raise ControlRefused(
+                "control is not enabled for this device (enable it explicitly; switching a MOSFET can cut power)"
+            )
+
+    async def _set_switch(self, address: int | None, switch: Switch, on: bool) -> BmsSnapshot:
+        raise ControlRefused(f"{type(self).__name__} does not support switching {switch}")
+
+
+class VendorPlugin(abc.ABC):
+    """One vendor. Instances are what the entry-point group ``bms_gateway.vendors`` loads."""
+
+    name: str
+    title: str
+    link_kinds: frozenset[LinkKind]
+    ble_matchers: tuple[BleMatcher, ...] = ()
+    ble_profile: BleProfile | None = None
+    capabilities: Capabilities = Capabilities()
+    families: tuple[str, ...] = ()
+
+    @abc.abstractmethod
+    def open_session(self, link: Link, options: SessionOptions | None = None) -> Session:
+        """Create a session over ``link``."""
+
+    async def probe(self, link: Link, address: int | None = None) -> ProbeResult | None:
+        """Read-only check whether this vendor answers on ``link``; ``None`` when it does not."""
+        session = self.open_session(link, SessionOptions())
+        try:
+            info = await session.device_info(address)
+        except BmsError:
+            return None
+        return ProbeResult(plugin=self.name, family=session.family, address=info.address, device=info)
+
+    def create_simulator(self, options: SimulatorOptions) -> Simulator:
+        """A virtual device speaking this vendor's protocol (``bmsgw simulate``, tests, the demo)."""
+        raise UnsupportedError(f"vendor {self.name!r} ships no simulator")
+
+    def matches_advertisement(self, adv: Advertisement) -> bool:
+        """Whether any of this plugin's BLE matchers accepts ``adv``."""
+        return any(m.matches(adv) for m in self.ble_matchers)
+
+    def __repr__(self) -> str:
+        """Short form for logs."""
+        return f"<VendorPlugin {self.name}>"
