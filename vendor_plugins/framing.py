@@ -86,6 +86,9 @@ class FrameAssembler(abc.ABC):
             except ProtocolError:
                 pos = start + 1  # an impossible header: junk
                 continue
+            if size is not None and size <= 0:
+                pos = start + 1  # a faulty length: never loop on it
+                continue
             if size is None or len(buf) - start < size:
                 later = self._later_complete_start(buf, start + 1)
                 if later is None:

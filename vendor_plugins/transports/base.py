@@ -13,6 +13,7 @@ import abc
 import asyncio
 import logging
 import time
+from typing import Self
 
 from ..errors import DeviceTimeout, TransportError
 from ..framing import Expect, Frame
@@ -41,7 +42,7 @@ class Link(abc.ABC):
     async def close(self) -> None:
         """Release the connection; the next exchange reconnects."""
 
-    async def __aenter__(self) -> Link:
+    async def __aenter__(self) -> Self:
         """Use the link as an async context manager (closed on exit)."""
         return self
 
@@ -90,7 +91,10 @@ class ByteLink(Link):
             self._chunks.put_nowait(bytes(data))
 
     def _on_lost(self, exc: BaseException | None) -> None:
-        """Note that the connection dropped (call from the transport's callback)."""
+        """Note that the connection dropped (call from the transport's callback).
+
+        ``connected`` must already be False when this is called: a connect drains queued items, including this one.
+        """
         self._chunks.put_nowait(TransportError(f"{self.description}: connection lost{f': {exc}' if exc else ''}"))
 
     # --- the mechanism -------------------------------------------------------------------------
@@ -109,6 +113,7 @@ class ByteLink(Link):
             if not self.connected:
                 self._drain()
                 await self._connect()
+                await asyncio.sleep(0)  # let bytes a bridge sends on connect arrive, so the drain below drops them
             stale = self._drain()
             if stale:
                 _LOGGER.debug("%s: discarded %d stale bytes before sending", self.description, stale)
@@ -118,6 +123,9 @@ class ByteLink(Link):
             except TransportError:
                 await self._disconnect()
                 raise
+            except Exception as err:
+                await self._disconnect()
+                raise TransportError(f"{self.description}: write failed: {err}") from err
             self.bytes_sent += len(request)
             timeout = expect.timeout if expect.timeout is not None else self.timeout
             deadline = time.monotonic() + timeout
@@ -138,11 +146,15 @@ class ByteLink(Link):
                     if isinstance(item, TransportError):
                         raise item
                     raise TransportError(f"{self.description}: {item}") from item
-                frames.extend(f for f in assembler.feed(item) if expect.accepts(f))
+                for frame in assembler.feed(item):
+                    if expect.accepts(frame) and not expect.complete(frames):
+                        frames.append(frame)
             return frames
 
     async def close(self) -> None:
-        """Close the connection (idempotent)."""
+        """Close the connection (idempotent); a pending exchange ends at once with :class:`TransportError`."""
+        if self._lock.locked():
+            self._chunks.put_nowait(TransportError(f"{self.description}: link closed"))
         async with self._lock:
             await self._disconnect()
             self._drain()
