@@ -11,8 +11,3 @@ from .line_protocol import LineSim
 def sim() -> LineSim:
     """A line simulator that stays silent for id 0xEE."""
     return LineSim(silent={0xEE})
-
-
-@pytest.fixture(autouse=True)
-def _loopback_sockets(socket_enabled: None) -> None:
-    """Allow sockets (the Home Assistant test plugin blocks them; its guard still limits us to 127.0.0.1)."""
