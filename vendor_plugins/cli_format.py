@@ -1,0 +1,165 @@
+"""Human-readable rendering for ``bmsgw``: pack tables, the vendor list and BLE scan results.
+
+Pure functions from model objects to text (no I/O), so the command-line tool stays thin and the layout is easy
+to test. Unknown values (``None``) are shown as ``-`` — never as a made-up 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from .model import Alarm, BmsSnapshot, DeviceInfo
+
+UNKNOWN = "-"
+LABEL_WIDTH = 17
+
+
+def _number(value: float | None, unit: str, digits: int) -> str:
+    if value is None:
+        return UNKNOWN
+    return f"{value:.{digits}f} {unit}".rstrip()
+
+
+def on_off(value: bool | None) -> str:
+    """``on``/``off``, or ``-`` when unknown."""
+    if value is None:
+        return UNKNOWN
+    return "on" if value else "off"
+
+
+def _alarm_list(alarms: Iterable[Alarm]) -> str:
+    names = sorted(str(a) for a in alarms)
+    return ", ".join(names) if names else "none"
+
+
+def _line(label: str, value: str) -> str:
+    return f"  {label:<{LABEL_WIDTH}}{value}".rstrip()
+
+
+def table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
+    """A plain left-aligned text table with a header rule (columns separated by two spaces)."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+
+    def fmt(cells: Sequence[str]) -> str:
+        return "  ".join(f"{c:<{w}}" for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    lines = [fmt(headers), fmt(["-" * w for w in widths])]
+    lines.extend(fmt(row) for row in rows)
+    return "\n".join(lines)
+
+
+def pack_title(address: int | None, device: DeviceInfo | None) -> str:
+    """Heading line of one pack: address plus what the pack said about itself."""
+    title = "Pack" if address is None else f"Pack {address}"
+    if device is None:
+        return title
+    details = [device.vendor]
+    if device.model:
+        details.append(device.model)
+    if device.serial_number:
+        details.append(f"s/n {device.serial_number}")
+    if device.software_version:
+        details.append(f"sw {device.software_version}")
+    if device.hardware_version and device.hardware_version != device.model:
+        details.append(f"hw {device.hardware_version}")
+    if device.manufacture_date is not None:
+        details.append(f"made {device.manufacture_date.isoformat()}")
+    if device.cell_count is not None:
+        details.append(f"{device.cell_count} cells")
+    return f"{title}: {', '.join(details)}"
+
+
+def _current_text(snapshot: BmsSnapshot) -> str:
+    text = _number(snapshot.current, "A", 2)
+    if snapshot.charging:
+        text += " (charging)"
+    elif snapshot.discharging:
+        text += " (discharging)"
+    elif snapshot.current is not None:
+        text += " (idle)"
+    return text
+
+
+def _balancing_text(balancing: frozenset[int] | None) -> str:
+    if balancing is None:
+        return UNKNOWN
+    if not balancing:
+        return "none"
+    return "cells " + ", ".join(str(c) for c in sorted(balancing))
+
+
+def _cell_lines(snapshot: BmsSnapshot) -> list[str]:
+    cells = snapshot.cell_voltages
+    if not cells:
+        return [_line("Cells", UNKNOWN)]
+    low, high = min(cells), max(cells)
+    delta_mv = (high - low) * 1000
+    summary = (
+        f"{len(cells)} cells, min {low:.3f} V (#{cells.index(low) + 1}), max {high:.3f} V (#{cells.index(high) + 1}),"
+        f" avg {_number(snapshot.cell_average, 'V', 3)}, delta {delta_mv:.0f} mV"
+    )
+    lines = [_line("Cells", summary)]
+    balancing = snapshot.balancing or frozenset()
+    spread = len(set(cells)) > 1
+    for number, volts in enumerate(cells, 1):
+        marks = []
+        if spread and volts == high:
+            marks.append("max")
+        if spread and volts == low:
+            marks.append("min")
+        if number in balancing:
+            marks.append("balancing")
+        lines.append(f"    {number:>3}  {volts:.3f} V  {' '.join(marks)}".rstrip())
+    return lines
+
+
+def _temperature_lines(snapshot: BmsSnapshot) -> list[str]:
+    if not snapshot.temperatures:
+        return [_line("Temperatures", UNKNOWN)]
+    lines = [_line("Temperatures", "")]
+    width = max(len(t.name) for t in snapshot.temperatures)
+    for temp in snapshot.temperatures:
+        lines.append(f"    {temp.name:<{width}}  {temp.celsius:6.1f} °C  ({temp.kind})")
+    return lines
+
+
+def _raw_text(raw: Mapping[str, int | str]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(raw.items())) if raw else "none"
+
+
+def render_snapshot(snapshot: BmsSnapshot) -> list[str]:
+    """The body lines of one pack: pack values, switches, alarms, then cells and temperatures."""
+    s = snapshot
+    lines = [
+        _line("Voltage", _number(s.voltage, "V", 2)),
+        _line("Current", _current_text(s)),
+        _line("Power", _number(s.power, "W", 1)),
+        _line("SoC", _number(s.soc, "%", 1)),
+        _line("SoH", _number(s.soh, "%", 1)),
+        _line("Remaining", _number(s.remaining_capacity, "Ah", 2)),
+        _line("Full capacity", _number(s.full_capacity, "Ah", 2)),
+        _line("Design capacity", _number(s.design_capacity, "Ah", 2)),
+        _line("Stored energy", _number(s.stored_energy, "Wh", 1)),
+        _line("Cycles", UNKNOWN if s.cycles is None else str(s.cycles)),
+        _line("MOSFETs", f"charge {on_off(s.charge_mosfet)}, discharge {on_off(s.discharge_mosfet)}"),
+        _line("Balancing", _balancing_text(s.balancing)),
+        _line("Alarms", _alarm_list(s.alarms)),
+        _line("Warnings", _alarm_list(s.warnings)),
+    ]
+    lines.extend(_cell_lines(s))
+    lines.extend(_temperature_lines(s))
+    lines.append(_line("Raw", _raw_text(s.raw)))
+    return lines
+
+
+def render_pack(address: int | None, device: DeviceInfo | None, snapshot: BmsSnapshot | None, error: str | None) -> str:
+    """One pack as a readable block (a pack that did not answer shows its error)."""
+    lines = [pack_title(address, device)]
+    if snapshot is None:
+        lines.append(_line("Error", error or "no answer"))
+    else:
+        lines.extend(render_snapshot(snapshot))
+    return "\n".join(lines)
