@@ -1,7 +1,8 @@
 """Links: how bytes reach a BMS (TCP bridge, serial port, Bluetooth LE).
 
 Every link offers ``exchange(request, expect) -> frames`` and ``close()`` (see :mod:`.base`). ``BleLink`` is
-imported on first use so that tools which never touch Bluetooth do not pay for importing bleak.
+imported on first use so that tools which never touch Bluetooth do not pay for importing bleak; ``ModbusLink``
+(register reads through pymodbus, :mod:`.modbus`) likewise, so that byte-link users do not import pymodbus.
 :func:`parse_host_port` turns the user's ``HOST:PORT`` text into a checked pair.
 """
 
@@ -17,16 +18,30 @@ from .tcp import TcpLink
 
 if TYPE_CHECKING:
     from .ble import BleLink
+    from .modbus import ModbusLink
 
-__all__ = ["DEFAULT_TIMEOUT", "BleLink", "ByteLink", "Link", "SerialLink", "TcpLink", "parse_host_port"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "BleLink",
+    "ByteLink",
+    "Link",
+    "ModbusLink",
+    "SerialLink",
+    "TcpLink",
+    "parse_host_port",
+]
 
 
 def __getattr__(name: str) -> Any:
-    """Import :class:`BleLink` lazily."""
+    """Import :class:`BleLink` and :class:`ModbusLink` lazily."""
     if name == "BleLink":
         from .ble import BleLink  # deliberately lazy: bleak is slow to import
 
         return BleLink
+    if name == "ModbusLink":
+        from .modbus import ModbusLink  # deliberately lazy: pymodbus is only needed for Modbus
+
+        return ModbusLink
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
