@@ -24,6 +24,11 @@ if [ ! -x .venv/bin/python ] || ! new_enough .venv/bin/python; then
   rm -rf .venv
   "$PY" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[test]'
+stamp=.venv/.installed-from
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -e '.[test]'
+  echo "$want" > "$stamp"
+fi
 echo "setup: ready ($(.venv/bin/python --version))" >&2
