@@ -13,6 +13,7 @@ import abc
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Self
 
 from ..errors import DeviceTimeout, TransportError
@@ -65,6 +66,8 @@ class ByteLink(Link):
         self._chunks: asyncio.Queue[bytes | BaseException] = asyncio.Queue()
         self.bytes_sent = 0
         self.bytes_received = 0
+        #: Optional observer of raw traffic: ``tap("tx" | "rx", data)`` (``bmsgw capture`` records through it).
+        self.tap: Callable[[str, bytes], None] | None = None
 
     # --- subclass hooks ------------------------------------------------------------------------
     @property
@@ -88,6 +91,8 @@ class ByteLink(Link):
         """Receive a chunk from the transport (call from the transport's callback)."""
         if data:
             self.bytes_received += len(data)
+            if self.tap is not None:
+                self.tap("rx", bytes(data))
             self._chunks.put_nowait(bytes(data))
 
     def _on_lost(self, exc: BaseException | None) -> None:
@@ -118,6 +123,8 @@ class ByteLink(Link):
             if stale:
                 _LOGGER.debug("%s: discarded %d stale bytes before sending", self.description, stale)
             assembler = expect.assembler()
+            if self.tap is not None:
+                self.tap("tx", request)
             try:
                 await self._write(request)
             except TransportError:
