@@ -62,6 +62,12 @@ class Alarm(enum.StrEnum):
     TEMP_SENSOR_FAULT = "temp_sensor_fault"
     CELL_FAULT = "cell_fault"
     SOFTWARE_LOCK = "software_lock"
+    HIGH_SOC = "high_soc"
+    TEMP_DIFFERENCE = "temp_difference"
+    PRECHARGE_FAULT = "precharge_fault"
+    COMMUNICATION_FAULT = "communication_fault"
+    CELL_OVERTEMP = "cell_overtemp"
+    CELL_UNDERTEMP = "cell_undertemp"
 
 
 class Switch(enum.StrEnum):

@@ -18,6 +18,7 @@ ENTRY_POINT_GROUP = "bms_gateway.vendors"
 
 #: Built-in plugins: name -> "module:attribute". Later vendor issues add their lines here.
 BUILTIN_PLUGINS: dict[str, str] = {
+    "daly": "vendor_plugins.daly.plugin:PLUGIN",
     "jbd": "vendor_plugins.jbd.plugin:PLUGIN",
 }
 
