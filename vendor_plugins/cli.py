@@ -33,12 +33,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 from . import cli_format
-from .errors import BmsError, ConfigError, ControlError, ControlRefused, TransportError, UnsupportedError
+from .errors import BmsError, ConfigError, ControlError, ControlRefused, DeviceTimeout, TransportError, UnsupportedError
 from .model import BmsSnapshot, DeviceInfo, Switch
 from .plugin import Advertisement, LinkKind, ProbeResult, Session, SessionOptions, SimulatorOptions, VendorPlugin
 from .registry import Registry, default_registry
 
 if TYPE_CHECKING:
+    from .poller import BusPoller
     from .sim.base import Simulator
     from .transports.base import Link
 
@@ -53,6 +54,8 @@ EXIT_INTERRUPTED = 130
 
 #: Addresses ``--address all`` polls on a multi-address bus (up to 15 packs behind one connection).
 BUS_ADDRESSES: tuple[int, ...] = tuple(range(1, 16))
+#: Addresses ``bmsgw read --address all`` scans first (a lone pack may sit at 0, PROTOCOLS.md §4.1a).
+SCAN_ADDRESSES: tuple[int, ...] = tuple(range(16))
 
 DEFAULT_SCAN_SECONDS = 5.0
 DEFAULT_BAUD = 9600
@@ -531,6 +534,50 @@ class PackReader:
         return self.session.family or self.session.options.family
 
 
+class BusPackReader(PackReader):
+    """``--address all`` on a bus: scan once, then poll the packs that answered (absent ones backed off).
+
+    The first round scans ``candidates`` (:func:`~vendor_plugins.poller.scan`); every round then reads the packs
+    found through a :class:`~vendor_plugins.poller.BusPoller`, so a pack that stops answering costs one short
+    timeout every 2^n rounds instead of a full timeout each round, and the others keep updating.
+    """
+
+    def __init__(self, plugin: VendorPlugin, session: Session, candidates: Sequence[int]) -> None:
+        """Scan ``candidates`` on the first round."""
+        super().__init__(plugin, session, [])
+        self.candidates = list(candidates)
+        self._found: list[int] = []
+        self._poller: BusPoller | None = None
+
+    async def read_round(self) -> list[PackResult]:
+        """One reading of every pack found by the scan, in address order."""
+        from .poller import BusPoller, scan
+
+        if self._poller is None:
+            found = await scan(self.session, self.candidates)
+            if not found:
+                first, last = self.candidates[0], self.candidates[-1]
+                raise DeviceTimeout(f"no pack answered on the bus (addresses {first}-{last} scanned)")
+            self._found = found
+            self.addresses = list(found)
+            self._poller = BusPoller(self.session, found)
+        results = await self._poller.poll()
+        packs = []
+        for address in self._found:
+            result = results[address]
+            if not isinstance(result, BmsSnapshot):
+                packs.append(PackResult(address, self._devices.get(address), None, one_line(result)))
+                continue
+            if address not in self._devices:
+                try:
+                    self._devices[address] = await self.session.device_info(address)
+                except (BmsError, OSError) as err:
+                    _LOGGER.debug("device info of pack %s failed: %s", address, err, exc_info=True)
+                    self._devices[address] = None
+            packs.append(PackResult(address, self._devices[address], result, None))
+        return packs
+
+
 def read_document(
     plugin: VendorPlugin, family: str | None, transport: str, packs: Sequence[PackResult]
 ) -> dict[str, Any]:
@@ -595,7 +642,11 @@ async def _read(args: argparse.Namespace, plugin: VendorPlugin, spec: LinkSpec) 
     link = open_link(spec, plugin)
     try:
         session = plugin.open_session(link, options)
-        reader = PackReader(plugin, session, addresses_for(plugin, args.address, session.default_address))
+        reader: PackReader
+        if args.address == "all" and plugin.capabilities.multi_address:
+            reader = BusPackReader(plugin, session, SCAN_ADDRESSES)
+        else:
+            reader = PackReader(plugin, session, addresses_for(plugin, args.address, session.default_address))
         if watch is None:
             return EXIT_OK if await _read_round(reader, link, as_json=as_json, stamp=False) else EXIT_DEVICE
         task = asyncio.current_task()

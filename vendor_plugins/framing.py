@@ -73,11 +73,13 @@ class FrameAssembler(abc.ABC):
     def feed(self, data: bytes) -> list[Frame]:
         """Add a chunk; return every frame it completed, in order."""
         buf = self._buf
+        fresh = len(buf)  # frames ending before this index were already tried by an earlier feed()
         buf += data
         if len(buf) > self.max_buffer:
             excess = len(buf) - self.max_buffer
             del buf[:excess]
             self.discarded_bytes += excess
+            fresh = max(0, fresh - excess)
         frames: list[Frame] = []
         pos = 0
         while (start := self.next_start(buf, pos)) >= 0:
@@ -90,7 +92,7 @@ class FrameAssembler(abc.ABC):
                 pos = start + 1  # a faulty length: never loop on it
                 continue
             if size is None or len(buf) - start < size:
-                later = self._later_complete_start(buf, start + 1)
+                later = self._later_complete_start(buf, start + 1, fresh)
                 if later is None:
                     break  # wait for more bytes
                 pos = later
@@ -103,6 +105,7 @@ class FrameAssembler(abc.ABC):
                 continue
             self.discarded_bytes += start
             del buf[: start + size]
+            fresh = max(0, fresh - start - size)
             pos = 0
         else:
             start = len(buf)
@@ -110,14 +113,18 @@ class FrameAssembler(abc.ABC):
         del buf[:start]
         return frames
 
-    def _later_complete_start(self, buf: bytearray, pos: int) -> int | None:
-        """A later start whose frame is complete and valid (so an incomplete junk header cannot hide it)."""
+    def _later_complete_start(self, buf: bytearray, pos: int, fresh: int) -> int | None:
+        """A later start whose frame is complete and valid (so an incomplete junk header cannot hide it).
+
+        Candidates that were already complete before the newest chunk (ending at or before ``fresh``) were tried and
+        rejected by an earlier call, so they are not parsed again: a long frame arriving in small chunks stays linear.
+        """
         while (cand := self.next_start(buf, pos)) >= 0:
             try:
                 size = self.frame_length(buf, cand)
             except ProtocolError:
                 size = None
-            if size is not None and len(buf) - cand >= size:
+            if size is not None and size > 0 and cand + size > fresh and len(buf) - cand >= size:
                 try:
                     self.parse(bytes(buf[cand : cand + size]))
                 except ProtocolError:

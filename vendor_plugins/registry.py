@@ -20,6 +20,7 @@ ENTRY_POINT_GROUP = "bms_gateway.vendors"
 BUILTIN_PLUGINS: dict[str, str] = {
     "daly": "vendor_plugins.daly.plugin:PLUGIN",
     "jbd": "vendor_plugins.jbd.plugin:PLUGIN",
+    "pace": "vendor_plugins.pace.plugin:PLUGIN",
 }
 
 _LOGGER = logging.getLogger(__name__)

@@ -1,0 +1,83 @@
+"""The PACE Modbus RTU session (register map V1.3): read-only, same snapshot fields as the ASCII protocol.
+
+It needs a :class:`~vendor_plugins.transports.modbus.ModbusLink` (Modbus-TCP, RTU over serial, or RTU through a
+TCP bridge). Registers 0-7, 9-12 and 15-36 are read per unit (1-16); a unit that rejects a block with exception 2
+(a real Revov R100 rejects 0-7, PROTOCOLS.md §4.7) has that block read register by register from then on. V1.3 has
+no MOSFET register, so control is refused.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..errors import ConfigError, ControlRefused, DeviceError
+from ..model import BmsSnapshot, DeviceInfo, Switch
+from ..plugin import Session, SessionOptions
+from ..transports.base import Link
+from . import modbus_codec as codec
+from . import table as t
+
+if TYPE_CHECKING:
+    from ..transports.modbus import ModbusLink
+
+
+def _modbus_link(link: Link) -> ModbusLink:
+    from ..transports.modbus import ModbusLink
+
+    if not isinstance(link, ModbusLink):
+        raise ConfigError(
+            f"PACE Modbus needs a Modbus link (--modbus-tcp, or --serial/--tcp with --protocol modbus),"
+            f" not {link.description}"
+        )
+    return link
+
+
+class PaceModbusSession(Session):
+    """Reads PACE packs over Modbus."""
+
+    family = "modbus"
+    default_address = 1
+
+    def __init__(self, link: Link, options: SessionOptions) -> None:
+        """Bind to a Modbus link."""
+        super().__init__(link, options)
+        self.modbus = _modbus_link(link)
+        #: (unit, first register) of blocks a unit refused as a whole: read one register at a time from then on.
+        self.split_blocks: set[tuple[int, int]] = set()
+
+    def _unit(self, address: int | None) -> int:
+        unit = self.default_address if address is None else address
+        if not 1 <= unit <= t.MODBUS_MAX_UNIT:
+            raise ConfigError(f"PACE Modbus unit must be 1-{t.MODBUS_MAX_UNIT}, got {unit}")
+        return unit
+
+    async def _block(self, unit: int, first: int, count: int) -> list[int]:
+        if (unit, first) not in self.split_blocks:
+            try:
+                return await self.modbus.read_registers(unit, first, count)
+            except DeviceError as err:
+                if "exception 2" not in str(err) or count == 1:
+                    raise
+                self.split_blocks.add((unit, first))
+        return [(await self.modbus.read_registers(unit, first + n, 1))[0] for n in range(count)]
+
+    async def read_registers(self, unit: int) -> codec.PackRegisters:
+        """Registers 0-36 of ``unit`` (the reserved ones read as 0)."""
+        blocks = {first: await self._block(unit, first, count) for first, count in t.MODBUS_READ_BLOCKS}
+        return codec.decode_registers(codec.image_of(blocks))
+
+    async def read(self, address: int | None = None) -> BmsSnapshot:
+        """One pack's snapshot."""
+        return codec.to_snapshot(await self.read_registers(self._unit(address)))
+
+    async def device_info(self, address: int | None = None) -> DeviceInfo:
+        """Version, model and pack serial (registers 150-179) and the cell count."""
+        unit = self._unit(address)
+        first, count = t.MODBUS_INFO_BLOCK
+        info = await self.modbus.read_registers(unit, first, count)
+        cells = await self._block(unit, *t.MODBUS_CELLS_BLOCK)
+        cell_count = sum(1 for mv in cells[: t.MODBUS_CELLS] if mv)
+        return codec.to_device_info(info, unit, cell_count)
+
+    async def _set_switch(self, address: int | None, switch: Switch, on: bool) -> BmsSnapshot:
+        raise ControlRefused("PACE Modbus (register map V1.3) has no MOSFET register; use the ASCII protocol")

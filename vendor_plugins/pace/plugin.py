@@ -1,0 +1,104 @@
+"""The PACE vendor plugin: one plugin, two protocols (ASCII v0x25/v0x20 and Modbus RTU V1.3), a bus of packs.
+
+Choosing the protocol: ``SessionOptions.extra["protocol"]`` ("ascii" | "modbus", the CLI's ``--protocol``) or
+``SessionOptions.family`` ("ascii-25" | "ascii-20" | "modbus"); a Modbus link implies Modbus. Without either the
+session speaks ASCII v0x25, what PACE packs speak. Addresses: ASCII 0-15 (DIP switch; pack 1 is the master of a
+multi-pack bus, a lone pack may sit at 0), Modbus units 1-16; the default is 1.
+
+Simulators: :class:`~.simulator.PaceAsciiSimulator` (family ascii-25 / ascii-20) and, for family "modbus", the
+sans-IO :class:`~.modbus_sim.PaceRtuSimulator`; the pymodbus-based Modbus-TCP server is
+:func:`~.modbus_sim.serve_modbus_tcp`.
+"""
+
+from __future__ import annotations
+
+from ..errors import ConfigError
+from ..model import Switch
+from ..plugin import Capabilities, LinkKind, Session, SessionOptions, SimulatorOptions, VendorPlugin
+from ..sim.base import Simulator
+from ..transports.base import Link
+from . import ascii_codec
+from .ascii_session import PaceAsciiSession
+from .modbus_session import PaceModbusSession
+from .simulator import PaceAsciiSimulator
+from .state import PaceState
+
+PROTOCOLS = ("ascii", "modbus")
+FAMILIES = ("ascii-25", "ascii-20", "modbus")
+SIMULATOR_PROFILES = ("live", "static")
+
+
+def resolve_family(link: Link | None, options: SessionOptions) -> str:
+    """The family a session speaks, from ``--family``, ``--protocol`` and the link kind."""
+    protocol = options.extra.get("protocol")
+    family = options.family if options.family not in (None, "auto") else None
+    if protocol is not None and protocol not in PROTOCOLS:
+        raise ConfigError(f"unknown PACE protocol {protocol!r} (known: {', '.join(PROTOCOLS)})")
+    if family is not None and family not in FAMILIES:
+        raise ConfigError(f"unknown PACE family {family!r} (known: {', '.join(FAMILIES)})")
+    if family is not None:
+        if protocol is not None and (protocol == "modbus") != (family == "modbus"):
+            raise ConfigError(f"PACE family {family!r} contradicts protocol {protocol!r}")
+        return family
+    if protocol == "modbus" or (protocol is None and link is not None and link.kind is LinkKind.MODBUS):
+        return "modbus"
+    return "ascii-25"
+
+
+class PacePlugin(VendorPlugin):
+    """PACE BMS (household wall and rack LiFePO4 packs), up to 15 packs on one RS485 bus."""
+
+    name = "pace"
+    title = "PACE (ASCII RS232/RS485, Modbus RTU)"
+    link_kinds = frozenset({LinkKind.SERIAL, LinkKind.TCP, LinkKind.MODBUS})
+    capabilities = Capabilities(switches=frozenset({Switch.CHARGE, Switch.DISCHARGE}), multi_address=True)
+    families = FAMILIES
+
+    def open_session(self, link: Link, options: SessionOptions | None = None) -> Session:
+        """An ASCII or Modbus session over ``link``."""
+        options = options or SessionOptions()
+        family = resolve_family(link, options)
+        if family == "modbus":
+            return PaceModbusSession(link, options)
+        if link.kind is LinkKind.MODBUS:
+            raise ConfigError("the PACE ASCII protocol needs a byte link (--serial or --tcp), not a Modbus link")
+        return PaceAsciiSession(link, options, ascii_codec.VARIANTS[family])
+
+    def create_simulator(self, options: SimulatorOptions) -> Simulator:
+        """A simulated 16S pack at ``options.address`` (default 1) speaking ``options.family``."""
+        if options.profile not in SIMULATOR_PROFILES:
+            raise ConfigError(
+                f"unknown PACE simulator profile {options.profile!r} (known: {', '.join(SIMULATOR_PROFILES)})"
+            )
+        family = options.family if options.family not in (None, "auto") else "ascii-25"
+        if family not in FAMILIES:
+            raise ConfigError(f"unknown PACE family {family!r} (known: {', '.join(FAMILIES)})")
+        address = 1 if options.address is None else options.address
+        state = _initial_state(address, options.seed)
+        if family == "modbus":
+            from .modbus_sim import PaceRtuSimulator
+
+            if not 1 <= address <= 16:
+                raise ConfigError(f"PACE Modbus units are 1-16, not {address}")
+            return PaceRtuSimulator(state, unit=address)
+        if not 0 <= address <= 15:
+            raise ConfigError(f"PACE ASCII addresses are 0-15, not {address}")
+        return PaceAsciiSimulator(
+            state,
+            address=address,
+            variant=ascii_codec.VARIANTS[family],
+            live=options.profile == "live",
+            seed=options.seed,
+        )
+
+
+def _initial_state(address: int, seed: int | None) -> PaceState:
+    """A plausible pack that differs a little per address (so a bus of them is easy to tell apart)."""
+    state = PaceState()
+    state.remaining_capacity = round(55.0 + 2.5 * address, 2)
+    state.cycles = 100 + 7 * address + (seed or 0) % 5
+    state.serial_number = f"SIM{address:02d}{(seed or 0) % 10000:04d}"
+    return state
+
+
+PLUGIN = PacePlugin()
