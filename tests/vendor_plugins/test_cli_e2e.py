@@ -91,7 +91,7 @@ def static_tcp_simulator() -> Iterator[str]:
 
 
 def read_json(*transport: str) -> dict[str, Any]:
-    result = bmsgw("read", *transport, "--vendor", "jbd", "--json", "--timeout", "1")
+    result = bmsgw("read", *transport, "--vendor", "jbd", "--json", "--timeout", "3")
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     doc: dict[str, Any] = json.loads(result.stdout)
@@ -148,7 +148,7 @@ def test_read_over_a_pty_shows_the_simulated_state() -> None:
 
 def test_read_table_over_tcp() -> None:
     with static_tcp_simulator() as target:
-        result = bmsgw("read", "--tcp", target, "--vendor", "jbd", "--timeout", "1")
+        result = bmsgw("read", "--tcp", target, "--vendor", "jbd", "--timeout", "3")
     assert result.returncode == 0, result.stderr
     state = JbdState()
     assert state.model in result.stdout
@@ -157,7 +157,7 @@ def test_read_table_over_tcp() -> None:
 
 def test_set_switches_discharge_off_and_refuses_without_allow_control() -> None:
     with static_tcp_simulator() as target:
-        common = ["--tcp", target, "--vendor", "jbd", "--timeout", "1"]
+        common = ["--tcp", target, "--vendor", "jbd", "--timeout", "3"]
         result = bmsgw("set", *common, "--switch", "discharge", "--off", "--allow-control")
         assert result.returncode == 0, result.stderr
         assert "discharge MOSFET off" in result.stdout
@@ -228,7 +228,7 @@ def test_unreachable_port_is_one_line_and_exit_3() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         target = f"127.0.0.1:{sock.getsockname()[1]}"
-    result = bmsgw("read", "--tcp", target, "--vendor", "jbd", "--timeout", "1")
+    result = bmsgw("read", "--tcp", target, "--vendor", "jbd", "--timeout", "3")
     assert result.returncode == 3
     assert result.stdout == ""
     assert len(result.stderr.splitlines()) == 1

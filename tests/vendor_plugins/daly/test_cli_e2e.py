@@ -70,8 +70,8 @@ def bmsgw(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def read_args(served: Served, *options: str) -> list[str]:
-    """``read … --vendor daly [options] --json --timeout 1``."""
-    return ["read", *served.transport, "--vendor", "daly", *options, "--json", "--timeout", "1"]
+    """``read … --vendor daly [options] --json --timeout 3``."""
+    return ["read", *served.transport, "--vendor", "daly", *options, "--json", "--timeout", "3"]
 
 
 def parse_json(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
@@ -116,7 +116,7 @@ def _chains(
                 ]
             )
             continue
-        base = ["set", *served.transport, "--vendor", "daly", "--timeout", "1"]
+        base = ["set", *served.transport, "--vendor", "daly", "--timeout", "3"]
         discharge = [*base, "--switch", "discharge"]
         chain = [
             (f"{family} {where} refused", [*discharge, "--off"]),

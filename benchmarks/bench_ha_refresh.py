@@ -1,0 +1,234 @@
+"""Benchmark: one coordinator refresh of a 16-cell pack in Home Assistant, decode included, no sockets.
+
+Run inside the Home Assistant test harness (asyncio debug mode is switched off for the measurement)::
+
+    .venv/bin/python -m pytest -q -p no:cacheprovider benchmarks/bench_ha_refresh.py -s
+
+The config entry is set up normally, except that its link is an in-memory byte link answering every request with
+the frames the JBD simulator generates for the pack's state (precomputed, so the simulator's own cost is not
+measured; the vendor session still assembles, checks and decodes every frame). Figures printed:
+
+* unchanged poll: event-loop CPU per refresh and the number of state writes (must be 0);
+* changed poll: CPU per refresh, state writes per refresh (only the entities whose value changed), and the cost
+  per written entity, (changed - unchanged) / writes.
+
+Not a timed test: it prints figures and checks only the write counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+from unittest.mock import patch
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.bms_gateway.const import DOMAIN
+from custom_components.bms_gateway.entity import BmsEntity
+from vendor_plugins.errors import DeviceTimeout
+from vendor_plugins.framing import Expect, Frame
+from vendor_plugins.jbd.simulator import JbdSimulator, JbdState
+from vendor_plugins.plugin import LinkKind
+from vendor_plugins.transports.base import Link
+
+ROUNDS = 50
+BATCHES = 80
+PROFILE = os.environ.get("BENCH_PROFILE")  # "unchanged" or "busy": print a profile of that scenario
+
+
+class MemoryLink(Link):
+    """A link whose peer is a table ``request -> reply bytes`` (what the device would send).
+
+    Replies go through the framing family's assembler and the exchange's frame matching, exactly as bytes from a
+    socket would; only the transport (sockets, the byte queue and the timeout machinery of ``ByteLink``) is left
+    out, as the benchmark's boundary says.
+    """
+
+    kind = LinkKind.TCP
+
+    def __init__(self, replies: dict[bytes, bytes]) -> None:
+        """Answer from ``replies``."""
+        self.replies = replies
+
+    @property
+    def description(self) -> str:
+        """``memory://bench``."""
+        return "memory://bench"
+
+    async def exchange(self, request: bytes, expect: Expect) -> list[Frame]:
+        """The frames of the stored reply that answer ``request``."""
+        frames: list[Frame] = []
+        for frame in expect.assembler().feed(self.replies[request]):
+            if expect.accepts(frame) and not expect.complete(frames):
+                frames.append(frame)
+        if not expect.complete(frames):
+            raise DeviceTimeout(f"no complete answer to {request.hex()}")
+        return frames
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+
+def _state(shift: float, cells: float = 0.0) -> JbdState:
+    return JbdState(
+        cell_voltages=[round(3.300 + 0.001 * i + cells, 3) for i in range(16)],
+        current=-12.34 + shift,
+        remaining_capacity=150.5,
+        design_capacity=200.0,
+        cycles=321,
+        temperatures=[18.5, 19.0, 21.2],
+    )
+
+
+def _replies(state: JbdState) -> dict[bytes, bytes]:
+    """The frames the simulator answers the session's requests with, for ``state``."""
+    sim = JbdSimulator(state)
+    from vendor_plugins.jbd import codec
+    from vendor_plugins.jbd import table as t
+
+    out = {}
+    for register in (t.REG_BASIC, t.REG_CELLS, t.REG_HARDWARE):
+        request = codec.build_read(register)
+        reply = sim.handle(request)
+        assert reply is not None
+        out[request] = reply
+    return out
+
+
+async def _cpu_per_call(fn: Callable[[], Any], rounds: int, batches: int = BATCHES) -> float:
+    """Event-loop CPU per call in µs: the best of ``batches`` batches (a shared machine adds noise, never speed)."""
+    best = float("inf")
+    for _ in range(batches):
+        start = time.thread_time_ns()
+        for _ in range(rounds):
+            await fn()
+        best = min(best, (time.thread_time_ns() - start) / rounds / 1000)
+    return best
+
+
+async def test_bench_refresh(hass: HomeAssistant, enable_custom_integrations: None, mock_bluetooth: None) -> None:
+    """Measure and print; assert only that unchanged polls write nothing and changed polls write only changes."""
+    replies_a = _replies(_state(0.0))
+    replies_b = _replies(_state(1.0))  # the current changes: current and power write
+    replies_c = _replies(_state(1.0, cells=0.004))  # current and every cell: the common case of a busy pack
+    link = MemoryLink(replies_a)
+    data = {"link": "tcp", "host": "bench", "port": 1, "vendor": "jbd", "family": "jbd", "packs": [None]}
+    entry = MockConfigEntry(domain=DOMAIN, data=data, unique_id="tcp:bench:1", title="bench")
+    entry.add_to_hass(hass)
+    with patch("custom_components.bms_gateway.create_link", return_value=link):
+        assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    coordinator = entry.runtime_data
+    entities = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+    enabled = [e for e in entities if e.disabled_by is None]
+
+    writes = 0
+    original = BmsEntity.async_write_ha_state
+
+    def counting(self: BmsEntity) -> None:
+        nonlocal writes
+        writes += 1
+        original(self)
+
+    loop = asyncio.get_running_loop()
+    debug = loop.get_debug()
+    loop.set_debug(False)
+    try:
+        # Write counts (instrumented pass).
+        with patch.object(BmsEntity, "async_write_ha_state", counting):
+            await coordinator.async_refresh()
+            writes = 0
+            for _ in range(10):
+                await coordinator.async_refresh()
+            unchanged_writes = writes / 10
+            writes = 0
+            for i in range(10):
+                link.replies = replies_b if i % 2 == 0 else replies_a
+                await coordinator.async_refresh()
+            changed_writes = writes / 10
+        link.replies = replies_a
+        await coordinator.async_refresh()
+
+        with patch.object(BmsEntity, "async_write_ha_state", counting):
+            writes = 0
+            for i in range(10):
+                link.replies = replies_c if i % 2 == 0 else replies_a
+                await coordinator.async_refresh()
+            busy_writes = writes / 10
+
+        # Timing (uninstrumented). The scenarios are interleaved batch by batch and each keeps its best batch, so
+        # load from other processes on a shared machine affects them alike (it adds time, never removes it).
+        counter = [0]
+        scenario = {"replies": [replies_a, replies_a]}
+
+        async def refresh() -> None:
+            counter[0] += 1
+            link.replies = scenario["replies"][counter[0] & 1]
+            await coordinator.async_refresh()
+
+        sensor = next(iter(coordinator._listeners_by_pack[None]["current"]))
+        values = [1.0, 2.0]
+
+        async def one_write() -> None:
+            counter[0] += 1
+            sensor._set_value(values[counter[0] & 1])  # type: ignore[attr-defined]
+            sensor.async_write_ha_state()  # type: ignore[attr-defined]
+
+        async def session_read() -> None:
+            await coordinator.session.read(None)
+
+        for _ in range(200):
+            await refresh()
+        best = dict.fromkeys(("unchanged", "changed", "busy", "write", "read"), float("inf"))
+        plans: list[tuple[str, list[dict[bytes, bytes]], Callable[[], Any]]] = [
+            ("unchanged", [replies_a, replies_a], refresh),
+            ("changed", [replies_a, replies_b], refresh),
+            ("busy", [replies_a, replies_c], refresh),
+            ("write", [replies_a, replies_a], one_write),
+            ("read", [replies_a, replies_a], session_read),
+        ]
+        for _ in range(BATCHES):
+            for name, replies, fn in plans:
+                scenario["replies"] = replies
+                link.replies = replies[0]
+                best[name] = min(best[name], await _cpu_per_call(fn, ROUNDS, batches=1))
+        link.replies = replies_a
+        await coordinator.async_refresh()
+        unchanged, changed, busy = best["unchanged"], best["changed"], best["busy"]
+        bare_write, session_only = best["write"], best["read"]
+        if PROFILE:
+            import cProfile
+            import pstats
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+            scenario["replies"] = [replies_a, replies_c] if PROFILE == "busy" else [replies_a, replies_a]
+            for _ in range(ROUNDS):
+                await refresh()
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+    finally:
+        loop.set_debug(debug)
+        await hass.config_entries.async_unload(entry.entry_id)
+
+    per_write = (changed - unchanged) / changed_writes if changed_writes else float("nan")
+    per_busy_write = (busy - unchanged) / busy_writes if busy_writes else float("nan")
+    print(
+        f"\n16-cell pack: {len(entities)} entities, {len(enabled)} enabled\n"
+        f"unchanged poll: {unchanged:.1f} µs event-loop CPU per refresh, {unchanged_writes:g} state writes\n"
+        f"changed poll:   {changed:.1f} µs per refresh, {changed_writes:g} state writes "
+        f"-> {per_write:.1f} µs per written entity\n"
+        f"busy poll:      {busy:.1f} µs per refresh, {busy_writes:g} state writes "
+        f"-> {per_busy_write:.1f} µs per written entity\n"
+        f"unchanged poll = vendor session read (exchanges + decode) {session_only:.1f} µs"
+        f" + Home Assistant coordinator and integration {unchanged - session_only:.1f} µs\n"
+        f"one bare sensor state write (Home Assistant's own cost, for comparison): {bare_write:.1f} µs"
+    )
+    assert unchanged_writes == 0
+    assert changed_writes == 2  # current and power; nothing else
+    assert busy_writes < len(enabled) / 2

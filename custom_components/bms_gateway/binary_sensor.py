@@ -1,0 +1,39 @@
+"""Binary sensors of every pack: charge state, MOSFETs, balancing and one per alarm the plugin reports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.binary_sensor import BinarySensorEntity
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from . import BmsConfigEntry
+from .descriptions import BmsBinarySensorEntityDescription, binary_sensor_descriptions
+from .entity import BmsEntity
+
+PARALLEL_UPDATES = 0
+
+
+async def async_setup_entry(
+    hass: HomeAssistant, entry: BmsConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
+) -> None:
+    """Create the binary sensors of every pack that answered the first poll."""
+    coordinator = entry.runtime_data
+    entities: list[BmsBinarySensor] = []
+    for pack in coordinator.packs:
+        snapshot = coordinator.first_snapshots.get(pack)
+        if snapshot is not None:
+            entities.extend(
+                BmsBinarySensor(coordinator, pack, d) for d in binary_sensor_descriptions(snapshot, coordinator.plugin)
+            )
+    async_add_entities(entities)
+
+
+class BmsBinarySensor(BmsEntity, BinarySensorEntity):
+    """One flag of a pack."""
+
+    entity_description: BmsBinarySensorEntityDescription
+
+    def _set_value(self, value: Any) -> None:
+        self._value = self._attr_is_on = value

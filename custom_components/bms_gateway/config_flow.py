@@ -1,0 +1,442 @@
+"""Config flow: pick a connection (Bluetooth device, serial port, TCP bridge), a vendor, and the packs on it.
+
+Entries are created only after a successful read (test before configure); the unique id is the physical
+connection, so one device or port cannot be added twice. Bluetooth discovery proposes devices the registry
+recognises (Home Assistant's manifest matchers are broad; the library identifies precisely); USB discovery
+proposes serial adapters commonly used for RS485 and continues with the vendor choice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import probatio as vol
+from homeassistant.components import bluetooth, usb
+from homeassistant.components.bluetooth import BluetoothServiceInfoBleak
+from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.selector import (
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+)
+from homeassistant.helpers.service_info.usb import UsbServiceInfo
+
+from vendor_plugins.errors import BmsError, ConfigError, TransportError
+from vendor_plugins.model import DeviceInfo
+from vendor_plugins.plugin import Advertisement, LinkKind, SessionOptions, VendorPlugin
+from vendor_plugins.poller import scan
+from vendor_plugins.transports import Link, parse_host_port
+
+from .connection import create_link, describe, plugins_for, registry, unique_id
+from .const import (
+    CONF_ADDRESS,
+    CONF_BAUDRATE,
+    CONF_DEVICE,
+    CONF_FAMILY,
+    CONF_HOST,
+    CONF_LINK,
+    CONF_PACKS,
+    CONF_PORT,
+    CONF_VENDOR,
+    DEFAULT_BAUDRATE,
+    DEFAULT_BUS_ADDRESSES,
+    DOMAIN,
+    FLOW_TIMEOUT,
+    SCAN_TIMEOUT,
+    VENDOR_AUTO,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+BAUDRATES = ["9600", "19200", "38400", "115200"]
+
+
+def to_advertisement(info: BluetoothServiceInfoBleak) -> Advertisement:
+    """Adapt Home Assistant's service info to the library's advertisement."""
+    return Advertisement(
+        address=info.address,
+        local_name=info.name if info.name != info.address else None,
+        service_uuids=tuple(info.service_uuids),
+        manufacturer_data=dict(info.manufacturer_data),
+        service_data=dict(info.service_data),
+    )
+
+
+def _pack_label(address: int, info: DeviceInfo | None) -> str:
+    """``3: <model> <serial>`` for the pack list."""
+    if info is None:
+        return str(address)
+    return f"{address}: {info.model or info.vendor} {info.serial_number or ''}".strip()
+
+
+class CannotConnect(Exception):
+    """The connection itself failed (port missing, connection refused, device out of range)."""
+
+
+class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Set up one physical connection to one or more packs."""
+
+    VERSION = 1
+
+    def __init__(self) -> None:
+        """Start with nothing chosen."""
+        self._data: dict[str, Any] = {}
+        self._candidates: list[str] = []  # plugin names the advertisement matched (Bluetooth)
+        self._found: dict[int, DeviceInfo | None] = {}
+        self._plugin: VendorPlugin | None = None
+        self._family: str | None = None
+
+    # --- entry points -----------------------------------------------------------------------------
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Choose how the BMS is connected."""
+        return self.async_show_menu(step_id="user", menu_options=["bluetooth_device", "serial", "tcp"])
+
+    async def async_step_tcp(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """An RS485/UART-to-Ethernet (or Wi-Fi) bridge at HOST:PORT."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            try:
+                host, port = parse_host_port(user_input[CONF_HOST])
+            except ConfigError:
+                errors[CONF_HOST] = "bad_host"
+            else:
+                return await self._async_connection_chosen(
+                    {CONF_LINK: LinkKind.TCP.value, CONF_HOST: host, CONF_PORT: port}
+                )
+        return self.async_show_form(
+            step_id="tcp",
+            data_schema=self.add_suggested_values_to_schema(
+                vol.Schema({vol.Required(CONF_HOST): TextSelector()}), user_input
+            ),
+            errors=errors,
+        )
+
+    async def async_step_serial(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """A serial port (USB-RS485 adapter, UART)."""
+        if user_input is not None:
+            device = await self.hass.async_add_executor_job(usb.get_serial_by_id, user_input[CONF_DEVICE])
+            return await self._async_connection_chosen(
+                {CONF_LINK: LinkKind.SERIAL.value, CONF_DEVICE: device, CONF_BAUDRATE: int(user_input[CONF_BAUDRATE])}
+            )
+        ports = [
+            SelectOptionDict(
+                value=port.device,
+                label=usb.human_readable_device_name(
+                    port.device,
+                    port.serial_number,
+                    port.manufacturer,
+                    port.description,
+                    getattr(port, "vid", None),
+                    getattr(port, "pid", None),
+                ),
+            )
+            for port in await usb.async_scan_serial_ports(self.hass)
+        ]
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_DEVICE): SelectSelector(
+                    SelectSelectorConfig(options=ports, custom_value=True, mode=SelectSelectorMode.DROPDOWN)
+                ),
+                vol.Required(CONF_BAUDRATE, default=str(DEFAULT_BAUDRATE)): SelectSelector(
+                    SelectSelectorConfig(options=BAUDRATES, custom_value=True, mode=SelectSelectorMode.DROPDOWN)
+                ),
+            }
+        )
+        return self.async_show_form(step_id="serial", data_schema=schema)
+
+    async def async_step_bluetooth_device(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Pick one of the Bluetooth devices Home Assistant sees that a vendor plugin recognises."""
+        configured = self._async_current_ids(include_ignore=False)
+        found: dict[str, tuple[BluetoothServiceInfoBleak, list[VendorPlugin]]] = {}
+        for info in bluetooth.async_discovered_service_info(self.hass, connectable=True):
+            address = info.address.upper()
+            if address in configured or address in found:
+                continue
+            plugins = registry().match_advertisement(to_advertisement(info))
+            if plugins:
+                found[address] = (info, plugins)
+        if user_input is not None and user_input[CONF_ADDRESS] in found:
+            info, plugins = found[user_input[CONF_ADDRESS]]
+            self._candidates = [p.name for p in plugins]
+            return await self._async_connection_chosen(
+                {CONF_LINK: LinkKind.BLE.value, CONF_ADDRESS: info.address.upper()}
+            )
+        if not found:
+            return self.async_abort(reason="no_devices_found")
+        options = [
+            SelectOptionDict(value=address, label=f"{info.name} ({address}) — {', '.join(p.title for p in plugins)}")
+            for address, (info, plugins) in found.items()
+        ]
+        return self.async_show_form(
+            step_id="bluetooth_device",
+            data_schema=vol.Schema({vol.Required(CONF_ADDRESS): SelectSelector(SelectSelectorConfig(options=options))}),
+        )
+
+    async def async_step_bluetooth(self, discovery_info: BluetoothServiceInfoBleak) -> ConfigFlowResult:
+        """A device Home Assistant's manifest matchers caught; the registry identifies it precisely."""
+        address = discovery_info.address.upper()
+        await self.async_set_unique_id(address)
+        self._abort_if_unique_id_configured()
+        plugins = registry().match_advertisement(to_advertisement(discovery_info))
+        if not plugins:
+            return self.async_abort(reason="not_supported")
+        self._candidates = [p.name for p in plugins]
+        self._data = {CONF_LINK: LinkKind.BLE.value, CONF_ADDRESS: address}
+        self.context["title_placeholders"] = {"name": discovery_info.name or address}
+        return await self.async_step_bluetooth_confirm()
+
+    async def async_step_bluetooth_confirm(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Confirm the discovered device, naming the vendor the registry identified."""
+        errors: dict[str, str] = {}
+        placeholders = {
+            "name": self.context.get("title_placeholders", {}).get("name", self._data[CONF_ADDRESS]),
+            "vendor": " / ".join(registry().get(name).title for name in self._candidates),
+        }
+        if user_input is not None:
+            vendor = self._candidates[0] if len(self._candidates) == 1 else VENDOR_AUTO
+            error, extra = await self._async_identify(vendor)
+            if error is None:
+                return await self._async_vendor_confirmed()
+            errors["base"] = error
+            placeholders.update(extra)
+        self._set_confirm_only()
+        return self.async_show_form(step_id="bluetooth_confirm", description_placeholders=placeholders, errors=errors)
+
+    async def async_step_usb(self, discovery_info: UsbServiceInfo) -> ConfigFlowResult:
+        """A USB serial adapter was plugged in."""
+        device = await self.hass.async_add_executor_job(usb.get_serial_by_id, discovery_info.device)
+        self._data = {CONF_LINK: LinkKind.SERIAL.value, CONF_DEVICE: device, CONF_BAUDRATE: DEFAULT_BAUDRATE}
+        await self.async_set_unique_id(unique_id(self._data))
+        self._abort_if_unique_id_configured()
+        name = usb.human_readable_device_name(
+            device,
+            discovery_info.serial_number,
+            discovery_info.manufacturer,
+            discovery_info.description,
+            discovery_info.vid,
+            discovery_info.pid,
+        )
+        self.context["title_placeholders"] = {"name": name}
+        return await self.async_step_usb_confirm()
+
+    async def async_step_usb_confirm(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Confirm the adapter and its baud rate, then choose the vendor."""
+        if user_input is not None:
+            self._data[CONF_BAUDRATE] = int(user_input[CONF_BAUDRATE])
+            return await self.async_step_vendor()
+        return self.async_show_form(
+            step_id="usb_confirm",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(CONF_BAUDRATE, default=str(DEFAULT_BAUDRATE)): SelectSelector(
+                        SelectSelectorConfig(options=BAUDRATES, custom_value=True, mode=SelectSelectorMode.DROPDOWN)
+                    )
+                }
+            ),
+            description_placeholders={"name": self.context["title_placeholders"]["name"]},
+        )
+
+    # --- vendor and packs ---------------------------------------------------------------------------
+    async def _async_connection_chosen(self, data: dict[str, Any]) -> ConfigFlowResult:
+        self._data = data
+        await self.async_set_unique_id(unique_id(data), raise_on_progress=False)
+        self._abort_if_unique_id_configured()
+        return await self.async_step_vendor()
+
+    async def async_step_vendor(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Choose the vendor, or let every plugin that fits the connection probe it."""
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {"where": describe(self._data)}
+        kind = LinkKind(self._data[CONF_LINK])
+        if user_input is not None:
+            vendor = user_input[CONF_VENDOR]
+            plugin = None if vendor == VENDOR_AUTO else registry().get(vendor)
+            if plugin is not None and plugin.capabilities.multi_address:
+                self._plugin = plugin
+                return await self.async_step_packs()
+            error, extra = await self._async_identify(vendor)
+            if error is None:
+                return await self._async_vendor_confirmed()
+            errors["base"] = error
+            placeholders.update(extra)
+        options = [SelectOptionDict(value=VENDOR_AUTO, label=VENDOR_AUTO)] + [
+            SelectOptionDict(value=p.name, label=p.title) for p in plugins_for(kind)
+        ]
+        default = self._candidates[0] if len(self._candidates) == 1 else VENDOR_AUTO
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_VENDOR, default=default): SelectSelector(
+                    SelectSelectorConfig(options=options, translation_key="vendor")
+                )
+            }
+        )
+        return self.async_show_form(
+            step_id="vendor",
+            data_schema=self.add_suggested_values_to_schema(schema, user_input),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def async_step_packs(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Scan the bus for packs, then let the user pick which to add."""
+        assert self._plugin is not None
+        errors: dict[str, str] = {}
+        if user_input is None:
+            try:
+                self._found = await self._async_scan(self._plugin)
+            except CannotConnect:
+                return self._async_vendor_error("cannot_connect")
+            if not self._found:
+                return self._async_vendor_error("no_packs_found")
+        else:
+            packs = sorted(int(a) for a in user_input[CONF_PACKS])
+            if not packs:
+                errors["base"] = "no_packs_selected"
+            else:
+                error = await self._async_read_packs(self._plugin, packs)
+                if error is None:
+                    return self._async_create(self._plugin, packs)
+                errors["base"] = error
+        choices = {str(a): _pack_label(a, info) for a, info in self._found.items()}
+        return self.async_show_form(
+            step_id="packs",
+            data_schema=vol.Schema({vol.Required(CONF_PACKS, default=list(choices)): cv.multi_select(choices)}),
+            errors=errors,
+            description_placeholders={"count": str(len(self._found)), "where": describe(self._data)},
+        )
+
+    def _async_vendor_error(self, error: str) -> ConfigFlowResult:
+        kind = LinkKind(self._data[CONF_LINK])
+        options = [SelectOptionDict(value=VENDOR_AUTO, label=VENDOR_AUTO)] + [
+            SelectOptionDict(value=p.name, label=p.title) for p in plugins_for(kind)
+        ]
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_VENDOR, default=self._plugin.name if self._plugin else VENDOR_AUTO): SelectSelector(
+                    SelectSelectorConfig(options=options, translation_key="vendor")
+                )
+            }
+        )
+        return self.async_show_form(
+            step_id="vendor",
+            data_schema=schema,
+            errors={"base": error},
+            description_placeholders={"where": describe(self._data)},
+        )
+
+    async def _async_vendor_confirmed(self) -> ConfigFlowResult:
+        assert self._plugin is not None
+        if self._plugin.capabilities.multi_address:
+            return await self.async_step_packs()
+        return self._async_create(self._plugin, [None])
+
+    def _async_create(self, plugin: VendorPlugin, packs: Sequence[int | None]) -> ConfigFlowResult:
+        data = {**self._data, CONF_VENDOR: plugin.name, CONF_FAMILY: self._family, CONF_PACKS: list(packs)}
+        title = f"{plugin.title.split(' (')[0]} {describe(self._data)}"
+        return self.async_create_entry(title=title, data=data)
+
+    # --- talking to the device ----------------------------------------------------------------------
+    def _link(self, plugin: VendorPlugin, timeout: float | None = None) -> Link:
+        try:
+            return create_link(self.hass, self._data, plugin, timeout=FLOW_TIMEOUT if timeout is None else timeout)
+        except TransportError as err:
+            raise CannotConnect(str(err)) from err
+
+    async def _async_identify(self, vendor: str) -> tuple[str | None, dict[str, str]]:
+        """Find the plugin that answers (the chosen one, or each candidate in turn); read once to be sure.
+
+        Returns an error key (and placeholders) or ``None`` with ``self._plugin`` / ``self._family`` set.
+        """
+        kind = LinkKind(self._data[CONF_LINK])
+        if vendor != VENDOR_AUTO:
+            plugin = registry().get(vendor)
+            try:
+                if await self._async_try(plugin):
+                    return None, {}
+            except CannotConnect as err:
+                return "cannot_connect", {"error": str(err)}
+            others = [p for p in plugins_for(kind) if p.name != plugin.name and not p.capabilities.multi_address]
+            for other in others:
+                try:
+                    if await self._async_try(other, keep=False):
+                        return "wrong_vendor", {"vendor": plugin.title, "detected": other.title}
+                except CannotConnect:
+                    break
+            return "no_answer", {"vendor": plugin.title}
+        candidates = [registry().get(n) for n in self._candidates] or plugins_for(kind)
+        for plugin in candidates:
+            if plugin.capabilities.multi_address and kind is not LinkKind.BLE:
+                continue  # a bus vendor is chosen explicitly (its packs are scanned)
+            try:
+                if await self._async_try(plugin):
+                    return None, {}
+            except CannotConnect as err:
+                return "cannot_connect", {"error": str(err)}
+        return "cannot_detect", {}
+
+    async def _async_try(self, plugin: VendorPlugin, *, keep: bool = True) -> bool:
+        """Whether ``plugin`` reads the pack at its default address; raises :class:`CannotConnect`."""
+        link = self._link(plugin)
+        try:
+            session = plugin.open_session(link, SessionOptions())
+            try:
+                await session.device_info(None)
+                await session.read(None)
+            except TransportError as err:
+                raise CannotConnect(str(err)) from err
+            except BmsError as err:
+                _LOGGER.debug("%s does not answer as %s: %s", link.description, plugin.name, err)
+                return False
+            if keep:
+                self._plugin, self._family = plugin, session.family
+            return True
+        finally:
+            await link.close()
+
+    async def _async_scan(self, plugin: VendorPlugin) -> dict[int, DeviceInfo | None]:
+        """Scan the bus with the library's :func:`~vendor_plugins.poller.scan`; ask the packs found what they are."""
+        addresses = tuple(getattr(plugin, "bus_addresses", None) or DEFAULT_BUS_ADDRESSES)
+        link = self._link(plugin)
+        found: dict[int, DeviceInfo | None] = {}
+        try:
+            session = plugin.open_session(link, SessionOptions())
+            for address in await scan(session, addresses, absent_timeout=SCAN_TIMEOUT):
+                try:
+                    found[address] = await session.device_info(address)
+                except BmsError:
+                    found[address] = None
+            if not found:  # nothing answered: tell a dead link from an empty bus
+                try:
+                    await session.device_info(addresses[0])
+                except TransportError as err:
+                    raise CannotConnect(str(err)) from err
+                except BmsError:
+                    pass
+            self._family = session.family
+        finally:
+            await link.close()
+        return found
+
+    async def _async_read_packs(self, plugin: VendorPlugin, packs: list[int]) -> str | None:
+        """Test before configure: every chosen pack must answer a full read."""
+        try:
+            link = self._link(plugin)
+        except CannotConnect:
+            return "cannot_connect"
+        try:
+            session = plugin.open_session(link, SessionOptions(family=self._family))
+            for pack in packs:
+                await session.read(pack)
+            self._family = session.family or self._family
+        except TransportError:
+            return "cannot_connect"
+        except BmsError:
+            return "no_answer"
+        finally:
+            await link.close()
+        return None

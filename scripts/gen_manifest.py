@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Regenerate ``custom_components/bms_gateway/manifest.json``'s ``bluetooth`` list from the vendor registry.
+
+Home Assistant's manifest matchers can express only part of what the library matches on: no MAC OUIs, and a
+``local_name`` pattern needs at least three literal leading characters. A registry matcher using anything else stays
+in the library's precise identification (the config flow runs it on every advertisement Home Assistant forwards).
+Run ``python scripts/gen_manifest.py`` after adding a vendor or a matcher; ``--check`` exits 1 when the manifest is
+out of date (the test suite checks the same).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+MANIFEST = ROOT / "custom_components" / "bms_gateway" / "manifest.json"
+
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from vendor_plugins.plugin import BleMatcher  # noqa: E402
+from vendor_plugins.registry import Registry, load_registry  # noqa: E402
+
+_WILDCARDS = set("*?[")
+
+
+def ha_matcher(matcher: BleMatcher) -> dict[str, Any] | None:
+    """The Home Assistant manifest form of ``matcher``, or ``None`` when the manifest schema cannot express it."""
+    if matcher.oui is not None:
+        return None
+    out: dict[str, Any] = {}
+    if matcher.local_name is not None:
+        if len(matcher.local_name) < 3 or _WILDCARDS & set(matcher.local_name[:3]):
+            return None
+        out["local_name"] = matcher.local_name
+    if matcher.manufacturer_id is not None:
+        out["manufacturer_id"] = matcher.manufacturer_id
+    if matcher.service_uuid is not None:
+        out["service_uuid"] = matcher.service_uuid.lower()
+    return out or None
+
+
+def bluetooth_matchers(registry: Registry) -> list[dict[str, Any]]:
+    """Every expressible matcher of every plugin, deduplicated, in a stable order."""
+    found: dict[str, dict[str, Any]] = {}
+    for plugin in registry:
+        for matcher in plugin.ble_matchers:
+            converted = ha_matcher(matcher)
+            if converted is not None:
+                found[json.dumps(converted, sort_keys=True)] = converted
+    return [found[key] for key in sorted(found)]
+
+
+def render(manifest: dict[str, Any], registry: Registry) -> str:
+    """The manifest text with a regenerated ``bluetooth`` list (hassfest order: domain, name, then sorted keys)."""
+    updated = dict(manifest)
+    updated["bluetooth"] = bluetooth_matchers(registry)
+    ordered = {"domain": updated.pop("domain"), "name": updated.pop("name")}
+    ordered.update(sorted(updated.items()))
+    return json.dumps(ordered, indent=2) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Rewrite the manifest (or, with ``--check``, report whether it is current)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="do not write; exit 1 if the manifest is out of date")
+    args = parser.parse_args(argv)
+    current = MANIFEST.read_text(encoding="utf-8")
+    wanted = render(json.loads(current), load_registry(include_third_party=False))
+    if args.check:
+        if current != wanted:
+            print(f"{MANIFEST.relative_to(ROOT)} is out of date: run scripts/gen_manifest.py", file=sys.stderr)
+            return 1
+        return 0
+    if current != wanted:
+        MANIFEST.write_text(wanted, encoding="utf-8")
+        print(f"updated {MANIFEST.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
