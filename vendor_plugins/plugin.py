@@ -10,14 +10,16 @@ device and are confirmed by reading the state back.
 from __future__ import annotations
 
 import abc
+import dataclasses
 import enum
 import fnmatch
+import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .errors import BmsError, ControlRefused, UnsupportedError
-from .model import BmsSnapshot, DeviceInfo, Switch
+from .model import Alarm, BmsSnapshot, DeviceInfo, Switch
 
 if TYPE_CHECKING:
     from .sim.base import Simulator
@@ -162,6 +164,42 @@ class Session(abc.ABC):
         raise ControlRefused(f"{type(self).__name__} does not support switching {switch}")
 
 
+def alarms_in(*tables: object) -> frozenset[Alarm]:
+    """Every :class:`Alarm` member found in ``tables`` (modules, mappings, sequences, dataclasses, nested).
+
+    Plugins declare ``reported_alarms = alarms_in(table_module)`` so the set is derived from their bit tables, the
+    one place their mapping is written down.
+    """
+    found: set[Alarm] = set()
+    seen: set[int] = set()
+
+    def walk(obj: object) -> None:
+        if isinstance(obj, Alarm):
+            found.add(obj)
+            return
+        if id(obj) in seen or isinstance(obj, (str, bytes, int, float, type)):
+            return
+        seen.add(id(obj))
+        if isinstance(obj, types.ModuleType):
+            for value in vars(obj).values():
+                if not isinstance(value, types.ModuleType):
+                    walk(value)
+        elif isinstance(obj, Mapping):
+            for key, value in obj.items():
+                walk(key)
+                walk(value)
+        elif isinstance(obj, (list, tuple, set, frozenset)):
+            for value in obj:
+                walk(value)
+        elif dataclasses.is_dataclass(obj):
+            for f in dataclasses.fields(obj):
+                walk(getattr(obj, f.name))
+
+    for table in tables:
+        walk(table)
+    return frozenset(found)
+
+
 class VendorPlugin(abc.ABC):
     """One vendor. Instances are what the entry-point group ``bms_gateway.vendors`` loads."""
 
@@ -172,6 +210,10 @@ class VendorPlugin(abc.ABC):
     ble_profile: BleProfile | None = None
     capabilities: Capabilities = Capabilities()
     families: tuple[str, ...] = ()
+    #: Alarms and warnings this plugin can ever report (Home Assistant creates one binary sensor per member).
+    reported_alarms: frozenset[Alarm] = frozenset(Alarm)
+    #: Pack addresses a bus of this vendor can hold (empty for single-pack vendors).
+    bus_addresses: tuple[int, ...] = ()
 
     @abc.abstractmethod
     def open_session(self, link: Link, options: SessionOptions | None = None) -> Session:

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from ..errors import ConfigError, DeviceTimeout
 from ..model import BmsSnapshot, DeviceInfo, Switch
-from ..plugin import Capabilities, LinkKind, Session, SessionOptions, SimulatorOptions, VendorPlugin
+from ..plugin import Capabilities, LinkKind, Session, SessionOptions, SimulatorOptions, VendorPlugin, alarms_in
 from ..transports.base import Link
 from . import d2
 from . import table as t
@@ -128,6 +128,7 @@ class DalyPlugin(VendorPlugin):
     ble_profile = t.BLE_PROFILE
     capabilities = Capabilities(switches=frozenset({Switch.CHARGE, Switch.DISCHARGE}), multi_address=False)
     families = t.FAMILIES
+    reported_alarms = alarms_in(t.FAULT_BITS)
 
     def open_session(self, link: Link, options: SessionOptions | None = None) -> DalySession:
         """A session over ``link`` (:class:`ConfigError` for an unknown family or a bad host address)."""

@@ -14,7 +14,7 @@ import asyncio
 from ..errors import ConfigError, ControlNotConfirmed
 from ..framing import Expect, Frame
 from ..model import BmsSnapshot, DeviceInfo, Switch
-from ..plugin import Capabilities, LinkKind, Session, SessionOptions, SimulatorOptions, VendorPlugin
+from ..plugin import Capabilities, LinkKind, Session, SessionOptions, SimulatorOptions, VendorPlugin, alarms_in
 from ..transports.base import Link
 from . import codec
 from . import table as t
@@ -116,6 +116,7 @@ class JbdPlugin(VendorPlugin):
     ble_profile = t.BLE_PROFILE
     capabilities = Capabilities(switches=frozenset({Switch.CHARGE, Switch.DISCHARGE}), multi_address=False)
     families = ("jbd",)
+    reported_alarms = alarms_in(t.PROTECTION_BITS)
 
     def open_session(self, link: Link, options: SessionOptions | None = None) -> JbdSession:
         """A session over ``link``."""

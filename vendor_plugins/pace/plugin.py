@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from ..errors import ConfigError
 from ..model import Switch
-from ..plugin import Capabilities, LinkKind, Session, SessionOptions, SimulatorOptions, VendorPlugin
+from ..plugin import Capabilities, LinkKind, Session, SessionOptions, SimulatorOptions, VendorPlugin, alarms_in
 from ..sim.base import Simulator
 from ..transports.base import Link
 from . import ascii_codec
+from . import table as pace_table
 from .ascii_session import PaceAsciiSession
 from .modbus_session import PaceModbusSession
 from .simulator import PaceAsciiSimulator
@@ -53,6 +54,8 @@ class PacePlugin(VendorPlugin):
     link_kinds = frozenset({LinkKind.SERIAL, LinkKind.TCP, LinkKind.MODBUS})
     capabilities = Capabilities(switches=frozenset({Switch.CHARGE, Switch.DISCHARGE}), multi_address=True)
     families = FAMILIES
+    reported_alarms = alarms_in(pace_table)
+    bus_addresses = tuple(range(pace_table.MAX_ADDRESS + 1))
 
     def open_session(self, link: Link, options: SessionOptions | None = None) -> Session:
         """An ASCII or Modbus session over ``link``."""

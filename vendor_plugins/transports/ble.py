@@ -23,10 +23,10 @@ import logging
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
+import bleak_retry_connector
 from bleak import BleakScanner
 from bleak.backends.device import BLEDevice
 from bleak.exc import BleakError
-from bleak_retry_connector import BleakClientWithServiceCache, establish_connection
 
 from ..errors import TransportError
 from ..plugin import BleProfile, LinkKind
@@ -166,8 +166,10 @@ class BleLink(ByteLink):
             return client
         device = await self._resolve_device()
         try:
-            bleak_client: ClientLike = await establish_connection(
-                BleakClientWithServiceCache,
+            # Looked up at connect time, not import time: inside Home Assistant the bluetooth integration installs its
+            # client wrapper (what makes ESPHome Bluetooth proxies work) after this module may have been imported.
+            bleak_client: ClientLike = await bleak_retry_connector.establish_connection(
+                bleak_retry_connector.BleakClientWithServiceCache,
                 device,
                 self.name,
                 disconnected_callback=on_disconnect,

@@ -189,3 +189,13 @@ def test_cell_count_mismatch_is_an_error_not_a_partial_snapshot() -> None:
     basic = codec.decode_basic(codec.parse_frame(sim.handle(READ_BASIC) or b"").payload)
     with pytest.raises(FrameError):
         codec.to_snapshot(basic, (3.3, 3.3, 3.3))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 0xFFFF))
+def test_every_alarm_a_snapshot_can_carry_is_declared(protection: int) -> None:
+    """Home Assistant creates one binary sensor per declared alarm: a decoded alarm outside the set would be lost."""
+    from vendor_plugins.jbd.plugin import PLUGIN
+
+    alarms, _ = codec.alarms_of(protection)
+    assert alarms <= PLUGIN.reported_alarms

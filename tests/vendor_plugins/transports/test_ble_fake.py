@@ -194,7 +194,7 @@ async def test_address_not_found_by_scanner(monkeypatch: pytest.MonkeyPatch) -> 
         raise AssertionError("establish_connection called")
 
     monkeypatch.setattr(BleakScanner, "find_device_by_address", not_found)
-    monkeypatch.setattr(ble_module, "establish_connection", must_not_connect)
+    monkeypatch.setattr(ble_module.bleak_retry_connector, "establish_connection", must_not_connect)
     link = BleLink(ADDRESS, PROFILE, scan_timeout=0.5)
     with pytest.raises(TransportError, match=f"ble://{ADDRESS}: device not found within 0.5 s"):
         await link.exchange(request(1), expect(1))
@@ -218,7 +218,7 @@ async def test_address_found_by_scanner_then_connected(monkeypatch: pytest.Monke
         return client
 
     monkeypatch.setattr(BleakScanner, "find_device_by_address", found)
-    monkeypatch.setattr(ble_module, "establish_connection", establish)
+    monkeypatch.setattr(ble_module.bleak_retry_connector, "establish_connection", establish)
     async with BleLink(ADDRESS, PROFILE, timeout=0.3) as link:
         assert (await link.exchange(request(1), expect(1)))[0].address == 1
         await link.close()
@@ -248,7 +248,7 @@ async def test_home_assistant_path_never_scans(monkeypatch: pytest.MonkeyPatch) 
         return device
 
     monkeypatch.setattr(BleakScanner, "find_device_by_address", no_scan)
-    monkeypatch.setattr(ble_module, "establish_connection", establish)
+    monkeypatch.setattr(ble_module.bleak_retry_connector, "establish_connection", establish)
     link = BleLink(device, PROFILE, ble_device_callback=fresh_device, name="Pack 1", timeout=0.5)
     assert link.description == f"ble://{ADDRESS}"
     assert (await link.exchange(request(1), expect(1)))[0].address == 1
