@@ -8,8 +8,9 @@ codec converts raw → model units with :meth:`Field.to_value`, the simulator mo
 
 from __future__ import annotations
 
+import functools
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from .errors import FrameError
@@ -39,9 +40,8 @@ class Field:
         return self.offset + self.size
 
     def to_value(self, raw: int, scale: float | None = None) -> float:
-        """Raw integer → model units (rounded to the resolution the scale implies)."""
-        factor = self.scale if scale is None else scale
-        return round(raw * factor, _decimals(factor))
+        """Raw integer → model units, as the nearest float to the exact decimal (3309 mV → 3.309 V)."""
+        return _converter(self.scale if scale is None else scale)(raw)
 
     def to_raw(self, value: float, scale: float | None = None) -> int:
         """Model units → raw integer; raises ``ValueError`` if it does not fit the field."""
@@ -59,9 +59,15 @@ class Field:
         return (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if self.signed else (0, (1 << bits) - 1)
 
 
-def _decimals(scale: float) -> int:
+@functools.cache
+def _converter(scale: float) -> Callable[[int], float]:
+    """raw → value for ``scale``: a division by a power of ten where the scale is one (exact and fast)."""
     text = f"{scale:.10f}".rstrip("0")
-    return len(text.partition(".")[2])
+    decimals = len(text.partition(".")[2])
+    if round(scale * 10**decimals) == 1:
+        divisor = float(10**decimals)
+        return lambda raw: raw / divisor
+    return lambda raw: round(raw * scale, decimals)
 
 
 def table_size(table: Sequence[Field]) -> int:

@@ -13,6 +13,7 @@ The encoders here are the exact inverse of the decoders; the simulator answers w
 from __future__ import annotations
 
 import datetime as dt
+import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -256,7 +257,8 @@ def decode_cells(payload: bytes) -> tuple[float, ...]:
     """Register 0x04: one big-endian u16 mV per cell."""
     if len(payload) % 2:
         raise FrameError(f"JBD cell block has an odd length ({len(payload)} bytes)")
-    return tuple(t.CELL_MV.to_value(int.from_bytes(payload[i : i + 2], "big")) for i in range(0, len(payload), 2))
+    to_volts = t.CELL_MV.to_value
+    return tuple(to_volts(mv) for mv in struct.unpack(f">{len(payload) // 2}H", payload))
 
 
 def encode_cells(cells: Iterable[float]) -> bytes:

@@ -34,13 +34,23 @@ def _expect(register: int) -> Expect:
     return Expect(assembler=codec.JbdAssembler, match=is_answer)
 
 
+#: Read requests and what answers them, built once (reads are the hot path of every poll).
+_READS = {register: (codec.build_read(register), _expect(register)) for register in (t.REG_BASIC, t.REG_CELLS)}
+
+
 class JbdSession(Session):
     """Reads and controls one JBD pack."""
 
     family = "jbd"
+    _last: tuple[bytes, bytes, BmsSnapshot] | None = None
 
     async def _request(self, request: bytes, register: int) -> bytes:
         frames = await self.link.exchange(request, _expect(register))
+        return codec.check_response(frames[0], register)
+
+    async def _read_register(self, register: int) -> bytes:
+        request, expect = _READS[register]
+        frames = await self.link.exchange(request, expect)
         return codec.check_response(frames[0], register)
 
     async def read_basic(self) -> codec.BasicInfo:
@@ -56,10 +66,18 @@ class JbdSession(Session):
         return codec.decode_hardware(await self._request(codec.build_read(t.REG_HARDWARE), t.REG_HARDWARE))
 
     async def read(self, address: int | None = None) -> BmsSnapshot:
-        """Basic info then cell voltages, combined into one snapshot."""
-        basic = await self.read_basic()
-        cells = await self.read_cells()
-        return codec.to_snapshot(basic, cells)
+        """Basic info then cell voltages, combined into one snapshot.
+
+        When both answers are byte-identical to the previous read, the previous snapshot is returned as is: an idle
+        pack then costs no decoding, and consumers can tell "unchanged" by identity.
+        """
+        basic = await self._read_register(t.REG_BASIC)
+        cells = await self._read_register(t.REG_CELLS)
+        if self._last is not None and self._last[0] == basic and self._last[1] == cells:
+            return self._last[2]
+        snapshot = codec.to_snapshot(codec.decode_basic(basic), codec.decode_cells(cells))
+        self._last = (basic, cells, snapshot)
+        return snapshot
 
     async def device_info(self, address: int | None = None) -> DeviceInfo:
         """Model string (0x05) plus version, production date and cell count (0x03)."""
