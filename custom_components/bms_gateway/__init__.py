@@ -2,25 +2,30 @@
 
 One config entry per physical connection (a Bluetooth device, a serial port, a TCP bridge). Its coordinator
 (``entry.runtime_data``) owns the link, polls every pack on it and feeds one Home Assistant device per pack.
+Set-up failures whose cause is known and persistent become repair issues (:mod:`.repairs`): a serial port that
+does not exist, a device answering another vendor's protocol. A pack device that left the bus can be deleted.
 """
 
 from __future__ import annotations
 
-from homeassistant.config_entries import ConfigEntry
+import time
+
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import device_registry as dr
 
-from vendor_plugins.errors import ConfigError
-from vendor_plugins.plugin import LinkKind
+from vendor_plugins.errors import BmsError, ConfigError, TransportError
+from vendor_plugins.plugin import LinkKind, VendorPlugin
 
-from .connection import BleDeviceNotFound, create_link, describe, registry
-from .const import CONF_LINK, CONF_PACKS, CONF_VENDOR, DOMAIN
+from . import repairs
+from .connection import BleDeviceNotFound, create_link, describe, plugins_for, registry
+from .const import CONF_LINK, CONF_PACKS, CONF_VENDOR, DOMAIN, FLOW_TIMEOUT
 from .coordinator import BmsCoordinator
-from .entity import pack_device_info
+from .entity import pack_device_info, pack_of_device
 
-PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
+PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR, Platform.SWITCH]
 
 type BmsConfigEntry = ConfigEntry[BmsCoordinator]
 
@@ -34,6 +39,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: BmsConfigEntry) -> bool:
         raise ConfigEntryError(
             translation_domain=DOMAIN, translation_key="unknown_vendor", translation_placeholders={"vendor": vendor}
         ) from err
+    if repairs.serial_port_missing(entry.data):
+        repairs.async_port_check(hass, entry)
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="serial_port_missing",
+            translation_placeholders={"device": describe(entry.data)},
+        )
     try:
         link = create_link(hass, entry.data, plugin)
     except BleDeviceNotFound as err:
@@ -45,6 +57,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: BmsConfigEntry) -> bool:
     coordinator = BmsCoordinator(hass, entry, plugin, link, entry.data.get(CONF_PACKS) or [None])
     try:
         await coordinator.async_config_entry_first_refresh()
+    except ConfigEntryNotReady as err:
+        await link.close()
+        cause = _bms_error(err)
+        if cause is not None and not isinstance(cause, TransportError):
+            await _async_look_for_other_vendor(hass, entry, plugin)
+        raise
     except BaseException:
         await link.close()
         raise
@@ -58,6 +76,52 @@ async def async_setup_entry(hass: HomeAssistant, entry: BmsConfigEntry) -> bool:
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     coordinator.entities_created = True
     return True
+
+
+def _bms_error(err: BaseException) -> BmsError | None:
+    """The library error at the root of a set-up failure, if any."""
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, BmsError):
+            return seen
+        seen = seen.__cause__
+    return None
+
+
+#: Entry id -> monotonic time of its last wrong-vendor probe (probing costs a timeout per vendor and family).
+_PROBED: dict[str, float] = {}
+#: Probe an entry that keeps failing set-up at most this often (seconds).
+PROBE_EVERY = 3600.0
+
+
+async def _async_look_for_other_vendor(hass: HomeAssistant, entry: BmsConfigEntry, plugin: VendorPlugin) -> None:
+    """The configured vendor gets no valid answer: probe the others (read-only); raise a repair if one answers.
+
+    A pack that is merely switched off fails the same way, so this runs at most once per :data:`PROBE_EVERY`.
+    """
+    if repairs.has_issue(hass, repairs.issue_id(repairs.WRONG_VENDOR, entry.entry_id)):
+        return
+    now = time.monotonic()
+    if now - _PROBED.get(entry.entry_id, -PROBE_EVERY) < PROBE_EVERY:
+        return
+    _PROBED[entry.entry_id] = now
+    kind = LinkKind(entry.data[CONF_LINK])
+    for other in plugins_for(kind):
+        if other.name == plugin.name:
+            continue
+        try:
+            link = create_link(hass, entry.data, other, timeout=FLOW_TIMEOUT)
+        except BmsError:
+            return
+        try:
+            found = await other.probe(link, None)
+        except BmsError:
+            found = None
+        finally:
+            await link.close()
+        if found is not None:
+            repairs.async_wrong_vendor(hass, entry, other.name, other.title)
+            return
 
 
 def _async_create_devices(hass: HomeAssistant, entry: BmsConfigEntry, coordinator: BmsCoordinator) -> None:
@@ -94,3 +158,27 @@ async def async_unload_entry(hass: HomeAssistant, entry: BmsConfigEntry) -> bool
     if unloaded:
         await entry.runtime_data.async_close()
     return unloaded
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: BmsConfigEntry) -> None:
+    """The entry is gone: so are its repair issues."""
+    repairs.async_clear_all(hass, entry.entry_id)
+
+
+async def async_remove_config_entry_device(hass: HomeAssistant, entry: BmsConfigEntry, device: dr.DeviceEntry) -> bool:
+    """Let the user delete a pack that left the bus (not one that answers, not the bus, not the only pack).
+
+    The pack leaves the entry's pack list, so it is no longer polled, and the entry reloads.
+    """
+    packs = list(entry.data.get(CONF_PACKS) or [])
+    pack = pack_of_device(entry, device)
+    if pack is None or pack not in packs or len(packs) < 2:
+        return False
+    coordinator = entry.runtime_data if entry.state is ConfigEntryState.LOADED else None
+    if coordinator is not None and coordinator.snapshot(pack) is not None:
+        return False  # it answers: not stale
+    remaining = [p for p in packs if p != pack]
+    hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_PACKS: remaining})
+    repairs.async_delete(hass, repairs.issue_id(repairs.PACK_MISSING, entry.entry_id, pack))
+    hass.config_entries.async_schedule_reload(entry.entry_id)
+    return True

@@ -9,6 +9,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import BmsConfigEntry
+from .const import CONF_CELL_BALANCING
 from .descriptions import BmsBinarySensorEntityDescription, binary_sensor_descriptions
 from .entity import BmsEntity
 
@@ -24,9 +25,10 @@ async def async_setup_entry(
     for pack in coordinator.packs:
         snapshot = coordinator.first_snapshots.get(pack)
         if snapshot is not None:
-            entities.extend(
-                BmsBinarySensor(coordinator, pack, d) for d in binary_sensor_descriptions(snapshot, coordinator.plugin)
+            descriptions = binary_sensor_descriptions(
+                snapshot, coordinator.plugin, cell_balancing=bool(entry.options.get(CONF_CELL_BALANCING, False))
             )
+            entities.extend(BmsBinarySensor(coordinator, pack, d) for d in descriptions)
     async_add_entities(entities)
 
 

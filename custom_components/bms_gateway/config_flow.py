@@ -4,20 +4,32 @@ Entries are created only after a successful read (test before configure); the un
 connection, so one device or port cannot be added twice. Bluetooth discovery proposes devices the registry
 recognises (Home Assistant's manifest matchers are broad; the library identifies precisely); USB discovery
 proposes serial adapters commonly used for RS485 and continues with the vendor choice.
+
+*Reconfigure* moves an entry to another host/port or serial port (every pack must answer there first); entity and
+device ids follow the connection, so they are migrated, not recreated — history and automations keep working.
+The *options* flow sets the poll interval, enables control (off by default) and picks the per-cell entities.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
 import probatio as vol
 from homeassistant.components import bluetooth, usb
 from homeassistant.components.bluetooth import BluetoothServiceInfoBleak
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
+from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResult, OptionsFlowWithReload
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.selector import (
+    BooleanSelector,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
     SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
@@ -34,22 +46,32 @@ from vendor_plugins.transports import Link, parse_host_port
 
 from .connection import create_link, describe, plugins_for, registry, unique_id
 from .const import (
+    CELL_CHOICES,
+    CELLS_DEFAULT,
     CONF_ADDRESS,
     CONF_BAUDRATE,
+    CONF_CELL_BALANCING,
+    CONF_CELLS,
+    CONF_CONTROL,
     CONF_DEVICE,
     CONF_FAMILY,
     CONF_HOST,
     CONF_LINK,
     CONF_PACKS,
     CONF_PORT,
+    CONF_SCAN_INTERVAL,
     CONF_VENDOR,
     DEFAULT_BAUDRATE,
     DEFAULT_BUS_ADDRESSES,
+    DEFAULT_SCAN_SECONDS,
     DOMAIN,
     FLOW_TIMEOUT,
+    MAX_SCAN_SECONDS,
+    MIN_SCAN_SECONDS,
     SCAN_TIMEOUT,
     VENDOR_AUTO,
 )
+from .descriptions import enabled_cell_count
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -90,6 +112,12 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
         self._found: dict[int, DeviceInfo | None] = {}
         self._plugin: VendorPlugin | None = None
         self._family: str | None = None
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> BmsOptionsFlow:
+        """Poll interval, control, per-cell entities."""
+        return BmsOptionsFlow()
 
     # --- entry points -----------------------------------------------------------------------------
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
@@ -239,6 +267,67 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
                 }
             ),
             description_placeholders={"name": self.context["title_placeholders"]["name"]},
+        )
+
+    # --- reconfigure ------------------------------------------------------------------------------
+    async def async_step_reconfigure(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Move the entry to another host/port or serial port; its packs must answer there."""
+        entry = self._get_reconfigure_entry()
+        kind = LinkKind(entry.data[CONF_LINK])
+        if kind is LinkKind.BLE:
+            return self.async_abort(reason="reconfigure_ble")
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {"where": describe(entry.data)}
+        if user_input is not None:
+            data: dict[str, Any] = dict(entry.data)
+            if kind is LinkKind.TCP:
+                try:
+                    data[CONF_HOST], data[CONF_PORT] = parse_host_port(user_input[CONF_HOST])
+                except ConfigError:
+                    errors[CONF_HOST] = "bad_host"
+            else:
+                data[CONF_DEVICE] = await self.hass.async_add_executor_job(
+                    usb.get_serial_by_id, user_input[CONF_DEVICE]
+                )
+                data[CONF_BAUDRATE] = int(user_input[CONF_BAUDRATE])
+            if not errors:
+                new_id = unique_id(data)
+                if new_id != entry.unique_id:
+                    await self.async_set_unique_id(new_id, raise_on_progress=False)
+                    self._abort_if_unique_id_configured()
+                self._data = data
+                plugin = registry().get(str(entry.data[CONF_VENDOR]))
+                self._family = entry.data.get(CONF_FAMILY)
+                error = await self._async_read_packs(plugin, list(entry.data.get(CONF_PACKS) or [None]))
+                if error is None:
+                    _migrate_ids(self.hass, entry, str(entry.unique_id), new_id, describe(data))
+                    title = entry.title
+                    if title.endswith(describe(entry.data)):
+                        title = title[: -len(describe(entry.data))] + describe(data)
+                    return self.async_update_reload_and_abort(entry, unique_id=new_id, title=title, data=data)
+                errors["base"] = error
+                placeholders["vendor"] = plugin.title
+        if kind is LinkKind.TCP:
+            schema = vol.Schema({vol.Required(CONF_HOST): TextSelector()})
+            suggested = {CONF_HOST: describe(entry.data)}
+        else:
+            schema = vol.Schema(
+                {
+                    vol.Required(CONF_DEVICE): TextSelector(),
+                    vol.Required(CONF_BAUDRATE): SelectSelector(
+                        SelectSelectorConfig(options=BAUDRATES, custom_value=True, mode=SelectSelectorMode.DROPDOWN)
+                    ),
+                }
+            )
+            suggested = {
+                CONF_DEVICE: entry.data[CONF_DEVICE],
+                CONF_BAUDRATE: str(entry.data.get(CONF_BAUDRATE, DEFAULT_BAUDRATE)),
+            }
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(schema, user_input or suggested),
+            errors=errors,
+            description_placeholders=placeholders,
         )
 
     # --- vendor and packs ---------------------------------------------------------------------------
@@ -422,7 +511,7 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
             await link.close()
         return found
 
-    async def _async_read_packs(self, plugin: VendorPlugin, packs: list[int]) -> str | None:
+    async def _async_read_packs(self, plugin: VendorPlugin, packs: Sequence[int | None]) -> str | None:
         """Test before configure: every chosen pack must answer a full read."""
         try:
             link = self._link(plugin)
@@ -440,3 +529,88 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
         finally:
             await link.close()
         return None
+
+
+def _migrate_ids(hass: HomeAssistant, entry: ConfigEntry, old: str, new: str, bus_name: str) -> None:
+    """Entity unique ids and device identifiers start with the connection's id: move them to ``new``."""
+    if old == new:
+        return
+    entities = er.async_get(hass)
+    for entity in er.async_entries_for_config_entry(entities, entry.entry_id):
+        if entity.unique_id.startswith(old):
+            entities.async_update_entity(entity.entity_id, new_unique_id=new + entity.unique_id[len(old) :])
+    devices = dr.async_get(hass)
+    for device in dr.async_entries_for_config_entry(devices, entry.entry_id):
+        identifiers = {
+            (domain, new + ident[len(old) :]) if domain == DOMAIN and ident.startswith(old) else (domain, ident)
+            for domain, ident in device.identifiers
+        }
+        is_bus = (DOMAIN, f"{new}_bus") in identifiers
+        devices.async_update_device(
+            device.id, new_identifiers=identifiers, name=bus_name if is_bus and not device.name_by_user else None
+        )
+
+
+_CELL_ENTITY = re.compile(r"_cell_(\d+)_(voltage|balancing)$")
+
+
+def apply_cell_choice(hass: HomeAssistant, entry: ConfigEntry, cells: str, balancing: bool) -> None:
+    """Enable / disable existing per-cell entities to match the options (a user's own choice is left alone)."""
+    enabled_voltages = enabled_cell_count(cells)
+    entities = er.async_get(hass)
+    for entity in er.async_entries_for_config_entry(entities, entry.entry_id):
+        match = _CELL_ENTITY.search(entity.unique_id)
+        if match is None or entity.disabled_by is er.RegistryEntryDisabler.USER:
+            continue
+        wanted = int(match[1]) <= enabled_voltages if match[2] == "voltage" else balancing
+        if wanted and entity.disabled_by is er.RegistryEntryDisabler.INTEGRATION:
+            entities.async_update_entity(entity.entity_id, disabled_by=None)
+        elif not wanted and entity.disabled_by is None:
+            entities.async_update_entity(entity.entity_id, disabled_by=er.RegistryEntryDisabler.INTEGRATION)
+
+
+class BmsOptionsFlow(OptionsFlowWithReload):
+    """Poll interval (bounded, a default per link kind), control (off by default), per-cell entities."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """One form; the entry reloads with the new options."""
+        entry = self.config_entry
+        plugin = registry().get(str(entry.data[CONF_VENDOR]))
+        if user_input is not None:
+            options: dict[str, Any] = {
+                CONF_SCAN_INTERVAL: int(user_input[CONF_SCAN_INTERVAL]),
+                CONF_CONTROL: bool(user_input.get(CONF_CONTROL, False)) and bool(plugin.capabilities.switches),
+                CONF_CELLS: str(user_input[CONF_CELLS]),
+                CONF_CELL_BALANCING: bool(user_input.get(CONF_CELL_BALANCING, False)),
+            }
+            old_cells = (entry.options.get(CONF_CELLS, CELLS_DEFAULT), entry.options.get(CONF_CELL_BALANCING, False))
+            if old_cells != (options[CONF_CELLS], options[CONF_CELL_BALANCING]):
+                apply_cell_choice(self.hass, entry, options[CONF_CELLS], options[CONF_CELL_BALANCING])
+            return self.async_create_entry(data=options)
+        default_interval = DEFAULT_SCAN_SECONDS.get(str(entry.data[CONF_LINK]), 15)
+        fields: dict[Any, Any] = {
+            vol.Required(CONF_SCAN_INTERVAL, default=default_interval): NumberSelector(
+                NumberSelectorConfig(
+                    min=MIN_SCAN_SECONDS,
+                    max=MAX_SCAN_SECONDS,
+                    step=1,
+                    unit_of_measurement="s",
+                    mode=NumberSelectorMode.BOX,
+                )
+            ),
+        }
+        if plugin.capabilities.switches:
+            fields[vol.Required(CONF_CONTROL, default=False)] = BooleanSelector()
+        fields[vol.Required(CONF_CELLS, default=CELLS_DEFAULT)] = SelectSelector(
+            SelectSelectorConfig(options=list(CELL_CHOICES), translation_key=CONF_CELLS)
+        )
+        fields[vol.Required(CONF_CELL_BALANCING, default=False)] = BooleanSelector()
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(vol.Schema(fields), dict(entry.options)),
+            description_placeholders={
+                "default_interval": str(default_interval),
+                "min": str(MIN_SCAN_SECONDS),
+                "max": str(MAX_SCAN_SECONDS),
+            },
+        )

@@ -22,7 +22,37 @@ CONF_PACKS: Final = "packs"  # pack addresses on the link ([None] = the vendor's
 VENDOR_AUTO: Final = "auto"
 
 DEFAULT_BAUDRATE: Final = 9600
+#: Poll interval of wired links (serial, TCP bridges); see :data:`DEFAULT_SCAN_SECONDS`.
 DEFAULT_SCAN_INTERVAL: Final = timedelta(seconds=15)
+
+#: Option keys (config-entry options, set in the options flow).
+CONF_SCAN_INTERVAL: Final = "scan_interval"  # seconds
+CONF_CONTROL: Final = "control"  # bool: MOSFET switches exist and may write (off unless the user enables it)
+CONF_CELLS: Final = "cell_entities"  # which cell-voltage entities are enabled: CELLS_*
+CONF_CELL_BALANCING: Final = "cell_balancing_entities"  # bool: per-cell balancing entities enabled
+
+CELLS_DEFAULT: Final = "default"  # the first ENABLED_CELLS cells
+CELLS_ALL: Final = "all"
+CELLS_NONE: Final = "none"
+CELL_CHOICES: Final = (CELLS_DEFAULT, CELLS_ALL, CELLS_NONE)
+
+#: Default poll interval per link kind, seconds: a wired link answers in milliseconds; a Bluetooth pack is polled
+#: less often (each poll costs radio time shared with every other device on the adapter or proxy).
+DEFAULT_SCAN_SECONDS: Final = {"serial": 15, "tcp": 15, "modbus": 15, "ble": 30}
+#: Bounds of the poll interval the options flow accepts, seconds.
+MIN_SCAN_SECONDS: Final = 5
+MAX_SCAN_SECONDS: Final = 600
+
+#: Energy meters do not bridge an interval longer than this many poll intervals (a pack or Home Assistant away).
+ENERGY_MAX_GAP_POLLS: Final = 4
+
+#: A connection failing this many polls in a row is a persistent condition (a repair issue when the cause is known).
+REPAIR_AFTER_FAILURES: Final = 3
+#: A pack silent on its bus this long gets a repair issue offering to remove it.
+PACK_MISSING_AFTER: Final = timedelta(hours=6)
+
+#: Raw frames kept for the diagnostics download (per entry, both directions).
+RAW_FRAMES_KEPT: Final = 24
 
 #: Timeout of one exchange while the config flow identifies a device (a wrong vendor costs this long per family).
 FLOW_TIMEOUT: Final = 1.0

@@ -8,26 +8,48 @@ refresh fails with a translated :class:`UpdateFailed`.
 
 Listeners are not the coordinator's default "write every entity on every change": each pack's entities are
 registered here and the new snapshot is dispatched per pack — an unchanged snapshot costs one comparison, a changed
-one makes only the entities whose value changed write their state (see :mod:`.entity`).
+one makes only the entities whose value changed write their state (see :mod:`.entity`). Entities that depend on
+time rather than on one field (the energy meters) are told about every poll and write only when their rounded
+value changed.
+
+The coordinator also keeps what the diagnostics download and the repairs need: one energy integrator per pack
+(:mod:`vendor_plugins.energy`, fed with every reading), link statistics, the last raw frames, when each pack last
+answered, and how many polls in a row failed. MOSFET writes go through :meth:`BmsCoordinator.async_set_switch`,
+serialised with polling, verified by the library's read-back.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import deque
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
 
+from vendor_plugins.energy import EnergyIntegrator
 from vendor_plugins.errors import BmsError
-from vendor_plugins.model import BmsSnapshot, DeviceInfo
-from vendor_plugins.plugin import Session, SessionOptions, VendorPlugin
+from vendor_plugins.model import BmsSnapshot, DeviceInfo, Switch
+from vendor_plugins.plugin import LinkKind, Session, SessionOptions, VendorPlugin
 from vendor_plugins.poller import BusPoller
 from vendor_plugins.transports import Link
 
-from .const import CONF_FAMILY, DEFAULT_SCAN_INTERVAL, DOMAIN
+from . import repairs
+from .const import (
+    CONF_CONTROL,
+    CONF_FAMILY,
+    CONF_LINK,
+    CONF_SCAN_INTERVAL,
+    DEFAULT_SCAN_SECONDS,
+    DOMAIN,
+    ENERGY_MAX_GAP_POLLS,
+    RAW_FRAMES_KEPT,
+)
 
 if TYPE_CHECKING:
     from . import BmsConfigEntry
@@ -46,6 +68,14 @@ class PackListener(Protocol):
 
     def handle_snapshot(self, snapshot: BmsSnapshot | None, force: bool) -> None:
         """Take the pack's new snapshot (``None``: unavailable); write state if needed (always when ``force``)."""
+
+
+def scan_interval(entry: ConfigEntry) -> timedelta:
+    """The entry's poll interval: the user's option, else the default of its link kind."""
+    seconds = entry.options.get(CONF_SCAN_INTERVAL)
+    if seconds is None:
+        seconds = DEFAULT_SCAN_SECONDS.get(str(entry.data.get(CONF_LINK)), 15)
+    return timedelta(seconds=float(seconds))
 
 
 class BmsCoordinator(DataUpdateCoordinator[BmsData]):
@@ -67,11 +97,15 @@ class BmsCoordinator(DataUpdateCoordinator[BmsData]):
             _LOGGER,
             config_entry=entry,
             name=f"{DOMAIN} {entry.title}",
-            update_interval=DEFAULT_SCAN_INTERVAL,
+            update_interval=scan_interval(entry),
         )
         self.plugin = plugin
         self.link = link
-        self.session: Session = plugin.open_session(link, SessionOptions(family=entry.data.get(CONF_FAMILY)))
+        #: Whether the user enabled control in the options flow (the library refuses writes otherwise).
+        self.control_enabled = bool(entry.options.get(CONF_CONTROL, False))
+        self.session: Session = plugin.open_session(
+            link, SessionOptions(control_enabled=self.control_enabled, family=entry.data.get(CONF_FAMILY))
+        )
         self.packs: tuple[PackAddress, ...] = tuple(packs)
         self.device_infos: dict[PackAddress, DeviceInfo] = {}
         self.errors: dict[PackAddress, str] = {}
@@ -84,6 +118,38 @@ class BmsCoordinator(DataUpdateCoordinator[BmsData]):
         self._listeners_by_pack: dict[PackAddress, dict[str, list[PackListener]]] = {pack: {} for pack in self.packs}
         #: What each pack's entities were last given (``_STALE``: re-evaluate them on the next dispatch).
         self._published: dict[PackAddress, object] = dict.fromkeys(self.packs)
+        #: pack -> entities told about every poll (time-dependent values: the energy meters).
+        self._every_poll: dict[PackAddress, list[PackListener]] = {}
+        #: Polling and control share the link: one sequence at a time (a write's read-back is not interleaved).
+        self._io_lock = asyncio.Lock()
+        max_gap = ENERGY_MAX_GAP_POLLS * scan_interval(entry).total_seconds()
+        #: Charged / discharged energy of each pack, integrated from every reading.
+        self.energy: dict[PackAddress, EnergyIntegrator] = {pack: EnergyIntegrator(max_gap) for pack in self.packs}
+        #: When each pack last answered (set to the start-up time until it does).
+        now = dt_util.utcnow()
+        self.last_seen: dict[PackAddress, datetime] = dict.fromkeys(self.packs, now)
+        #: Polls in a row in which no pack answered, and the error of the last one.
+        self.failed_polls = 0
+        self.last_error: BmsError | None = None
+        #: Repair issues this entry may have open (cleared when their condition is gone): the set-up ones at first,
+        #: and a ``pack_missing`` per pack (one may survive a reload).
+        self.open_issues: set[str] = {
+            repairs.issue_id(kind, entry.entry_id) for kind in (repairs.SERIAL_PORT_MISSING, repairs.WRONG_VENDOR)
+        } | {repairs.issue_id(repairs.PACK_MISSING, entry.entry_id, p) for p in self.packs if p is not None}
+        #: Counters for the diagnostics download.
+        self.stats: dict[str, Any] = {"polls": 0, "failed_polls": 0, "pack_errors": 0, "writes": 0, "write_errors": 0}
+        #: The last raw frames on a byte link, both directions (diagnostics), as (time, "tx" | "rx", bytes).
+        self.raw_frames: deque[tuple[float, str, bytes]] = deque(maxlen=RAW_FRAMES_KEPT)
+        if hasattr(link, "tap") and getattr(link, "tap", None) is None:
+            link.tap = self._record_raw
+
+    def _record_raw(self, direction: str, data: bytes) -> None:
+        self.raw_frames.append((dt_util.utcnow().timestamp(), direction, data))
+
+    @property
+    def link_kind(self) -> LinkKind:
+        """The kind of the entry's connection."""
+        return LinkKind(self.config_entry.data[CONF_LINK])
 
     # --- reading -------------------------------------------------------------------------------
     async def _async_setup(self) -> None:
@@ -124,9 +190,16 @@ class BmsCoordinator(DataUpdateCoordinator[BmsData]):
         """Read every pack; a pack that fails is left out (its entities go unavailable)."""
         data: BmsData = {}
         last_error: BmsError | None = None
-        for pack, result in (await self._read_all()).items():
+        async with self._io_lock:
+            results = await self._read_all()
+        now = dt_util.utcnow()
+        self.stats["polls"] += 1
+        for pack, result in results.items():
             if isinstance(result, BmsError):
                 last_error = result
+                self.stats["pack_errors"] += 1
+                if pack in self.energy:
+                    self.energy[pack].gap()
                 if pack not in self.errors:
                     _LOGGER.warning(
                         "%s: pack %s stopped answering: %s", self.link.description, _pack_label(pack), result
@@ -134,6 +207,7 @@ class BmsCoordinator(DataUpdateCoordinator[BmsData]):
                 self.errors[pack] = str(result)
                 continue
             data[pack] = result
+            self._ingest(pack, result, now)
             if self.errors.pop(pack, None) is not None:
                 _LOGGER.info("%s: pack %s answers again", self.link.description, _pack_label(pack))
             if pack not in self.first_snapshots:
@@ -142,6 +216,13 @@ class BmsCoordinator(DataUpdateCoordinator[BmsData]):
                     self.hass.config_entries.async_schedule_reload(self.config_entry.entry_id)
         if not data:
             self._poller = None  # the whole bus (or the bridge) was down: no back-off once it is back
+            self.failed_polls += 1
+            self.stats["failed_polls"] += 1
+            self.last_error = last_error
+        else:
+            self.failed_polls = 0
+            self.last_error = None
+        repairs.async_check(self, now)
         if not data:
             raise UpdateFailed(
                 translation_domain=DOMAIN,
@@ -150,14 +231,68 @@ class BmsCoordinator(DataUpdateCoordinator[BmsData]):
             )
         return data
 
+    def _ingest(self, pack: PackAddress, snapshot: BmsSnapshot, now: datetime) -> None:
+        """Note a reading: the pack was seen, its energy meters integrate the power."""
+        self.last_seen[pack] = now
+        meter = self.energy.get(pack)
+        if meter is not None:
+            meter.add(now.timestamp(), snapshot.power)
+
     async def async_close(self) -> None:
         """Close the link (unload)."""
         await self.link.close()
 
+    # --- control -------------------------------------------------------------------------------
+    async def async_set_switch(self, pack: PackAddress, switch: Switch, on: bool) -> None:
+        """Set a MOSFET through the library's verified path; the confirmed reading becomes the pack's data.
+
+        Raises the library's error (:class:`~vendor_plugins.errors.ControlRefused`,
+        :class:`~vendor_plugins.errors.ControlNotConfirmed`, link errors) after reading the pack again, so every
+        entity shows the real state, not the requested one.
+        """
+        self.stats["writes"] += 1
+        async with self._io_lock:
+            try:
+                snapshot = await self.session.set_switch(pack, switch, on)
+            except BmsError:
+                self.stats["write_errors"] += 1
+                try:
+                    snapshot = await self.session.read(pack)
+                except BmsError:
+                    pass  # the pack's entities keep the last reading; the next poll settles it
+                else:
+                    self._apply(pack, snapshot)
+                raise
+        self._apply(pack, snapshot)
+
+    @callback
+    def _apply(self, pack: PackAddress, snapshot: BmsSnapshot) -> None:
+        """Make ``snapshot`` the pack's current reading and dispatch it (changed values write state)."""
+        self._ingest(pack, snapshot, dt_util.utcnow())
+        data = dict(self.data or {})
+        data[pack] = snapshot
+        self.async_set_updated_data(data)
+
     # --- dispatching -----------------------------------------------------------------------------
     @callback
-    def async_add_pack_listener(self, pack: PackAddress, listener: PackListener) -> CALLBACK_TYPE:
-        """Register an entity of ``pack``; returns the function that unregisters it."""
+    def async_add_pack_listener(
+        self, pack: PackAddress, listener: PackListener, *, every_poll: bool = False
+    ) -> CALLBACK_TYPE:
+        """Register an entity of ``pack``; returns the function that unregisters it.
+
+        ``every_poll`` entities get every snapshot (their value depends on time, not only on one field).
+        """
+        if every_poll:
+            polled = self._every_poll.setdefault(pack, [])
+            polled.append(listener)
+            remove_polled = self.async_add_listener(_noop)
+
+            @callback
+            def remove_every_poll() -> None:
+                polled.remove(listener)
+                remove_polled()
+
+            return remove_every_poll
         by_field = self._listeners_by_pack.setdefault(pack, {})
         current = self.snapshot(pack)
         if not by_field:
@@ -192,6 +327,10 @@ class BmsCoordinator(DataUpdateCoordinator[BmsData]):
         entity of the pack write.
         """
         published = self._published
+        for pack, polled in self._every_poll.items():
+            snapshot = self.snapshot(pack)
+            for listener in polled:
+                listener.handle_snapshot(snapshot, False)
         for pack, by_field in self._listeners_by_pack.items():
             new = self.snapshot(pack)
             old = published.get(pack)
@@ -221,4 +360,4 @@ def _pack_label(pack: PackAddress) -> str:
     return "default" if pack is None else str(pack)
 
 
-__all__ = ["BmsCoordinator", "BmsData", "PackAddress", "PackListener"]
+__all__ = ["BmsCoordinator", "BmsData", "PackAddress", "PackListener", "scan_interval"]

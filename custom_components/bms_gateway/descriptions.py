@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
 
-from homeassistant.components.binary_sensor import BinarySensorDeviceClass, BinarySensorEntityDescription
+from homeassistant.components.binary_sensor import BinarySensorEntityDescription
+from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.components.sensor import SensorDeviceClass, SensorEntityDescription, SensorStateClass
 from homeassistant.const import (
     PERCENTAGE,
@@ -186,7 +187,58 @@ def reported_alarms(plugin: VendorPlugin) -> tuple[Alarm, ...]:
     return tuple(Alarm)
 
 
-def sensor_descriptions(snapshot: BmsSnapshot) -> list[BmsSensorEntityDescription]:
+def _battery_power(snapshot: BmsSnapshot) -> float | None:
+    """Power in Home Assistant's battery convention (+ = discharging), the model's power negated."""
+    power = snapshot.power
+    return None if power is None else -power
+
+
+#: Home Assistant's battery power convention (the Energy dashboard): + = discharging. The model's ``power`` is
+#: + = charging (fixed); this sensor is its negation, created next to it.
+BATTERY_POWER = BmsSensorEntityDescription(
+    key="battery_power",
+    translation_key="battery_power",
+    device_class=SensorDeviceClass.POWER,
+    native_unit_of_measurement=UnitOfPower.WATT,
+    state_class=SensorStateClass.MEASUREMENT,
+    suggested_display_precision=0,
+    value_fn=_battery_power,
+    field="power",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class BmsEnergyEntityDescription(SensorEntityDescription):
+    """An Energy-dashboard meter of a pack: charged or discharged kWh, integrated by the library."""
+
+    #: ``"charged"`` or ``"discharged"``.
+    direction: str
+
+
+ENERGY_SENSORS = tuple(
+    BmsEnergyEntityDescription(
+        key=f"energy_{direction}",
+        translation_key=f"energy_{direction}",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        suggested_display_precision=2,
+        direction=direction,
+    )
+    for direction in ("charged", "discharged")
+)
+
+
+def enabled_cell_count(choice: str, default: int = ENABLED_CELLS) -> int:
+    """How many cell entities are enabled for the options flow's ``choice`` (default / all / none)."""
+    if choice == "all":
+        return 10**6
+    if choice == "none":
+        return 0
+    return default
+
+
+def sensor_descriptions(snapshot: BmsSnapshot, enabled_cells: int = ENABLED_CELLS) -> list[BmsSensorEntityDescription]:
     """Every sensor a pack whose first reading is ``snapshot`` gets (values it does not report are left out)."""
     out: list[BmsSensorEntityDescription] = []
     for name, spec in SCALAR_SENSORS.items():
@@ -207,6 +259,8 @@ def sensor_descriptions(snapshot: BmsSnapshot) -> list[BmsSensorEntityDescriptio
                 field=DERIVED_FROM.get(name, name),
             )
         )
+        if name == "power":
+            out.append(BATTERY_POWER)
     for index in range(len(snapshot.cell_voltages)):
         cell = index + 1
         out.append(
@@ -218,7 +272,7 @@ def sensor_descriptions(snapshot: BmsSnapshot) -> list[BmsSensorEntityDescriptio
                 native_unit_of_measurement=_VOLT,
                 state_class=SensorStateClass.MEASUREMENT,
                 suggested_display_precision=3,
-                entity_registry_enabled_default=cell <= ENABLED_CELLS,
+                entity_registry_enabled_default=cell <= enabled_cells,
                 value_fn=_cell(index),
                 field="cell_voltages",
             )
@@ -254,8 +308,13 @@ def sensor_descriptions(snapshot: BmsSnapshot) -> list[BmsSensorEntityDescriptio
     return out
 
 
-def binary_sensor_descriptions(snapshot: BmsSnapshot, plugin: VendorPlugin) -> list[BmsBinarySensorEntityDescription]:
-    """Every binary sensor a pack gets: charge state, MOSFETs, balancing, one per alarm the plugin reports."""
+def binary_sensor_descriptions(
+    snapshot: BmsSnapshot, plugin: VendorPlugin, *, cell_balancing: bool = False
+) -> list[BmsBinarySensorEntityDescription]:
+    """Every binary sensor a pack gets: charge state, MOSFETs, balancing, one per alarm the plugin reports.
+
+    Per-cell balancing sensors are created disabled unless ``cell_balancing`` (an option) says otherwise.
+    """
     out: list[BmsBinarySensorEntityDescription] = []
     flags: list[tuple[str, BinarySensorDeviceClass | None, EntityCategory | None, Callable[[BmsSnapshot], Any]]] = [
         ("charging", BinarySensorDeviceClass.BATTERY_CHARGING, None, attrgetter("charging")),
@@ -286,7 +345,7 @@ def binary_sensor_descriptions(snapshot: BmsSnapshot, plugin: VendorPlugin) -> l
                     translation_key="cell_balancing",
                     translation_placeholders={"cell": str(cell)},
                     entity_category=EntityCategory.DIAGNOSTIC,
-                    entity_registry_enabled_default=False,
+                    entity_registry_enabled_default=cell_balancing,
                     value_fn=_balancing_cell(cell),
                     field="balancing",
                 )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from homeassistant.helpers.device_registry import CONNECTION_BLUETOOTH, DeviceInfo
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.helpers.device_registry import CONNECTION_BLUETOOTH, DeviceEntry, DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 
 from vendor_plugins.model import BmsSnapshot
@@ -18,6 +19,15 @@ def pack_unique_id(coordinator: BmsCoordinator, pack: PackAddress) -> str:
     """Stable id of a pack: the connection's unique id, plus the bus address for addressed packs."""
     base = str(coordinator.config_entry.unique_id)
     return base if pack is None else f"{base}_{pack}"
+
+
+def pack_of_device(entry: ConfigEntry, device: DeviceEntry) -> int | None:
+    """The bus address of the pack ``device`` stands for (``None``: the bus device, or a single pack)."""
+    prefix = f"{entry.unique_id}_"
+    for domain, ident in device.identifiers:
+        if domain == DOMAIN and ident.startswith(prefix) and ident[len(prefix) :].isdigit():
+            return int(ident[len(prefix) :])
+    return None
 
 
 def pack_device_info(coordinator: BmsCoordinator, pack: PackAddress) -> DeviceInfo:

@@ -175,3 +175,17 @@ def assert_states_match(hass: HomeAssistant, pack_uid: str, snapshot: BmsSnapsho
     for alarm in Alarm:
         check_flag(f"alarm_{alarm.value}", alarm in snapshot.alarms)
     return compared
+
+
+def entity_id_of(hass: HomeAssistant, uid: str, key: str, platform: str = "sensor") -> str:
+    """The entity id of the entity ``key`` of the pack ``uid`` (asserting it exists)."""
+    entity_id = er.async_get(hass).async_get_entity_id(platform, DOMAIN, f"{uid}_{key}")
+    assert entity_id is not None, key
+    return entity_id
+
+
+def state_of(hass: HomeAssistant, uid: str, key: str, platform: str = "sensor") -> str:
+    """The state of the entity ``key`` of the pack ``uid``."""
+    state = hass.states.get(entity_id_of(hass, uid, key, platform))
+    assert state is not None, key
+    return state.state

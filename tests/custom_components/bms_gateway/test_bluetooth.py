@@ -177,7 +177,7 @@ async def test_ble_pack_goes_unavailable_and_back(
     from homeassistant.util import dt as dt_util
     from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
-    from custom_components.bms_gateway.const import DEFAULT_SCAN_INTERVAL
+    from custom_components.bms_gateway.const import DEFAULT_SCAN_SECONDS
 
     scanner.inject(ADDRESS, NAME, [JBD_SERVICE])
     await hass.async_block_till_done(wait_background_tasks=True)
@@ -191,7 +191,7 @@ async def test_ble_pack_goes_unavailable_and_back(
     entity_id = hass.states.async_entity_ids("sensor")[0]
 
     async def tick() -> None:
-        async_fire_time_changed(hass, dt_util.utcnow() + DEFAULT_SCAN_INTERVAL + timedelta(seconds=1))
+        async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=DEFAULT_SCAN_SECONDS["ble"] + 1))
         await hass.async_block_till_done(wait_background_tasks=True)
 
     handle: Callable[[bytes], bytes | None] = sim.handle

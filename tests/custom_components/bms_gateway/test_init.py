@@ -22,8 +22,8 @@ from vendor_plugins.sim import serve_pty, serve_tcp
 from .helpers import jbd_state, serial_entry, tcp_entry
 
 #: What a 16-cell JBD pack creates (README): every entity, and those enabled by default.
-ENTITIES_16_CELLS = 66
-ENABLED_16_CELLS = 50
+ENTITIES_16_CELLS = 70
+ENABLED_16_CELLS = 54
 
 
 def _entity_id(hass: HomeAssistant, entry_unique: str, key: str, platform: str = "sensor") -> str:

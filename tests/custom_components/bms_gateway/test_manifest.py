@@ -152,3 +152,52 @@ def test_config_flow_strings_exist() -> None:
         assert key in en["error"]
     for key in ("already_configured", "no_devices_found", "not_supported"):
         assert key in en["abort"]
+
+
+QUALITY_RULES = {
+    "bronze": "action-setup appropriate-polling brands common-modules config-flow-test-coverage config-flow "
+    "dependency-transparency docs-actions docs-conditions docs-high-level-description docs-installation-instructions "
+    "docs-removal-instructions docs-triggers entity-event-setup entity-unique-id has-entity-name runtime-data "
+    "test-before-configure test-before-setup unique-config-entry",
+    "silver": "action-exceptions config-entry-unloading docs-configuration-parameters docs-installation-parameters "
+    "entity-unavailable integration-owner log-when-unavailable parallel-updates reauthentication-flow test-coverage",
+    "gold": "devices diagnostics discovery-update-info discovery docs-data-update docs-examples docs-known-limitations "
+    "docs-supported-devices docs-supported-functions docs-troubleshooting docs-use-cases dynamic-devices "
+    "entity-category entity-device-class entity-disabled-by-default entity-translations exception-translations "
+    "icon-translations reconfiguration-flow repair-issues stale-devices",
+}
+
+
+def test_quality_scale_lists_every_rule_with_a_status() -> None:
+    """Every Bronze/Silver/Gold rule is done, todo, or exempt with a reason."""
+    import yaml
+
+    rules = yaml.safe_load((INTEGRATION / "quality_scale.yaml").read_text(encoding="utf-8"))["rules"]
+    for tier, names in QUALITY_RULES.items():
+        for name in names.split():
+            assert name in rules, (tier, name)
+            rule = rules[name]
+            status = rule if isinstance(rule, str) else rule["status"]
+            assert status in ("done", "todo", "exempt"), name
+            if status != "done":
+                assert isinstance(rule, dict) and rule.get("comment"), f"{name}: {status} needs a reason"
+
+
+def test_every_new_string_is_translated() -> None:
+    """Options, reconfigure, switches, the event entity, exceptions and repair issues exist in both languages."""
+    for lang in ("en", "es"):
+        strings = _load(INTEGRATION / "translations" / f"{lang}.json")
+        assert set(strings["options"]["step"]["init"]["data"]) == {
+            "scan_interval",
+            "control",
+            "cell_entities",
+            "cell_balancing_entities",
+        }
+        assert "reconfigure" in strings["config"]["step"]
+        assert {"charge_mosfet_switch", "discharge_mosfet_switch"} <= set(strings["entity"]["switch"])
+        events = strings["entity"]["event"]["alarm_events"]["state_attributes"]["event_type"]["state"]
+        assert set(events) == {"alarm_raised", "alarm_cleared", "warning_raised", "warning_cleared"}
+        assert {"control_not_confirmed", "control_refused", "control_failed"} <= set(strings["exceptions"])
+        assert set(strings["issues"]) == {"serial_port_missing", "wrong_vendor", "pack_missing"}
+        for key in ("energy_charged", "energy_discharged", "battery_power"):
+            assert key in strings["entity"]["sensor"]

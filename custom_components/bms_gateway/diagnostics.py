@@ -1,0 +1,97 @@
+"""Diagnostics download: the entry, each pack's identity and last reading, link statistics and the last raw frames.
+
+Redacted: where the connection goes (host, serial device, Bluetooth address — also inside the unique id, the title
+and the link description), serial numbers, and the same values wherever they appear inside raw frames (as bytes or
+as the hex text some protocols carry).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.diagnostics import REDACTED, async_redact_data
+from homeassistant.core import HomeAssistant
+
+from . import BmsConfigEntry
+from .const import CONF_ADDRESS, CONF_DEVICE, CONF_HOST
+
+TO_REDACT = {CONF_HOST, CONF_DEVICE, CONF_ADDRESS, "serial_number", "unique_id", "title"}
+
+
+def _secrets(entry: BmsConfigEntry) -> list[str]:
+    """Values that identify the installation and must not appear anywhere in the output."""
+    coordinator = entry.runtime_data
+    values = [str(entry.data.get(key)) for key in (CONF_HOST, CONF_DEVICE, CONF_ADDRESS) if entry.data.get(key)]
+    values += [info.serial_number for info in coordinator.device_infos.values() if info.serial_number]
+    return sorted({v for v in values if len(v) >= 3}, key=len, reverse=True)
+
+
+def _scrub(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, REDACTED)
+        text = text.replace(secret.upper(), REDACTED).replace(secret.lower(), REDACTED)
+    return text
+
+
+def _frame_hex(data: bytes, secrets: list[str]) -> str:
+    """The frame as hex, with any secret (as bytes, or as hex text inside ASCII protocols) replaced."""
+    text = data.hex()
+    for secret in secrets:
+        raw = secret.encode()
+        for form in (raw, raw.hex().encode(), raw.hex().upper().encode()):
+            text = text.replace(form.hex(), REDACTED)
+    return text
+
+
+async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: BmsConfigEntry) -> dict[str, Any]:
+    """Everything useful for a bug report, without addresses or serial numbers."""
+    coordinator = entry.runtime_data
+    secrets = _secrets(entry)
+    link = coordinator.link
+    packs: dict[str, Any] = {}
+    for pack in coordinator.packs:
+        info = coordinator.device_infos.get(pack)
+        snapshot = coordinator.snapshot(pack)
+        meter = coordinator.energy.get(pack)
+        packs[str(pack)] = {
+            "device": async_redact_data(info.to_dict(), TO_REDACT) if info else None,
+            "snapshot": snapshot.to_dict() if snapshot else None,
+            "error": _scrub(coordinator.errors[pack], secrets) if pack in coordinator.errors else None,
+            "last_seen": coordinator.last_seen[pack].isoformat(),
+            "energy": meter.state().to_dict() | {"gaps": meter.gaps} if meter else None,
+        }
+    return {
+        "entry": {
+            "data": async_redact_data(dict(entry.data), TO_REDACT),
+            "options": dict(entry.options),
+            "unique_id": REDACTED,
+            "title": REDACTED,
+        },
+        "vendor": {
+            "plugin": coordinator.plugin.name,
+            "title": coordinator.plugin.title,
+            "family": coordinator.session.family,
+            "switches": sorted(str(s) for s in coordinator.plugin.capabilities.switches),
+            "control_enabled": coordinator.control_enabled,
+        },
+        "link": {
+            "kind": str(coordinator.link_kind),
+            "description": _scrub(link.description, secrets),
+            "connected": getattr(link, "connected", None),
+            "timeout": getattr(link, "timeout", None),
+            "bytes_sent": getattr(link, "bytes_sent", None),
+            "bytes_received": getattr(link, "bytes_received", None),
+        },
+        "statistics": {
+            **coordinator.stats,
+            "failed_polls_in_a_row": coordinator.failed_polls,
+            "last_update_success": coordinator.last_update_success,
+            "update_interval": coordinator.update_interval.total_seconds() if coordinator.update_interval else None,
+            "last_error": _scrub(str(coordinator.last_error), secrets) if coordinator.last_error else None,
+        },
+        "raw_frames": [
+            {"time": time, "direction": direction, "hex": _frame_hex(data, secrets)}
+            for time, direction, data in coordinator.raw_frames
+        ],
+        "packs": packs,
+    }

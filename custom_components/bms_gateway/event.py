@@ -1,0 +1,105 @@
+"""One event entity per pack: ``alarm_raised`` / ``alarm_cleared`` and ``warning_raised`` / ``warning_cleared``.
+
+The hook for automations: each transition of an alarm (protection, fault) or a warning fires exactly one event
+whose ``alarm`` attribute is the :class:`~vendor_plugins.model.Alarm` value (``cell_overvoltage``...). The state
+the pack is in when Home Assistant starts is the baseline (nothing fires for alarms already active then); while
+the pack is unavailable nothing fires, and on its return the differences to the last known state fire.
+"""
+
+from __future__ import annotations
+
+from homeassistant.components.event import EventEntity, EventEntityDescription
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from vendor_plugins.model import Alarm, BmsSnapshot
+
+from . import BmsConfigEntry
+from .coordinator import BmsCoordinator, PackAddress
+from .entity import pack_device_info, pack_unique_id
+
+PARALLEL_UPDATES = 0
+
+ALARM_RAISED = "alarm_raised"
+ALARM_CLEARED = "alarm_cleared"
+WARNING_RAISED = "warning_raised"
+WARNING_CLEARED = "warning_cleared"
+EVENT_TYPES = [ALARM_RAISED, ALARM_CLEARED, WARNING_RAISED, WARNING_CLEARED]
+
+DESCRIPTION = EventEntityDescription(key="alarm_events", translation_key="alarm_events", event_types=EVENT_TYPES)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant, entry: BmsConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
+) -> None:
+    """One alarm event entity per pack that answered the first poll."""
+    coordinator = entry.runtime_data
+    async_add_entities(
+        BmsAlarmEvent(coordinator, pack) for pack in coordinator.packs if pack in coordinator.first_snapshots
+    )
+
+
+class _FieldListener:
+    """Adapts the event entity to the coordinator's per-field dispatch (it watches two fields)."""
+
+    def __init__(self, field: str, entity: BmsAlarmEvent) -> None:
+        self.field = field
+        self._entity = entity
+
+    def handle_snapshot(self, snapshot: BmsSnapshot | None, force: bool) -> None:
+        self._entity.handle_snapshot(snapshot, force)
+
+
+class BmsAlarmEvent(EventEntity):
+    """Fires on every alarm / warning transition of one pack."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+    entity_description = DESCRIPTION
+
+    def __init__(self, coordinator: BmsCoordinator, pack: PackAddress) -> None:
+        """Take the pack's current alarms as the baseline."""
+        self.coordinator = coordinator
+        self.pack = pack
+        self._attr_unique_id = f"{pack_unique_id(coordinator, pack)}_{DESCRIPTION.key}"
+        self._attr_device_info = pack_device_info(coordinator, pack)
+        snapshot = coordinator.snapshot(pack) or coordinator.first_snapshots.get(pack)
+        self._attr_available = coordinator.snapshot(pack) is not None
+        self._alarms: frozenset[Alarm] = snapshot.alarms if snapshot else frozenset()
+        self._warnings: frozenset[Alarm] = snapshot.warnings if snapshot else frozenset()
+
+    async def async_added_to_hass(self) -> None:
+        """Watch the pack's alarms and warnings."""
+        await super().async_added_to_hass()
+        for field in ("alarms", "warnings"):
+            self.async_on_remove(self.coordinator.async_add_pack_listener(self.pack, _FieldListener(field, self)))
+
+    def handle_snapshot(self, snapshot: BmsSnapshot | None, force: bool) -> None:
+        """Fire one event per transition; write state on availability changes."""
+        if snapshot is None:
+            if self._attr_available:
+                self._attr_available = False
+                self.async_write_ha_state()
+            return
+        write = not self._attr_available
+        self._attr_available = True
+        for old, new, raised, cleared in (
+            (self._alarms, snapshot.alarms, ALARM_RAISED, ALARM_CLEARED),
+            (self._warnings, snapshot.warnings, WARNING_RAISED, WARNING_CLEARED),
+        ):
+            if old == new:
+                continue
+            for alarm in sorted(new - old):
+                self._trigger_event(raised, {"alarm": alarm.value})
+                self.async_write_ha_state()
+                write = False
+            for alarm in sorted(old - new):
+                self._trigger_event(cleared, {"alarm": alarm.value})
+                self.async_write_ha_state()
+                write = False
+        self._alarms, self._warnings = snapshot.alarms, snapshot.warnings
+        if write:
+            self.async_write_ha_state()
+
+
+__all__ = ["EVENT_TYPES", "BmsAlarmEvent"]

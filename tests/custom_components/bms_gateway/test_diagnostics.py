@@ -1,0 +1,55 @@
+"""Diagnostics download: useful (readings, link statistics, raw frames) and redacted (addresses, serial numbers)."""
+
+from __future__ import annotations
+
+import json
+
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_config_entry
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.bms_gateway.connection import unique_id
+from custom_components.bms_gateway.const import DOMAIN
+from vendor_plugins.plugin import SimulatorOptions
+from vendor_plugins.registry import default_registry
+from vendor_plugins.sim import serve_tcp
+
+
+async def test_diagnostics_are_redacted(hass: HomeAssistant, hass_client: ClientSessionGenerator) -> None:
+    plugin = default_registry().get("pace")
+    sims = [plugin.create_simulator(SimulatorOptions(profile="static", seed=a, address=a)) for a in (1, 2)]
+    serials = [sim.state.serial_number for sim in sims]  # type: ignore[attr-defined]
+    async with await serve_tcp(sims) as server:
+        data = {
+            "link": "tcp",
+            "host": server.host,
+            "port": server.port,
+            "vendor": "pace",
+            "family": "ascii-25",
+            "packs": [1, 2],
+        }
+        title = f"PACE {server.host}:{server.port}"
+        entry = MockConfigEntry(domain=DOMAIN, data=data, unique_id=unique_id(data), title=title)
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        assert entry.runtime_data.device_infos[1].serial_number == serials[0]
+        await entry.runtime_data.session.device_info(2)  # the serial number is among the last raw frames
+
+        result = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+        text = json.dumps(result)
+        for secret in [server.host, f"{server.host}:{server.port}", *serials]:
+            assert secret not in text, secret
+            assert secret.encode().hex() not in text.lower(), secret
+            assert secret.encode().hex().encode().hex() not in text.lower(), secret  # hex text inside ASCII frames
+        assert result["entry"]["data"]["host"] == "**REDACTED**"
+        assert result["entry"]["data"]["vendor"] == "pace"
+        assert result["packs"]["1"]["device"]["serial_number"] == "**REDACTED**"
+        assert result["packs"]["2"]["snapshot"]["cell_voltages"]
+        assert result["vendor"]["plugin"] == "pace"
+        assert result["link"]["bytes_sent"] > 0 and result["link"]["bytes_received"] > 0
+        assert result["statistics"]["polls"] >= 1
+        assert {f["direction"] for f in result["raw_frames"]} == {"tx", "rx"}
+        assert any("**REDACTED**" in f["hex"] for f in result["raw_frames"] if f["direction"] == "rx")
+        assert await hass.config_entries.async_unload(entry.entry_id)
