@@ -1,4 +1,4 @@
-"""``bmsgw`` — the command-line tool: list vendors, scan BLE, read, probe and switch packs, serve simulators.
+"""``bmsgw`` — the command-line tool: list vendors, scan BLE, read, probe, capture and switch packs, serve simulators.
 
 Exit codes (INTERFACES.md §4): 0 ok · 2 usage error · 3 device error (unreachable, timeout, protocol error) ·
 4 control refused or not confirmed. Every error is one line on stderr (``bmsgw: error: …``); ``--debug`` adds
@@ -8,6 +8,8 @@ Examples::
 
     bmsgw vendors
     bmsgw read --tcp 192.168.1.50:8899 --vendor jbd --json --watch 5
+    bmsgw probe --serial /dev/ttyUSB0 --address 1
+    bmsgw capture --ble C8:47:8C:12:34:56 --vendor hiximi --out hiximi.json
     bmsgw set --serial /dev/ttyUSB0 --vendor jbd --switch discharge --off --allow-control
     bmsgw simulate --vendor jbd --tcp 127.0.0.1:0 --profile static
 
@@ -22,6 +24,7 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import json
 import logging
 import os
@@ -30,6 +33,7 @@ import sys
 import traceback
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 from . import cli_format
@@ -39,6 +43,7 @@ from .plugin import Advertisement, LinkKind, ProbeResult, Session, SessionOption
 from .registry import Registry, default_registry
 
 if TYPE_CHECKING:
+    from .detect import Addresses, Detection, LinkFactory
     from .poller import BusPoller
     from .sim.base import Simulator
     from .transports.base import Link
@@ -196,12 +201,33 @@ def build_parser() -> argparse.ArgumentParser:
     _add_debug(p)
     p.set_defaults(handler=_cmd_read)
 
-    p = sub.add_parser("probe", help="find which vendor answers on a link (read-only)")
+    p = sub.add_parser(
+        "probe",
+        help="find which vendor answers on a link (read-only)",
+        description="Run every plugin's read-only probe (or --vendor's) and read the winner (the first answer)."
+        " While probing, each request waits --timeout seconds (default 0.5, BLE 1.5).",
+    )
     _add_transport(p)
     _add_vendor_options(p, vendor_required=False)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     _add_debug(p)
     p.set_defaults(handler=_cmd_probe)
+
+    p = sub.add_parser(
+        "capture",
+        help="read and record every request/response to a file (vectors JSON shape)",
+        description="Read like 'read' while recording the raw traffic (timestamps, direction, hex) and what was"
+        " decoded; attach the file to a bug report. Byte links only (--tcp, --serial, --ble).",
+    )
+    _add_transport(p)
+    _add_vendor_options(p, vendor_required=True)
+    p.add_argument("--out", required=True, metavar="FILE", help="where to write the capture (JSON)")
+    p.add_argument("--watch", type=_positive_float, metavar="SECONDS", help="read every SECONDS (until Ctrl-C)")
+    p.add_argument(
+        "--count", type=_positive_int, metavar="N", help="number of reads (default 1; with --watch: until Ctrl-C)"
+    )
+    _add_debug(p)
+    p.set_defaults(handler=_cmd_capture)
 
     p = sub.add_parser("set", help="switch a charge/discharge MOSFET (needs --allow-control)")
     _add_transport(p)
@@ -697,60 +723,185 @@ def probe_dict(result: ProbeResult) -> dict[str, Any]:
     }
 
 
-async def _probe(spec: LinkSpec, plugins: Sequence[VendorPlugin], address: AddressSpec) -> list[ProbeResult]:
-    found: list[ProbeResult] = []
-    for plugin in plugins:
-        for addr in addresses_for(plugin, address, None):
-            link = open_link(spec, plugin)
-            try:
-                result = await plugin.probe(link, addr)
-            except (BmsError, OSError) as err:
-                _LOGGER.debug("probing %s at %s failed: %s", plugin.name, addr, err, exc_info=True)
-                result = None
-            finally:
-                await _close_quietly(link)
-            _LOGGER.debug("probe %s address %s: %s", plugin.name, addr, result)
-            if result is not None:
-                found.append(result)
-    return found
-
-
-def _cmd_probe(args: argparse.Namespace) -> int:
-    registry = _registry()
-    spec = link_spec(args)
-    vendor: str | None = args.vendor
+def probe_plugins(registry: Registry, spec: LinkSpec, vendor: str | None) -> list[VendorPlugin]:
+    """The plugins ``probe`` tries: ``--vendor``'s, or every plugin that can run over the transport."""
     if vendor is not None:
         plugin = registry.get(vendor)
         check_link_kind(plugin, spec)
-        plugins = [plugin]
-    else:
-        plugins = [p for p in registry if spec.kind in p.link_kinds]
-        if spec.kind is LinkKind.BLE:
-            plugins = [p for p in plugins if p.ble_profile is not None]
-        if not plugins:
-            raise ConfigError(f"no vendor plugin supports {spec.option}")
-    found = _run(_probe(spec, plugins, args.address))
+        return [plugin]
+    plugins = [p for p in registry if spec.kind in p.link_kinds]
+    if spec.kind is LinkKind.BLE:
+        plugins = [p for p in plugins if p.ble_profile is not None]
+    if not plugins:
+        raise ConfigError(f"no vendor plugin supports {spec.option}")
+    return plugins
+
+
+def probe_options(args: argparse.Namespace, plugins: Sequence[VendorPlugin]) -> dict[str, SessionOptions] | None:
+    """Probe options from ``--family``/``--host-address``/``--protocol`` (the first two need ``--vendor``)."""
+    if args.vendor is None:
+        if args.family is not None or args.host_address is not None:
+            raise ConfigError("--family and --host-address need --vendor (families differ per vendor)")
+        return None
+    (plugin,) = plugins
+    options = session_options(args, plugin)
+    return None if options == SessionOptions() else {plugin.name: options}
+
+
+def _probe_address(plugins: Sequence[VendorPlugin], address: AddressSpec) -> Addresses:
+    if address == "all":
+        return BUS_ADDRESSES if any(p.capabilities.multi_address for p in plugins) else None
+    return address
+
+
+async def _probe(
+    spec: LinkSpec, plugins: Sequence[VendorPlugin], address: AddressSpec, options: dict[str, SessionOptions] | None
+) -> Detection:
+    """Probe ``plugins`` (one shared link; BLE: one link per plugin, each with its GATT profile) and read the winner."""
+    from .detect import detect
+    from .transports.base import Link
+
+    # --timeout applies to probing too; without it, the probe's own short timeouts (the winner reads at 2 s).
+    # BLE: one link per plugin, each with its GATT profile; otherwise every plugin talks through one link.
+    where: Link | LinkFactory = (
+        functools.partial(open_link, spec) if spec.kind is LinkKind.BLE else open_link(spec, plugins[0])
+    )
+    try:
+        addresses = _probe_address(plugins, address)
+        return await detect(where, plugins, addresses, options=options, request_timeout=spec.timeout)
+    finally:
+        if isinstance(where, Link):
+            await _close_quietly(where)
+
+
+def _print_probe(found: Detection) -> None:
+    rows = []
+    for r in found.results:
+        d = r.device
+        rows.append(
+            [
+                r.plugin,
+                r.family or "-",
+                "-" if r.address is None else str(r.address),
+                (d.model if d else None) or "-",
+                (d.serial_number if d else None) or "-",
+                (d.software_version if d else None) or "-",
+            ]
+        )
+    print(cli_format.table(rows, ["VENDOR", "FAMILY", "ADDRESS", "MODEL", "SERIAL", "SOFTWARE"]))
+    winner = found.winner
+    print(f"\nwinner: {found.plugin.title} ({winner.family or '-'})")
+    print(cli_format.render_pack(winner.address, winner.device, found.snapshot, found.error))
+
+
+def _cmd_probe(args: argparse.Namespace) -> int:
+    spec = link_spec(args)
+    plugins = probe_plugins(_registry(), spec, args.vendor)
+    options = probe_options(args, plugins)
+    found = _run(_probe(spec, plugins, args.address, options))
     if args.json:
-        print(json.dumps([probe_dict(r) for r in found]))
-    elif found:
-        rows = []
-        for r in found:
-            d = r.device
-            rows.append(
-                [
-                    r.plugin,
-                    r.family or "-",
-                    "-" if r.address is None else str(r.address),
-                    (d.model if d else None) or "-",
-                    (d.serial_number if d else None) or "-",
-                    (d.software_version if d else None) or "-",
-                ]
-            )
-        print(cli_format.table(rows, ["VENDOR", "FAMILY", "ADDRESS", "MODEL", "SERIAL", "SOFTWARE"]))
-    if not found:
-        _error(f"no BMS answered on {spec.option} {spec.target} (tried: {', '.join(p.name for p in plugins)})")
-        return EXIT_DEVICE
+        docs = [probe_dict(r) | {"winner": False, "snapshot": None, "error": None} for r in found.results]
+        docs[0] |= {
+            "winner": True,
+            "snapshot": None if found.snapshot is None else found.snapshot.to_dict(),
+            "error": found.error,
+        }
+        print(json.dumps(docs))
+    else:
+        _print_probe(found)
     return EXIT_OK
+
+
+# --- bmsgw capture --------------------------------------------------------------------------------
+def capture_summary(entries: int, rounds: int, answered: int, family: str | None, where: str, out: Path) -> str:
+    """The one line ``capture`` prints."""
+    return (
+        f"captured {entries} request(s) in {rounds} read(s), {answered} answered, from {where}"
+        f" (family {family or 'unknown'}) to {out}"
+    )
+
+
+async def _capture(args: argparse.Namespace, plugin: VendorPlugin, spec: LinkSpec, out: Path) -> int:
+    from .capture import CaptureRecorder
+    from .transports.base import ByteLink
+
+    options = session_options(args, plugin)
+    link = open_link(spec, plugin)
+    if not isinstance(link, ByteLink):
+        raise ConfigError(f"capture records byte links only, not {link.description}")
+    recorder = CaptureRecorder(vendor=plugin.name)
+    recorder.attach(link)  # before the first byte: the probe of a detecting plugin is recorded too
+    session = plugin.open_session(link, options)
+    reader: PackReader
+    if args.address == "all" and plugin.capabilities.multi_address:
+        reader = BusPackReader(plugin, session, SCAN_ADDRESSES)
+    else:
+        reader = PackReader(plugin, session, addresses_for(plugin, args.address, session.default_address))
+    watch: float | None = args.watch
+    count: int | None = args.count if args.count is not None else (None if watch is not None else 1)
+    rounds = answered = 0
+    failure: tuple[str, int] | None = None  # the last error: its line and exit code
+    task = asyncio.current_task()
+    assert task is not None
+    stopped: list[bool] = []
+
+    def stop() -> None:
+        if not stopped:  # a second Ctrl-C must not cancel the clean-up (which writes the file)
+            stopped.append(True)
+            task.cancel()
+
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    with _on_stop_signals(stop):
+        try:
+            while count is None or rounds < count:
+                if rounds:
+                    await asyncio.sleep(max(0.0, (watch or 0.0) - (loop.time() - started)))
+                started = loop.time()
+                rounds += 1
+                try:
+                    packs = await reader.read_round()
+                except (BmsError, OSError) as err:
+                    failure = (one_line(err), exit_code_for(err))
+                    continue
+                recorder.note_decoded(read_document(plugin, reader.family, link.description, packs))
+                if any(p.snapshot is not None for p in packs):
+                    answered += 1
+                else:
+                    failure = ("; ".join(sorted({p.error or "no answer" for p in packs})), EXIT_DEVICE)
+        except asyncio.CancelledError:
+            if not stopped:
+                raise
+            task.uncancel()
+        finally:
+            await _close_quietly(link)
+            entries = recorder.write(out, family=reader.family)
+    print(capture_summary(entries, rounds, answered, reader.family, link.description, out), flush=True)
+    if answered:
+        return EXIT_OK
+    if failure is None:  # stopped before the first read finished
+        return EXIT_OK if stopped else EXIT_DEVICE
+    _error(failure[0])
+    return failure[1]
+
+
+def _cmd_capture(args: argparse.Namespace) -> int:
+    plugin = _registry().get(args.vendor)
+    spec = link_spec(args)
+    if spec.kind is LinkKind.MODBUS:
+        raise ConfigError(
+            "capture records the raw bytes of --tcp, --serial and --ble links;"
+            " Modbus links (--modbus-tcp, --protocol modbus) are not supported"
+        )
+    check_link_kind(plugin, spec)
+    session_options(args, plugin)  # validate before connecting
+    out = Path(args.out)
+    if out.is_dir() or not out.parent.is_dir():
+        raise ConfigError(f"--out {args.out}: not a file in an existing directory")
+    try:
+        return _run(_capture(args, plugin, spec, out))
+    except KeyboardInterrupt:
+        return EXIT_OK if args.watch is not None else EXIT_INTERRUPTED
 
 
 # --- bmsgw set ------------------------------------------------------------------------------------

@@ -219,9 +219,16 @@ class VendorPlugin(abc.ABC):
     def open_session(self, link: Link, options: SessionOptions | None = None) -> Session:
         """Create a session over ``link``."""
 
-    async def probe(self, link: Link, address: int | None = None) -> ProbeResult | None:
-        """Read-only check whether this vendor answers on ``link``; ``None`` when it does not."""
-        session = self.open_session(link, SessionOptions())
+    async def probe(
+        self, link: Link, address: int | None = None, options: SessionOptions | None = None
+    ) -> ProbeResult | None:
+        """Read-only check whether this vendor answers on ``link``; ``None`` when it does not.
+
+        ``options`` (a family, a host address…) narrow what is tried; control is never enabled by a probe.
+        Overrides must stay read-only; callers pass ``options`` only when there are any, so an override without
+        the parameter keeps working.
+        """
+        session = self.open_session(link, dataclasses.replace(options or SessionOptions(), control_enabled=False))
         try:
             info = await session.device_info(address)
         except BmsError:

@@ -19,6 +19,7 @@ ENTRY_POINT_GROUP = "bms_gateway.vendors"
 #: Built-in plugins: name -> "module:attribute". Later vendor issues add their lines here.
 BUILTIN_PLUGINS: dict[str, str] = {
     "daly": "vendor_plugins.daly.plugin:PLUGIN",
+    "hiximi": "vendor_plugins.hiximi.plugin:PLUGIN",
     "jbd": "vendor_plugins.jbd.plugin:PLUGIN",
     "pace": "vendor_plugins.pace.plugin:PLUGIN",
 }

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from homeassistant.components import bluetooth
 from homeassistant.core import HomeAssistant
 
+from vendor_plugins.detect import probe_order
 from vendor_plugins.errors import TransportError
 from vendor_plugins.plugin import BleProfile, LinkKind, VendorPlugin
 from vendor_plugins.registry import Registry, default_registry
@@ -38,8 +39,13 @@ def registry() -> Registry:
 
 
 def plugins_for(kind: LinkKind) -> list[VendorPlugin]:
-    """Plugins that can run over ``kind`` (byte links: TCP bridges carry whatever the serial bus carries)."""
-    return [p for p in registry() if kind in p.link_kinds or (kind is LinkKind.TCP and LinkKind.SERIAL in p.link_kinds)]
+    """Plugins that can run over ``kind``, in the library's probe order (a protocol's owner before HiXiMi).
+
+    Byte links: TCP bridges carry whatever the serial bus carries.
+    """
+    return probe_order(
+        p for p in registry() if kind in p.link_kinds or (kind is LinkKind.TCP and LinkKind.SERIAL in p.link_kinds)
+    )
 
 
 def unique_id(data: Mapping[str, Any]) -> str:
