@@ -38,6 +38,7 @@ from homeassistant.helpers.selector import (
 )
 from homeassistant.helpers.service_info.usb import UsbServiceInfo
 
+from vendor_plugins.detect import detect
 from vendor_plugins.errors import BmsError, ConfigError, TransportError
 from vendor_plugins.model import DeviceInfo
 from vendor_plugins.plugin import Advertisement, LinkKind, SessionOptions, VendorPlugin
@@ -457,16 +458,28 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
                 except CannotConnect:
                     break
             return "no_answer", {"vendor": plugin.title}
-        candidates = [registry().get(n) for n in self._candidates] or plugins_for(kind)
-        for plugin in candidates:
-            if plugin.capabilities.multi_address and kind is not LinkKind.BLE:
-                continue  # a bus vendor is chosen explicitly (its packs are scanned)
-            try:
-                if await self._async_try(plugin):
-                    return None, {}
-            except CannotConnect as err:
-                return "cannot_connect", {"error": str(err)}
-        return "cannot_detect", {}
+        candidates = [
+            plugin
+            for plugin in ([registry().get(n) for n in self._candidates] or plugins_for(kind))
+            # a bus vendor is chosen explicitly (its packs are scanned)
+            if not (plugin.capabilities.multi_address and kind is not LinkKind.BLE)
+        ]
+        try:  # the library's read-only detection: short probe timeouts, protocol owners before HiXiMi
+            found = await detect(self._link, candidates, stop_at_first=True)
+        except CannotConnect as err:
+            return "cannot_connect", {"error": str(err)}
+        except TransportError as err:
+            return "cannot_connect", {"error": str(err)}
+        except BmsError as err:
+            _LOGGER.debug("%s: no vendor detected: %s", describe(self._data), err)
+            return "cannot_detect", {}
+        if found.snapshot is None:
+            _LOGGER.debug(
+                "%s answers as %s but cannot be read: %s", describe(self._data), found.plugin.name, found.error
+            )
+            return "cannot_detect", {}
+        self._plugin, self._family = found.plugin, found.options.family
+        return None, {}
 
     async def _async_try(self, plugin: VendorPlugin, *, keep: bool = True) -> bool:
         """Whether ``plugin`` reads the pack at its default address; raises :class:`CannotConnect`."""

@@ -93,6 +93,20 @@ async def test_auto_detection_finds_the_vendor(hass: HomeAssistant, jbd_server: 
     await hass.config_entries.async_unload(result["result"].entry_id)
 
 
+@pytest.mark.parametrize(("vendor", "family"), [("daly", "d2"), ("daly", "a5"), ("hiximi", "daly-d2")])
+async def test_auto_detection_of_each_family(hass: HomeAssistant, vendor: str, family: str) -> None:
+    """The library's detection: DALY families are found as DALY; a HiXiMi unit is found as the protocol it speaks."""
+    simulator = default_registry().get(vendor).create_simulator(SimulatorOptions(family=family, profile="static"))
+    async with await serve_tcp(simulator) as server:
+        result = await _start_tcp(hass, f"127.0.0.1:{server.port}")
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], {"vendor": "auto"})
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert result["data"]["vendor"] == "daly"  # the owner of the protocol wins over HiXiMi's generic probe
+        assert result["data"]["family"] == family.removeprefix("daly-")
+        await hass.async_block_till_done()
+        await hass.config_entries.async_unload(result["result"].entry_id)
+
+
 async def test_unreachable(hass: HomeAssistant) -> None:
     server = await serve_tcp(JbdSimulator())
     port = server.port
