@@ -218,6 +218,8 @@ def encode_temps(temps_raw: Sequence[int], frames: int | None = None) -> list[by
 # --- 0x97 balancing ---------------------------------------------------------------------------------------
 def decode_balance(payload: bytes) -> frozenset[int]:
     """1-based cells whose balance bit is set (bit n = byte n // 8, bit n % 8; bits 48-63 reserved)."""
+    if len(payload) < t.A5_BALANCE_BITS // 8:
+        raise FrameError(f"DALY 0x97 balance payload has {len(payload)} bytes, expected {t.A5_BALANCE_BITS // 8}")
     return frozenset(n + 1 for n in range(t.A5_BALANCE_BITS) if payload[n // 8] >> (n % 8) & 1)
 
 

@@ -1,8 +1,10 @@
 """The Modbus-style read and control sequences of D2 and P81.
 
 D2 reads its status block with one request: 80 registers (cells … faults, balance masks, MOSFET and board
-temperature), falling back for good to the 62 registers every unit answers (the Daly app's own request) when a
-unit refuses or ignores the longer read. P81 reads RT1 (64 registers from 0) and RT2 (62 from 0x41).
+temperature), falling back to the 62 registers every unit answers (the Daly app's own request) when a unit
+refuses or ignores the longer read: for good after a refusal (an exception reply), but only for
+:data:`EXTENDED_RETRY_READS` reads after silence — one lost reply on a noisy line must not drop the per-cell
+balancing and the MOSFET temperature until a restart. P81 reads RT1 (64 registers from 0) and RT2 (62 from 0x41).
 Control (D2 only): write 1/0 to register 0xA5 (charge) / 0xA6 (discharge) — the device echoes the request —
 then read the status back until it shows the requested state. P81 has no documented switch registers, so control
 is refused there before anything is sent.
@@ -23,6 +25,9 @@ from .reader import CONFIRM_ATTEMPTS, CONFIRM_INTERVAL, FamilyReader
 
 _LOGGER = logging.getLogger(__name__)
 
+#: After the 80-register read went unanswered, read 62 registers this many times, then try 80 again.
+EXTENDED_RETRY_READS = 60
+
 
 class ModbusReader(FamilyReader):
     """D2 or P81 over one link."""
@@ -34,6 +39,8 @@ class ModbusReader(FamilyReader):
         self.family = variant.family
         #: D2 status registers to read: 80 until a unit shows it only answers 62.
         self.status_registers = t.D2_STATUS_REGS_EXTENDED
+        #: Reads left before the 80-register read is tried again (``None``: not after silence, or refused for good).
+        self._extended_retry_in: int | None = None
         self._cell_count: int | None = None
 
     # --- requests -----------------------------------------------------------------------------------
@@ -63,12 +70,26 @@ class ModbusReader(FamilyReader):
 
     # --- status -------------------------------------------------------------------------------------
     async def _d2_image(self) -> bytes:
+        if self._extended_retry_in is not None:
+            self._extended_retry_in -= 1
+            if self._extended_retry_in <= 0:
+                self._extended_retry_in = None
+                self.status_registers = t.D2_STATUS_REGS_EXTENDED
         if self.status_registers == t.D2_STATUS_REGS_EXTENDED:
             try:
                 return await self.read_registers(t.D2_STATUS_START, self.status_registers, "the 80-register status")
-            except (DeviceError, DeviceTimeout) as err:
+            except DeviceError as err:
                 _LOGGER.info("%s: 80-register status refused (%s); reading 62 from now on", self.link.description, err)
                 self.status_registers = t.D2_STATUS_REGS
+            except DeviceTimeout as err:
+                _LOGGER.info(
+                    "%s: 80-register status unanswered (%s); reading 62 for the next %d reads",
+                    self.link.description,
+                    err,
+                    EXTENDED_RETRY_READS,
+                )
+                self.status_registers = t.D2_STATUS_REGS
+                self._extended_retry_in = EXTENDED_RETRY_READS
         return await self.read_registers(t.D2_STATUS_START, self.status_registers, "the status")
 
     async def read_status(self) -> d2.StatusBlock:

@@ -5,24 +5,44 @@ the frames that answer it: before sending it discards unread bytes (so a late re
 never taken as this answer), feeds what arrives to the framing family's assembler, keeps the frames
 ``expect`` accepts and returns once ``expect`` is complete — or raises :class:`DeviceTimeout`. One request at a
 time per link: a bus shared by several packs is serialised by a lock.
+
+Late replies: draining only removes what arrived *before* the request. A device that answers a timed-out request
+late enough for its reply to arrive *after* the next request went out would have that stale reply taken for the
+new answer when the command is the same (nothing in JBD, DALY or PACE ASCII frames tells the two apart). So the
+link remembers the requests whose exchange did not complete (timeout, lost connection, cancelled); when the same
+request is sent again, the exchange keeps listening a little after its answer is complete (three times the usual
+answer latency, at most ``late_reply_guard`` seconds), and if a second, different complete answer arrives, one of
+the two is the late reply and the exchange fails with :class:`ProtocolError` instead of returning a value that may
+be stale. Other requests are not delayed (a late reply
+to another command or pack is rejected by ``expect.match``). What remains undetectable: a late reply whose genuine
+successor is lost too (two faults in a row), and protocols whose replies do not say which command they answer
+(PACE ASCII carries no CID2 in its reply: only the address and the decoder's length checks guard there).
 """
 
 from __future__ import annotations
 
 import abc
 import asyncio
+import collections
 import logging
 import time
 from collections.abc import Callable
 from typing import Self
 
-from ..errors import DeviceTimeout, TransportError
-from ..framing import Expect, Frame
+from ..errors import DeviceTimeout, ProtocolError, TransportError
+from ..framing import Expect, Frame, FrameAssembler
 from ..plugin import LinkKind
 
 _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 2.0
+
+#: How long an exchange repeating an unfinished request listens for a second answer (capped at the link's timeout).
+DEFAULT_LATE_REPLY_GUARD = 0.25
+#: Shortest guard, whatever the measured latency.
+_MIN_GUARD = 0.02
+#: How many unfinished requests a link remembers.
+_UNSETTLED_KEPT = 8
 
 
 class Link(abc.ABC):
@@ -62,6 +82,11 @@ class ByteLink(Link):
     def __init__(self, *, timeout: float = DEFAULT_TIMEOUT) -> None:
         """Set the default per-exchange timeout (seconds)."""
         self.timeout = timeout
+        self.late_reply_guard = DEFAULT_LATE_REPLY_GUARD
+        #: Recent requests whose exchange ended without an answer (their reply may still be on its way).
+        self._unsettled: collections.deque[bytes] = collections.deque(maxlen=_UNSETTLED_KEPT)
+        #: Smoothed time from request to complete answer (seconds; ``None`` until one was measured).
+        self._latency: float | None = None
         self._lock = asyncio.Lock()
         self._chunks: asyncio.Queue[bytes | BaseException] = asyncio.Queue()
         self.bytes_sent = 0
@@ -115,48 +140,100 @@ class ByteLink(Link):
     async def exchange(self, request: bytes, expect: Expect) -> list[Frame]:
         """Send ``request``; collect the frames ``expect`` accepts until it is complete."""
         async with self._lock:
-            if not self.connected:
-                self._drain()
-                await self._connect()
-                await asyncio.sleep(0)  # let bytes a bridge sends on connect arrive, so the drain below drops them
-            stale = self._drain()
-            if stale:
-                _LOGGER.debug("%s: discarded %d stale bytes before sending", self.description, stale)
-            assembler = expect.assembler()
-            if self.tap is not None:
-                self.tap("tx", request)
+            suspect, answered = request in self._unsettled, False
             try:
-                await self._write(request)
-            except TransportError:
+                frames, assembler, overflow = await self._exchange(request, expect)
+                answered = True
+                if suspect:
+                    await self._guard_late_reply(frames, expect, assembler, overflow)
+                return frames
+            finally:
+                if suspect and answered:  # guarded once (even if cut short): settled, whatever the guard found
+                    self._unsettled.remove(request)
+                elif not answered and not suspect:
+                    self._unsettled.append(request)
+
+    async def _guard_late_reply(
+        self, frames: list[Frame], expect: Expect, assembler: FrameAssembler, overflow: list[Frame]
+    ) -> None:
+        """Repeating an unfinished request: fail if a second, different complete answer follows this one."""
+        guard = min(self.late_reply_guard, self.timeout)
+        if self._latency is not None:  # a genuine answer follows a stale one after about the usual latency
+            guard = min(guard, max(_MIN_GUARD, 3 * self._latency))
+        deadline = time.monotonic() + guard
+        extra: list[Frame] = []
+        pending = list(overflow)
+        while True:
+            for frame in pending:
+                if not expect.complete(extra):
+                    extra.append(frame)
+                if expect.complete(extra):
+                    if [f.raw for f in extra] != [f.raw for f in frames[: len(extra)]]:
+                        raise ProtocolError(
+                            f"{self.description}: two different answers arrived after an unanswered request"
+                            " (one is a late reply); discarded both"
+                        )
+                    extra.clear()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            try:
+                item = await asyncio.wait_for(self._chunks.get(), remaining)
+            except TimeoutError:
+                return
+            if isinstance(item, BaseException):  # the answer is complete; the next exchange reconnects
                 await self._disconnect()
-                raise
-            except Exception as err:
+                return
+            pending = [f for f in assembler.feed(item) if expect.accepts(f)]
+
+    async def _exchange(self, request: bytes, expect: Expect) -> tuple[list[Frame], FrameAssembler, list[Frame]]:
+        """One exchange, the lock held: the answer, its assembler, and accepted frames that came after it."""
+        if not self.connected:
+            self._drain()
+            await self._connect()
+            await asyncio.sleep(0)  # let bytes a bridge sends on connect arrive, so the drain below drops them
+        stale = self._drain()
+        if stale:
+            _LOGGER.debug("%s: discarded %d stale bytes before sending", self.description, stale)
+        assembler = expect.assembler()
+        if self.tap is not None:
+            self.tap("tx", request)
+        try:
+            await self._write(request)
+        except TransportError:
+            await self._disconnect()
+            raise
+        except Exception as err:
+            await self._disconnect()
+            raise TransportError(f"{self.description}: write failed: {err}") from err
+        self.bytes_sent += len(request)
+        timeout = expect.timeout if expect.timeout is not None else self.timeout
+        sent = time.monotonic()
+        deadline = sent + timeout
+        frames: list[Frame] = []
+        overflow: list[Frame] = []
+        while not expect.complete(frames):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise DeviceTimeout(
+                    f"{self.description}: no complete answer to {request[:8].hex()}… within {timeout:g} s"
+                    f" ({len(frames)} frame(s) received)"
+                )
+            try:
+                item = await asyncio.wait_for(self._chunks.get(), remaining)
+            except TimeoutError:
+                continue
+            if isinstance(item, BaseException):
                 await self._disconnect()
-                raise TransportError(f"{self.description}: write failed: {err}") from err
-            self.bytes_sent += len(request)
-            timeout = expect.timeout if expect.timeout is not None else self.timeout
-            deadline = time.monotonic() + timeout
-            frames: list[Frame] = []
-            while not expect.complete(frames):
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise DeviceTimeout(
-                        f"{self.description}: no complete answer to {request[:8].hex()}… within {timeout:g} s"
-                        f" ({len(frames)} frame(s) received)"
-                    )
-                try:
-                    item = await asyncio.wait_for(self._chunks.get(), remaining)
-                except TimeoutError:
-                    continue
-                if isinstance(item, BaseException):
-                    await self._disconnect()
-                    if isinstance(item, TransportError):
-                        raise item
-                    raise TransportError(f"{self.description}: {item}") from item
-                for frame in assembler.feed(item):
-                    if expect.accepts(frame) and not expect.complete(frames):
-                        frames.append(frame)
-            return frames
+                if isinstance(item, TransportError):
+                    raise item
+                raise TransportError(f"{self.description}: {item}") from item
+            for frame in assembler.feed(item):
+                if expect.accepts(frame):
+                    (overflow if expect.complete(frames) else frames).append(frame)
+        took = time.monotonic() - sent
+        self._latency = took if self._latency is None else 0.8 * self._latency + 0.2 * took
+        return frames, assembler, overflow
 
     async def close(self) -> None:
         """Close the connection (idempotent); a pending exchange ends at once with :class:`TransportError`."""

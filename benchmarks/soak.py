@@ -1,0 +1,199 @@
+"""Soak: every vendor family on every transport plus a PACE bus, faults on, for M minutes — nothing wrong, no leaks.
+
+Run: ``.venv/bin/python benchmarks/soak.py --minutes 5 [--packs 15] [--rate 0.2] [--seed 1] [--json out.json]``.
+Not part of the test run.
+
+Every rig (:class:`vendor_plugins.sim.reliability.Rig`) polls continuously through its own faulty TCP bridge, pty
+or fake BLE peripheral, with its simulators' state moving on every request; each snapshot is checked against the
+replies served during that read (``wrong`` must stay 0). Every ``--calm-every`` seconds the faults stop for one
+poll: that poll must succeed on every rig (recovery). Memory is measured with tracemalloc (Python heap) and the
+process RSS after a warm-up and at the end; tasks and open file descriptors are counted before the rigs start and
+after they are closed (leaks show as a difference). Exit status 1 when anything must-not-happen happened.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import gc
+import json
+import os
+import sys
+import time
+import tracemalloc
+from typing import Any
+
+from vendor_plugins.model import BmsSnapshot
+from vendor_plugins.sim.faults import REPLY_FAULTS, FaultPlan
+from vendor_plugins.sim.reliability import TARGETS, Rig, Tally, Target
+
+
+def rss_kib() -> int:
+    """Resident set size of this process (KiB), from /proc."""
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def open_fds() -> int:
+    """Open file descriptors of this process."""
+    return len(os.listdir("/proc/self/fd"))
+
+
+async def drive(rig: Rig, stop: float, calm_every: float, interval: float, recovery: collections.Counter[str]) -> None:
+    """Poll until ``stop``; every ``calm_every`` s end the faults for one checked poll, then resume them."""
+    next_calm = time.monotonic() + calm_every
+    label = f"{rig.target.name}/{rig.transport}"
+    while time.monotonic() < stop:
+        began = time.monotonic()
+        await rig.poll()
+        await asyncio.sleep(max(0.0, interval - (time.monotonic() - began)))
+        rig.trim()
+        if time.monotonic() >= next_calm:
+            await rig.calm()
+            results = await rig.poll()
+            ok = all(isinstance(r, BmsSnapshot) for r in results)
+            recovery["ok" if ok else "failed"] += 1
+            if not ok:
+                recovery[f"failed:{label}"] += 1
+            rig.injector.enabled = True
+            next_calm = time.monotonic() + calm_every
+
+
+async def soak(args: argparse.Namespace) -> dict[str, Any]:
+    """Run the soak and return the report."""
+    plan = FaultPlan.uniform(
+        args.rate,
+        kinds=(*REPLY_FAULTS, "split"),
+        delay_seconds=args.timeout * 1.5,
+        refuse_seconds=args.timeout * 2,
+        clean_after=args.clean_after,
+    )
+    bus = Target("pace-bus", "pace", "ascii-25", addresses=tuple(range(1, args.packs + 1)))
+    rigs: list[Rig] = []
+    gc.collect()
+    tasks_before = len(asyncio.all_tasks())
+    fds_before = open_fds()
+    for n, target in enumerate([*TARGETS.values(), bus]):
+        transports = ("tcp",) if target is bus else target.transports
+        for m, transport in enumerate(transports):
+            rigs.append(
+                Rig(target, transport, plan, seed=args.seed * 1000 + 10 * n + m, timeout=args.timeout, max_log=64)
+            )
+    for rig in rigs:
+        await rig.start()
+    tracemalloc.start()
+    started = time.monotonic()
+    stop = started + 60 * args.minutes
+    recovery: collections.Counter[str] = collections.Counter()
+    runners = [asyncio.create_task(drive(r, stop, args.calm_every, args.interval, recovery)) for r in rigs]
+    warm = asyncio.create_task(asyncio.sleep(min(30.0, 60 * args.minutes / 5)))
+    await warm
+    gc.collect()
+    heap_warm, _ = tracemalloc.get_traced_memory()
+    snap_warm = tracemalloc.take_snapshot()
+    rss_warm = rss_kib()
+    tasks_running = len(asyncio.all_tasks())
+    samples: list[tuple[float, int, int]] = []
+    while not all(t.done() for t in runners):
+        await asyncio.wait(runners, timeout=30)
+        gc.collect()
+        samples.append((round(time.monotonic() - started), tracemalloc.get_traced_memory()[0], rss_kib()))
+    for t in runners:
+        t.result()  # an exception in a runner is a failure of the soak itself
+    gc.collect()
+    heap_end, heap_peak = tracemalloc.get_traced_memory()
+    growth = [
+        str(stat) for stat in tracemalloc.take_snapshot().compare_to(snap_warm, "lineno")[:8] if stat.size_diff > 0
+    ]
+    rss_end = rss_kib()
+    tasks_end_running = len(asyncio.all_tasks())
+    for rig in rigs:
+        await rig.close()
+    await asyncio.sleep(0.2)
+    gc.collect()
+    total = Tally()
+    per_rig: dict[str, dict[str, Any]] = {}
+    injected: collections.Counter[str] = collections.Counter()
+    for rig in rigs:
+        total.add(rig.tally)
+        injected.update(rig.injector.counts)
+        t = rig.tally
+        per_rig[f"{rig.target.name}/{rig.transport}"] = {
+            "polls": t.polls,
+            "ok": t.ok,
+            "wrong": t.wrong,
+            "stale": t.stale,
+            "failures": dict(t.failures),
+        }
+    return {
+        "minutes": args.minutes,
+        "rigs": len(rigs),
+        "packs": sum(len(r.target.addresses) for r in rigs),
+        "fault_plan": plan.as_dict(),
+        "polls": total.polls,
+        "ok": total.ok,
+        "wrong": total.wrong,
+        "stale_after_double_late_fault": total.stale,
+        "escaped": total.escaped,
+        "hangs": total.hangs,
+        "failures_by_kind": dict(total.failures),
+        "faults_injected": dict(injected),
+        "recovery_checks": dict(recovery),
+        "heap_kib_after_warmup": heap_warm // 1024,
+        "heap_kib_end": heap_end // 1024,
+        "heap_growth_kib": (heap_end - heap_warm) // 1024,
+        "heap_peak_kib": heap_peak // 1024,
+        "rss_kib_after_warmup": rss_warm,
+        "rss_kib_end": rss_end,
+        "rss_growth_kib": rss_end - rss_warm,
+        "samples_s_heap_rss": samples,
+        "top_heap_growth": growth,
+        "tasks_before": tasks_before,
+        "tasks_while_running": tasks_running,
+        "tasks_at_end_running": tasks_end_running,
+        "tasks_after_close": len(asyncio.all_tasks()),
+        "fds_before": fds_before,
+        "fds_after_close": open_fds(),
+        "per_rig": per_rig,
+        "wrong_details": total.wrong_details[:5],
+        "escaped_details": total.escaped_details[:5],
+        "stale_details": total.stale_details[:5],
+    }
+
+
+def main() -> int:
+    """Parse arguments, soak, print the report."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=5.0)
+    parser.add_argument("--packs", type=int, default=15, help="packs on the PACE bus rig")
+    parser.add_argument("--rate", type=float, default=0.2, help="probability that a reply is faulty")
+    parser.add_argument("--timeout", type=float, default=0.2, help="link timeout (s)")
+    parser.add_argument("--calm-every", type=float, default=20.0, help="seconds between recovery checks")
+    parser.add_argument("--interval", type=float, default=0.1, help="minimum seconds between two polls of a rig")
+    parser.add_argument("--clean-after", type=int, default=0, help="clean replies after a faulty one (0: independent)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", help="also write the report here")
+    args = parser.parse_args()
+    report = asyncio.run(soak(args))
+    text = json.dumps(report, indent=2, default=str)
+    print(text)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            f.write(text)
+    bad = (
+        report["wrong"]
+        or report["escaped"]
+        or report["hangs"]
+        or report["recovery_checks"].get("failed", 0)
+        or report["tasks_after_close"] > report["tasks_before"]
+        or report["fds_after_close"] > report["fds_before"]
+    )
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
