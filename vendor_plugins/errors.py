@@ -22,6 +22,10 @@ class FrameError(ProtocolError):
     """A frame is truncated, malformed, or carries an inconsistent length or value."""
 
 
+class ImplausibleValueError(FrameError):
+    """A decoded value is physically impossible (a corrupt frame that passed a weak checksum): never shown."""
+
+
 class AddressError(ProtocolError):
     """A frame answers a different address or command than the one asked."""
 

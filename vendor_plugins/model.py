@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import ImplausibleValueError
+
 
 class TemperatureKind(enum.StrEnum):
     """Where a temperature sensor sits."""
@@ -101,13 +103,21 @@ class BmsSnapshot:
     raw: Mapping[str, int | str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        """Fill the derived fields the device did not report (power, stored energy, SoC)."""
+        """Refuse impossible values; fill the derived fields the device did not report (power, energy, SoC).
+
+        A state of charge outside 0-100 % can only come from a corrupted frame that slipped through a weak
+        checksum (DALY A5 sums 8 bits): it raises :class:`ImplausibleValueError` so no such snapshot exists.
+        """
+        if self.soc is not None and not 0.0 <= self.soc <= 100.0:
+            raise ImplausibleValueError(f"state of charge {self.soc} % is impossible (corrupt frame?)")
         if self.power is None and self.voltage is not None and self.current is not None:
             object.__setattr__(self, "power", round(self.voltage * self.current, 3))
         if self.stored_energy is None and self.remaining_capacity is not None and self.voltage is not None:
             object.__setattr__(self, "stored_energy", round(self.remaining_capacity * self.voltage, 3))
         if self.soc is None and self.remaining_capacity is not None and self.full_capacity:
-            object.__setattr__(self, "soc", round(100.0 * self.remaining_capacity / self.full_capacity, 1))
+            # Remaining can exceed full on a pack whose capacity estimate drifted: the derived SoC tops out at 100 %.
+            derived = round(100.0 * self.remaining_capacity / self.full_capacity, 1)
+            object.__setattr__(self, "soc", max(0.0, min(100.0, derived)))
 
     # --- derived cell statistics -------------------------------------------------------------------
     @property

@@ -59,3 +59,17 @@ def test_to_dict_has_every_field_and_round_trips() -> None:
     assert data["temperatures"] == [{"name": "cell_1", "kind": "cell", "celsius": 21.5}]
     assert data["balancing"] == [2]
     assert BmsSnapshot.from_dict(data) == snap
+
+
+def test_impossible_state_of_charge_is_refused() -> None:
+    """A SoC above 100 % only comes from a corrupt frame (DALY A5's 8-bit sum lets 1 in 256 through): no snapshot."""
+    from vendor_plugins.errors import FrameError, ImplausibleValueError
+
+    with pytest.raises(ImplausibleValueError):
+        BmsSnapshot(voltage=53.0, soc=652.8)
+    assert issubclass(ImplausibleValueError, FrameError)
+
+
+def test_derived_soc_is_capped_when_remaining_exceeds_full() -> None:
+    """Capacity estimates drift: remaining 103 Ah of a learned 100 Ah reads as 100 %, not an error."""
+    assert BmsSnapshot(remaining_capacity=103.0, full_capacity=100.0).soc == 100.0

@@ -270,6 +270,10 @@ def soh_of(block: AnalogBlock) -> float | None:
     return min(100.0, round(100.0 * block.full_capacity / block.design_capacity, 1))
 
 
+#: Trailing bytes a v0x25 0x44 answer may carry beyond the documented layout (an Easun variant adds one).
+MAX_WARN_EXTENSION = 2
+
+
 def to_snapshot(
     block: AnalogBlock, warn: WarnInfo | None, *, version: int = t.VER_25, infoflag: int = 0
 ) -> BmsSnapshot:
@@ -285,6 +289,15 @@ def to_snapshot(
     charge = discharge = None
     balancing = None
     if warn is not None:
+        # PACE answers do not say which command they answer: a late 0x42 reply taken as the 0x44 answer (or the
+        # reverse) shows up as a pack shape that disagrees. Never combine two answers that describe different packs.
+        if len(warn.cell_warn) != len(block.cells) or len(warn.temp_warn) != len(block.temperatures):
+            raise FrameError(
+                f"PACE warn answer describes {len(warn.cell_warn)} cells / {len(warn.temp_warn)} sensors, the analog"
+                f" answer {len(block.cells)} / {len(block.temperatures)}: not answers for the same pack"
+            )
+        if version == t.VER_25 and len(warn.extension) > MAX_WARN_EXTENSION:
+            raise FrameError(f"PACE warn answer has {len(warn.extension)} unexpected trailing bytes")
         flags = warn_flags(warn, len(block.temperatures), version)
         alarms, warnings = frozenset(flags.alarms), frozenset(flags.warnings)
         raw.update(flags.raw)

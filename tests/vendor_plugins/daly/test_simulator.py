@@ -264,7 +264,7 @@ a5_states = st.builds(
     temperatures=st.lists(st.integers(-40, 215).map(float), max_size=t.MAX_TEMPS),
     voltage=_deci(0, 65535),
     current=st.integers(0, 65535).map(a5.current_from_raw),
-    soc=_deci(0, 65535),
+    soc=_deci(0, 1000),  # a state of charge above 100 % is rejected as implausible (model.py)
     remaining_capacity=st.integers(0, 2**32 - 1).map(lambda mah: mah / 1000),
     cycles=st.integers(0, 65535),
     charge_mosfet=st.booleans(),
@@ -318,7 +318,7 @@ def _modbus_states(family: str) -> st.SearchStrategy[DalyState]:
         temperatures=st.lists(st.integers(-40, 65495).map(float), max_size=8),
         voltage=_deci(0, 65535),
         current=st.integers(0, 65535).map(d2.current_from_raw),
-        soc=_deci(0, 65535),
+        soc=_deci(0, 1000),  # a state of charge above 100 % is rejected as implausible (model.py)
         remaining_capacity=_deci(0, 65535),
         cycles=st.integers(0, 65535),
         charge_mosfet=st.booleans(),
