@@ -1,15 +1,25 @@
-"""The asyncio protocol shared by the stream links (TCP and serial).
+"""What the stream links (TCP and serial) share: the asyncio protocol and the connection bookkeeping.
 
-It forwards received chunks and the end of the connection to a :class:`~.base.ByteLink`'s ``_on_data`` and
-``_on_lost`` callbacks. A link *detaches* the protocol before closing the transport itself, so the callbacks of
-a connection the link already gave up (a late ``connection_lost`` after our own ``close()``) never reach the
-link and are never mistaken for the failure of a newer connection.
+:class:`StreamProtocol` forwards received chunks and the end of the connection to a :class:`~.base.ByteLink`'s
+``_on_data`` and ``_on_lost`` callbacks. A link *detaches* the protocol before closing the transport itself, so
+the callbacks of a connection the link already gave up (a late ``connection_lost`` after our own ``close()``)
+never reach the link and are never mistaken for the failure of a newer connection.
+
+:class:`StreamLink` is a :class:`~.base.ByteLink` over one asyncio transport: subclasses only say how to open it
+(``_open``) and which write errors their transport raises.
 """
 
 from __future__ import annotations
 
+import abc
 import asyncio
+import logging
 from collections.abc import Callable
+
+from ..errors import TransportError
+from .base import DEFAULT_TIMEOUT, ByteLink
+
+_LOGGER = logging.getLogger(__name__)
 
 
 class StreamProtocol(asyncio.Protocol):
@@ -43,3 +53,60 @@ class StreamProtocol(asyncio.Protocol):
         if not self.detached:
             self.detached = True
             self._on_lost(exc)
+
+
+class StreamLink(ByteLink):
+    """A byte link over one asyncio transport, opened on the first exchange and reopened after a drop."""
+
+    #: Exceptions the transport's ``write`` may raise (turned into :class:`TransportError`).
+    write_errors: tuple[type[BaseException], ...] = (OSError, RuntimeError)
+
+    def __init__(self, *, timeout: float = DEFAULT_TIMEOUT, connect_timeout: float = 5.0) -> None:
+        """Nothing is opened until the first exchange."""
+        super().__init__(timeout=timeout)
+        self.connect_timeout = connect_timeout
+        self._transport: asyncio.WriteTransport | None = None
+        self._protocol: StreamProtocol | None = None
+
+    @abc.abstractmethod
+    async def _open(self, protocol: StreamProtocol) -> asyncio.WriteTransport:
+        """Open the transport feeding ``protocol`` (raise :class:`TransportError` with a clear reason)."""
+
+    @property
+    def connected(self) -> bool:
+        """Whether the transport is open."""
+        return self._transport is not None and not self._transport.is_closing()
+
+    async def _connect(self) -> None:
+        protocol = StreamProtocol(self._on_data, self._connection_lost)
+        self._transport = await self._open(protocol)
+        self._protocol = protocol
+        _LOGGER.debug("%s: connected", self.description)
+
+    def _connection_lost(self, exc: BaseException | None) -> None:
+        """The connection went away: forget it (the next exchange reopens) and tell the exchange."""
+        self._transport = None
+        self._protocol = None
+        self._on_lost(exc)
+
+    async def _write(self, data: bytes) -> None:
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            raise TransportError(f"{self.description}: not connected")
+        try:
+            transport.write(data)
+        except self.write_errors as exc:
+            raise TransportError(f"{self.description}: write failed: {exc}") from exc
+
+    async def _disconnect(self) -> None:
+        transport, protocol = self._transport, self._protocol
+        self._transport = None
+        self._protocol = None
+        if protocol is not None:
+            protocol.detach()
+        if transport is not None:
+            await self._close_transport(transport)
+
+    async def _close_transport(self, transport: asyncio.WriteTransport) -> None:
+        """Close ``transport`` (never raises)."""
+        transport.close()

@@ -17,8 +17,8 @@ import serialx
 
 from ..errors import TransportError
 from ..plugin import LinkKind
-from ._stream import StreamProtocol
-from .base import DEFAULT_TIMEOUT, ByteLink
+from ._stream import StreamLink, StreamProtocol
+from .base import DEFAULT_TIMEOUT
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -42,10 +42,11 @@ def _open_failure(device: str, exc: BaseException) -> str:
     return f"cannot open {device}: {exc}"
 
 
-class SerialLink(ByteLink):
+class SerialLink(StreamLink):
     """A serial port: ``SerialLink("/dev/ttyUSB0", baudrate=9600)``."""
 
     kind = LinkKind.SERIAL
+    write_errors = (OSError, RuntimeError, serialx.SerialException)
 
     def __init__(
         self,
@@ -56,27 +57,18 @@ class SerialLink(ByteLink):
         connect_timeout: float = 5.0,
     ) -> None:
         """Describe the port; nothing is opened until the first exchange."""
-        super().__init__(timeout=timeout)
+        super().__init__(timeout=timeout, connect_timeout=connect_timeout)
         self.device = device
         self.baudrate = baudrate
-        self.connect_timeout = connect_timeout
-        self._transport: serialx.BaseSerialTransport | None = None
-        self._protocol: StreamProtocol | None = None
 
     @property
     def description(self) -> str:
         """``serial://<device>@<baud>``."""
         return f"serial://{self.device}@{self.baudrate}"
 
-    @property
-    def connected(self) -> bool:
-        """Whether the port is open."""
-        return self._transport is not None and not self._transport.is_closing()
-
-    async def _connect(self) -> None:
+    async def _open(self, protocol: StreamProtocol) -> asyncio.WriteTransport:
         """Open the port (raises :class:`TransportError` with a clear reason on failure)."""
         loop = asyncio.get_running_loop()
-        protocol = StreamProtocol(self._on_data, self._connection_lost)
         try:
             async with asyncio.timeout(self.connect_timeout):
                 transport, _ = await serialx.create_serial_connection(
@@ -86,38 +78,13 @@ class SerialLink(ByteLink):
             raise TransportError(f"{self.description}: port did not open within {self.connect_timeout:g} s") from None
         except (OSError, serialx.SerialException, ValueError) as exc:
             raise TransportError(f"{self.description}: {_open_failure(self.device, exc)}") from None
-        self._transport = transport
-        self._protocol = protocol
-        _LOGGER.debug("%s: opened", self.description)
+        return transport
 
-    def _connection_lost(self, exc: BaseException | None) -> None:
-        """The port went away: forget it (the next exchange reopens) and tell the exchange."""
-        self._transport = None
-        self._protocol = None
-        self._on_lost(exc)
-
-    async def _write(self, data: bytes) -> None:
-        """Write ``data`` to the port."""
-        transport = self._transport
-        if transport is None or transport.is_closing():
-            raise TransportError(f"{self.description}: not open")
-        try:
-            transport.write(data)
-        except (OSError, RuntimeError, serialx.SerialException) as exc:
-            raise TransportError(f"{self.description}: write failed: {exc}") from exc
-
-    async def _disconnect(self) -> None:
+    async def _close_transport(self, transport: asyncio.WriteTransport) -> None:
         """Close the port and wait until it is released (never raises)."""
-        transport, protocol = self._transport, self._protocol
-        self._transport = None
-        self._protocol = None
-        if protocol is not None:
-            protocol.detach()
-        if transport is None:
-            return
         try:
             transport.close()
             async with asyncio.timeout(_CLOSE_TIMEOUT):
-                await transport.wait_closed()
+                await transport.wait_closed()  # type: ignore[attr-defined]
         except Exception as exc:  # closing must not raise
             _LOGGER.debug("%s: error while closing: %s", self.description, exc)

@@ -15,8 +15,8 @@ import socket
 
 from ..errors import TransportError
 from ..plugin import LinkKind
-from ._stream import StreamProtocol
-from .base import DEFAULT_TIMEOUT, ByteLink
+from ._stream import StreamLink, StreamProtocol
+from .base import DEFAULT_TIMEOUT
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def _connect_failure(exc: BaseException) -> str:
     return "; ".join(reasons)
 
 
-class TcpLink(ByteLink):
+class TcpLink(StreamLink):
     """A raw socket to a serial-to-Ethernet bridge: ``TcpLink("192.168.1.50", 4196)``."""
 
     kind = LinkKind.TCP
@@ -63,28 +63,19 @@ class TcpLink(ByteLink):
         connect_timeout: float = 5.0,
     ) -> None:
         """Describe the bridge; nothing is opened until the first exchange."""
-        super().__init__(timeout=timeout)
+        super().__init__(timeout=timeout, connect_timeout=connect_timeout)
         self.host = host
         self.port = port
-        self.connect_timeout = connect_timeout
-        self._transport: asyncio.Transport | None = None
-        self._protocol: StreamProtocol | None = None
 
     @property
     def description(self) -> str:
         """``tcp://host:port``."""
         return f"tcp://{format_host_port(self.host, self.port)}"
 
-    @property
-    def connected(self) -> bool:
-        """Whether the socket is open."""
-        return self._transport is not None and not self._transport.is_closing()
-
-    async def _connect(self) -> None:
+    async def _open(self, protocol: StreamProtocol) -> asyncio.WriteTransport:
         """Open the socket (raises :class:`TransportError` naming host:port on failure)."""
         where = format_host_port(self.host, self.port)
         loop = asyncio.get_running_loop()
-        protocol = StreamProtocol(self._on_data, self._connection_lost)
         try:
             async with asyncio.timeout(self.connect_timeout):
                 if isinstance(loop, asyncio.BaseEventLoop):  # every address's own error, not one merged text
@@ -97,32 +88,4 @@ class TcpLink(ByteLink):
             raise TransportError(f"{where}: cannot resolve host {self.host!r} ({exc.strerror})") from None
         except (OSError, ExceptionGroup) as exc:
             raise TransportError(f"{where}: cannot connect: {_connect_failure(exc)}") from None
-        self._transport = transport
-        self._protocol = protocol
-        _LOGGER.debug("%s: connected", self.description)
-
-    def _connection_lost(self, exc: BaseException | None) -> None:
-        """The socket closed under us: forget it (the next exchange reconnects) and tell the exchange."""
-        self._transport = None
-        self._protocol = None
-        self._on_lost(exc)
-
-    async def _write(self, data: bytes) -> None:
-        """Write ``data`` to the socket."""
-        transport = self._transport
-        if transport is None or transport.is_closing():
-            raise TransportError(f"{self.description}: not connected")
-        try:
-            transport.write(data)
-        except (OSError, RuntimeError) as exc:
-            raise TransportError(f"{self.description}: write failed: {exc}") from exc
-
-    async def _disconnect(self) -> None:
-        """Close the socket (never raises)."""
-        transport, protocol = self._transport, self._protocol
-        self._transport = None
-        self._protocol = None
-        if protocol is not None:
-            protocol.detach()
-        if transport is not None:
-            transport.close()
+        return transport
