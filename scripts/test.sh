@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
 echo "== ruff" >&2
-ruff check vendor_plugins custom_components tests benchmarks fuzz scripts/gen_manifest.py
-ruff format --check vendor_plugins custom_components tests benchmarks fuzz scripts/gen_manifest.py
+ruff check vendor_plugins custom_components tests benchmarks fuzz scripts/gen_manifest.py scripts/demo.py scripts/build_release.py
+ruff format --check vendor_plugins custom_components tests benchmarks fuzz scripts/gen_manifest.py scripts/demo.py scripts/build_release.py
 echo "== mypy --strict vendor_plugins" >&2
 mypy
 echo "== mypy custom_components (not strict: Home Assistant's own typing is the limit)" >&2

@@ -109,3 +109,8 @@ def _create_ble_link(hass: HomeAssistant, address: str, plugin: VendorPlugin, ti
         ble_device_callback=freshest,
         client_factory=None if factory is None else (lambda: factory(address, profile)),
     )
+
+
+# Build the registry now, while Home Assistant imports this module in its import executor: loading the plugins and
+# reading the installed entry points is blocking I/O that must not happen later inside the event loop.
+registry()

@@ -190,7 +190,7 @@ def reported_alarms(plugin: VendorPlugin) -> tuple[Alarm, ...]:
 def _battery_power(snapshot: BmsSnapshot) -> float | None:
     """Power in Home Assistant's battery convention (+ = discharging), the model's power negated."""
     power = snapshot.power
-    return None if power is None else -power
+    return None if power is None else (-power or 0.0)  # no "-0 W" at rest
 
 
 #: Home Assistant's battery power convention (the Energy dashboard): + = discharging. The model's ``power`` is

@@ -102,6 +102,11 @@ class JbdState:
         )
 
 
+#: Live profile: seconds between occasional alarms, and how long each lasts (simulated time).
+ALARM_PERIOD = 300.0
+ALARM_LENGTH = 30.0
+
+
 class JbdSimulator(Simulator):
     """Virtual JBD pack."""
 
@@ -164,6 +169,13 @@ class JbdSimulator(Simulator):
         s = self.state
         self._clock += seconds
         amps = round(20.0 * math.sin(2 * math.pi * self._clock / 600.0) + self._rng.uniform(-0.5, 0.5), 2)
+        # An occasional alarm: for 30 s of every 5 simulated minutes the cells run hot and charging is blocked.
+        hot = self._clock % ALARM_PERIOD >= ALARM_PERIOD - ALARM_LENGTH
+        if hot:
+            s.alarms.add(Alarm.CHARGE_OVERTEMP)
+            amps = min(amps, 0.0)
+        else:
+            s.alarms.discard(Alarm.CHARGE_OVERTEMP)
         if (amps > 0 and not s.charge_mosfet) or (amps < 0 and not s.discharge_mosfet):
             amps = 0.0
         s.current = amps
@@ -174,7 +186,8 @@ class JbdSimulator(Simulator):
         fraction = s.remaining_capacity / s.design_capacity if s.design_capacity else 0.0
         base = 3.0 + 0.4 * fraction + 0.002 * amps
         s.cell_voltages = [round(base + self._rng.uniform(-0.008, 0.008), 3) for _ in s.cell_voltages]
-        s.temperatures = [round(24.0 + abs(amps) * 0.1 + self._rng.uniform(-0.2, 0.2), 1) for _ in s.temperatures]
+        base_temp = 46.0 if hot else 24.0
+        s.temperatures = [round(base_temp + abs(amps) * 0.1 + self._rng.uniform(-0.2, 0.2), 1) for _ in s.temperatures]
         s.balancing = {i for i, v in enumerate(s.cell_voltages, 1) if v - min(s.cell_voltages) > 0.01}
 
     def snapshot_state(self) -> JbdState:

@@ -199,3 +199,20 @@ def test_every_alarm_a_snapshot_can_carry_is_declared(protection: int) -> None:
 
     alarms, _ = codec.alarms_of(protection)
     assert alarms <= PLUGIN.reported_alarms
+
+
+def test_live_profile_raises_an_occasional_alarm_and_clears_it() -> None:
+    """The demo's packs show an alarm now and then: 30 s of charge over-temperature every 5 simulated minutes."""
+    from vendor_plugins.jbd.simulator import ALARM_LENGTH, ALARM_PERIOD
+
+    sim = JbdSimulator(live=True, seed=1)
+    seen: list[bool] = []
+    for _ in range(int(2 * ALARM_PERIOD / 5)):
+        sim.advance(5.0)
+        hot = Alarm.CHARGE_OVERTEMP in sim.state.alarms
+        seen.append(hot)
+        if hot:
+            assert min(sim.state.temperatures) > 40.0
+            assert sim.state.current <= 0.0
+    assert sum(seen) == pytest.approx(2 * ALARM_LENGTH / 5, abs=1)
+    assert not seen[-1] or not seen[0]

@@ -1,0 +1,547 @@
+#!/usr/bin/env python3
+"""The demo: a simulated battery fleet in a real Home Assistant, set up the way a user would set it up.
+
+1. Builds the release artifacts (``scripts/build_release.py``: ``dist/bms_gateway.zip``, the zip HACS downloads,
+   and the library's wheel) and unpacks the zip into a fresh config folder's ``custom_components/``.
+2. Starts the simulated fleet (``bmsgw simulate``, each on its own local TCP port): a JBD pack, a DALY pack, a
+   HiXiMi unit and a PACE rack of 4 packs on one RS485 bus behind one TCP port, with live profiles.
+3. Starts ``hass -c <config>`` on 127.0.0.1:8123 from ``.demo/venv`` - a Home Assistant venv *without* the
+   library. Home Assistant installs the manifest's requirement ``bms-gateway==<version>`` itself, with its own
+   installer (``uv pip install``), from ``dist/`` standing in for the package index (``UV_FIND_LINKS``).
+4. Onboards (user ``demo``), adds one entry per connection through the integration's own config flow (REST
+   ``/api/config/config_entries/flow``), saves the Energy dashboard (``energy/save_prefs``) and a "Battery fleet"
+   dashboard (``lovelace/config/save``) over the websocket API, checks Home Assistant's log, prints URL + login.
+5. Ctrl-C (or SIGTERM) stops Home Assistant, then the simulators.
+
+``--run-dir DIR`` keeps everything (config, logs, ``demo.json`` with addresses and devices) in DIR; by default
+a temporary folder is used and removed at exit. ``--profile static`` serves unchanging values (the e2e test).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_VENV = ROOT / ".demo" / "venv"
+REQUIREMENTS = ROOT / "scripts" / "demo-requirements.txt"
+BMSGW = ROOT / ".venv" / "bin" / "bmsgw"
+USER, PASSWORD = "demo", "demo-bms-1234"
+# (name, vendor, extra simulate args, seed)
+FLEET = [
+    ("jbd", "jbd", [], 11),
+    ("daly", "daly", [], 21),
+    ("hiximi", "hiximi", [], 31),
+    ("pace", "pace", ["--packs", "4"], 41),
+]
+LOG_OK = re.compile(r"We found a custom integration bms_gateway which has not been tested")
+
+
+def say(msg: str) -> None:
+    """Progress to stderr."""
+    print(f"demo: {msg}", file=sys.stderr, flush=True)
+
+
+# --- set-up ------------------------------------------------------------------------------------------
+def ensure_demo_venv() -> Path:
+    """``.demo/venv``: Home Assistant + what the demo's integrations need, never the library itself."""
+    uv = ROOT / ".venv" / "bin" / "uv"
+    python = DEMO_VENV / "bin" / "python"
+    constraints = next((ROOT / ".venv" / "lib").glob("python3*/site-packages/homeassistant/package_constraints.txt"))
+    stamp = DEMO_VENV / ".installed-from"
+    want = hashlib.sha256(REQUIREMENTS.read_bytes() + constraints.read_bytes()).hexdigest()
+    if not python.exists():
+        base = subprocess.run(
+            [str(ROOT / ".venv" / "bin" / "python"), "-c", "import sys; print(sys._base_executable)"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        say(f"creating {DEMO_VENV.relative_to(ROOT)} ({base})")
+        subprocess.run([str(uv), "venv", "--quiet", "--python", base, str(DEMO_VENV)], check=True)
+    if (stamp.read_text() if stamp.exists() else "") != want:
+        say("installing Home Assistant and the demo's requirements into .demo/venv")
+        subprocess.run(
+            [
+                str(uv),
+                "pip",
+                "install",
+                "--quiet",
+                "--python",
+                str(python),
+                "-r",
+                str(REQUIREMENTS),
+                "-c",
+                str(constraints),
+            ],
+            check=True,
+        )
+        stamp.write_text(want)
+    # The library comes from the release wheel, installed by Home Assistant: remove any left from a former run.
+    subprocess.run(
+        [str(uv), "pip", "uninstall", "--quiet", "--python", str(python), "bms-gateway"],
+        check=False,
+        capture_output=True,
+    )
+    return DEMO_VENV / "bin" / "hass"
+
+
+def build_release(dist: Path) -> tuple[Path, Path]:
+    """Run scripts/build_release.py; the zip and the wheel."""
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "build_release.py"), str(dist)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    return Path(out[0]), Path(out[1])
+
+
+def write_config(config: Path, zip_path: Path, port: int) -> None:
+    """A minimal configuration (no default_config) and the integration unpacked from the release zip."""
+    target = config / "custom_components" / "bms_gateway"
+    target.mkdir(parents=True)
+    with zipfile.ZipFile(zip_path) as zf:
+        zf.extractall(target)
+    (config / "configuration.yaml").write_text(
+        f"""\
+# BMS gateway demo - written by scripts/demo.py
+homeassistant:
+  name: BMS Gateway demo
+  unit_system: metric
+  time_zone: UTC
+  country: DE
+  currency: EUR
+  latitude: 52.52
+  longitude: 13.40
+  elevation: 0
+frontend:
+api:
+config:
+energy:
+history:
+logbook:
+lovelace:
+http:
+  server_host: 127.0.0.1
+  server_port: {port}
+logger:
+  default: warning
+  logs:
+    homeassistant.util.package: info
+    homeassistant.requirements: info
+""",
+        encoding="utf-8",
+    )
+
+
+# --- the fleet ---------------------------------------------------------------------------------------
+async def start_simulator(
+    vendor: str, extra: list[str], profile: str, seed: int
+) -> tuple[asyncio.subprocess.Process, str]:
+    """Start ``bmsgw simulate``; the process and HOST:PORT it listens on."""
+    proc = await asyncio.create_subprocess_exec(
+        str(BMSGW),
+        "simulate",
+        "--vendor",
+        vendor,
+        "--tcp",
+        "127.0.0.1:0",
+        "--profile",
+        profile,
+        "--seed",
+        str(seed),
+        *extra,
+        stdout=asyncio.subprocess.PIPE,
+        start_new_session=True,
+    )
+    assert proc.stdout is not None
+    line = (await asyncio.wait_for(proc.stdout.readline(), 15)).decode().strip()
+    if not line.startswith("tcp://"):
+        raise RuntimeError(f"simulator {vendor} did not start (printed {line!r})")
+    return proc, line.removeprefix("tcp://")
+
+
+# --- Home Assistant over HTTP / websocket ------------------------------------------------------------
+class HA:
+    """Just enough of Home Assistant's REST and websocket APIs."""
+
+    def __init__(self, session: aiohttp.ClientSession, base: str) -> None:
+        self.session, self.base = session, base
+        self.token = ""
+        self.ws: aiohttp.ClientWebSocketResponse | None = None
+        self._id = 0
+
+    async def wait_up(self, proc: asyncio.subprocess.Process, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if proc.returncode is not None:
+                raise RuntimeError(f"Home Assistant exited with {proc.returncode}")
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                async with self.session.get(f"{self.base}/api/onboarding", timeout=aiohttp.ClientTimeout(5)) as r:
+                    if r.status == 200:
+                        return
+            await asyncio.sleep(1)
+        raise RuntimeError(f"Home Assistant did not answer within {seconds:.0f} s")
+
+    async def call(self, method: str, path: str, **kw: Any) -> Any:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        async with self.session.request(method, f"{self.base}{path}", headers=headers, **kw) as r:
+            body = await r.text()
+            if r.status >= 400:
+                raise RuntimeError(f"{method} {path}: HTTP {r.status}: {body}")
+            return json.loads(body) if body else None
+
+    async def onboard(self) -> None:
+        client_id = f"{self.base}/"
+        user = await self.call(
+            "POST",
+            "/api/onboarding/users",
+            json={"client_id": client_id, "name": "Demo", "username": USER, "password": PASSWORD, "language": "en"},
+        )
+        tokens = await self.call(
+            "POST",
+            "/auth/token",
+            data={"grant_type": "authorization_code", "code": user["auth_code"], "client_id": client_id},
+        )
+        self.token = tokens["access_token"]
+        await self.call("POST", "/api/onboarding/core_config", json={})
+        await self.call("POST", "/api/onboarding/analytics", json={})
+        await self.call(
+            "POST",
+            "/api/onboarding/integration",
+            json={"client_id": client_id, "redirect_uri": f"{client_id}?auth_callback=1"},
+        )
+
+    async def remove_onboarding_extras(self) -> None:
+        """Remove what onboarding adds (weather forecast, radio browser, ...): they only try to reach the internet."""
+        for entry in await self.call("GET", "/api/config/config_entries/entry"):
+            if entry["domain"] in {"met", "google_translate", "radio_browser", "shopping_list"}:
+                await self.call("DELETE", f"/api/config/config_entries/entry/{entry['entry_id']}")
+
+    async def config_flow(self, host_port: str, vendor: str) -> dict[str, Any]:
+        """Menu "tcp" -> host -> vendor (-> packs: all the scan found) -> the created entry."""
+        step = await self.call("POST", "/api/config/config_entries/flow", json={"handler": "bms_gateway"})
+        flow = f"/api/config/config_entries/flow/{step['flow_id']}"
+        answers = [{"next_step_id": "tcp"}, {"host": host_port}, {"vendor": vendor}]
+        while step["type"] != "create_entry":
+            if step["type"] == "abort" or step.get("errors"):
+                raise RuntimeError(f"config flow for {vendor} at {host_port} stopped: {step}")
+            if step["type"] == "form" and step["step_id"] == "packs":
+                answer = {"packs": next(f for f in step["data_schema"] if f["name"] == "packs")["default"]}
+            else:
+                answer = answers.pop(0)
+            step = await self.call("POST", flow, json=answer, timeout=aiohttp.ClientTimeout(120))
+        return step["result"]
+
+    async def ws_connect(self) -> None:
+        self.ws = await self.session.ws_connect(f"{self.base}/api/websocket")
+        await self.ws.receive_json()
+        await self.ws.send_json({"type": "auth", "access_token": self.token})
+        if (msg := await self.ws.receive_json())["type"] != "auth_ok":
+            raise RuntimeError(f"websocket auth failed: {msg}")
+
+    async def cmd(self, type_: str, **kw: Any) -> Any:
+        assert self.ws is not None
+        self._id += 1
+        await self.ws.send_json({"id": self._id, "type": type_, **kw})
+        while True:
+            msg = await self.ws.receive_json()
+            if msg.get("id") == self._id and msg["type"] == "result":
+                if not msg["success"]:
+                    raise RuntimeError(f"{type_}: {msg['error']}")
+                return msg["result"]
+
+
+def _key(entity: dict[str, Any]) -> str:
+    """The description key of one of our entities (its unique id is ``<pack id>_<key>``)."""
+    uid = str(entity["unique_id"])
+    for key in (
+        "energy_charged",
+        "energy_discharged",
+        "battery_power",
+        "stored_energy",
+        "remaining_capacity",
+        "full_capacity",
+        "design_capacity",
+        "cell_delta",
+        "cell_min",
+        "cell_max",
+        "cell_average",
+    ):
+        if uid.endswith("_" + key):
+            return key
+    if m := re.search(r"_(cell_\d+_(?:voltage|balancing))$", uid):
+        return m.group(1)
+    return uid.rsplit("_", 1)[-1]
+
+
+async def collect_packs(ha: HA, entry_ids: set[str], expected: int) -> list[dict[str, Any]]:
+    """Pack devices of our entries with their entities, once every pack has its energy meters."""
+    for _ in range(120):
+        devices = await ha.cmd("config/device_registry/list")
+        entities = await ha.cmd("config/entity_registry/list")
+        packs = []
+        for dev in devices:
+            if not set(dev["config_entries"]) & entry_ids:
+                continue
+            ents = [e for e in entities if e["device_id"] == dev["id"] and e["platform"] == "bms_gateway"]
+            by_key = {_key(e): e["entity_id"] for e in ents if not e.get("disabled_by")}
+            if "energy_charged" in by_key:
+                packs.append({"device_id": dev["id"], "name": dev["name_by_user"] or dev["name"], "entities": by_key})
+        if len(packs) >= expected:
+            return sorted(packs, key=lambda p: p["name"])
+        await asyncio.sleep(1)
+    raise RuntimeError(f"only {len(packs)} of {expected} packs have entities after 120 s")
+
+
+def dashboard(packs: list[dict[str, Any]]) -> dict[str, Any]:
+    """A view of every pack's main values, and one of every pack's cells."""
+    main_keys = ["voltage", "current", "battery_power", "soc", "remaining_capacity", "stored_energy", "cell_delta"]
+    overview, cells = [], []
+    for pack in packs:
+        ents = pack["entities"]
+        overview.append(
+            {
+                "type": "entities",
+                "title": pack["name"],
+                "entities": [
+                    {"entity": ents[k], "name": k.replace("_", " ").capitalize().replace("Soc", "State of charge")}
+                    for k in [*main_keys, "energy_charged", "energy_discharged", "warnings"]
+                    if k in ents
+                ],
+            }
+        )
+        cell_ids = sorted((k for k in ents if re.fullmatch(r"cell_\d+_voltage", k)), key=lambda k: int(k.split("_")[1]))
+        cells.append(
+            {
+                "type": "entities",
+                "title": f"{pack['name']} cells",
+                "entities": [{"entity": ents[k], "name": f"Cell {k.split('_')[1]}"} for k in cell_ids],
+            }
+        )
+    return {
+        "title": "Battery fleet",
+        "views": [
+            {"title": "Packs", "path": "packs", "cards": overview},
+            {"title": "Cells", "path": "cells", "cards": cells},
+        ],
+    }
+
+
+def energy_prefs(packs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One battery source per pack: its energy meters, battery power and SoC."""
+    sources = []
+    for pack in packs:
+        ents = pack["entities"]
+        source = {
+            "type": "battery",
+            "stat_energy_from": ents["energy_discharged"],
+            "stat_energy_to": ents["energy_charged"],
+        }
+        if "battery_power" in ents:
+            source["stat_rate"] = ents["battery_power"]
+        if "soc" in ents:
+            source["stat_soc"] = ents["soc"]
+        sources.append(source)
+    return {"energy_sources": sources}
+
+
+def log_problems(log: Path) -> list[str]:
+    """WARNING/ERROR records of Home Assistant's log that come from bms_gateway or vendor_plugins."""
+    if not log.exists():
+        return []
+    problems, current = [], None
+    for line in log.read_text(errors="replace").splitlines():
+        if re.match(r"^\d{4}-\d\d-\d\d ", line):
+            current = line if (" WARNING " in line or " ERROR " in line or " CRITICAL " in line) else None
+            if current and ("bms_gateway" in line or "vendor_plugins" in line) and not LOG_OK.search(line):
+                problems.append(line)
+    return problems
+
+
+# --- main --------------------------------------------------------------------------------------------
+class Procs:
+    """What the demo started, for the clean-up (done outside run(), which may be cancelled)."""
+
+    def __init__(self) -> None:
+        self.sims: list[tuple[str, asyncio.subprocess.Process]] = []
+        self.hass: asyncio.subprocess.Process | None = None
+
+
+async def stop_all(procs: Procs) -> None:
+    """Stop Home Assistant (SIGTERM, its clean shutdown), then the simulators."""
+    say("stopping")
+    hass = procs.hass
+    if hass is not None and hass.returncode is None:
+        hass.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(hass.wait(), 90)
+        except TimeoutError:
+            hass.kill()
+            await hass.wait()
+        say(f"Home Assistant exited ({hass.returncode})")
+    for _, proc in procs.sims:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGINT)
+    for _, proc in procs.sims:
+        try:
+            await asyncio.wait_for(proc.wait(), 10)
+        except TimeoutError:
+            proc.kill()
+    say("stopped")
+
+
+async def run(args: argparse.Namespace, run_dir: Path, stop: asyncio.Event, procs: Procs) -> int:
+    t0 = time.monotonic()
+    base = f"http://127.0.0.1:{args.port}"
+    config = run_dir / "config"
+    with socket.socket() as probe:  # another Home Assistant on the port would answer in ours' place
+        try:
+            probe.bind(("127.0.0.1", args.port))
+        except OSError as err:
+            raise RuntimeError(f"127.0.0.1:{args.port} is in use ({err.strerror}); try --port N") from err
+    hass_bin = await asyncio.to_thread(ensure_demo_venv)
+    zip_path, wheel = await asyncio.to_thread(build_release, ROOT / "dist")
+    say(f"release artifacts: {zip_path.relative_to(ROOT)}, {wheel.relative_to(ROOT)}")
+    write_config(config, zip_path, args.port)
+    sims = procs.sims
+    fleet: dict[str, str] = {}
+    for name, vendor, extra, seed in FLEET:
+        proc, where = await start_simulator(vendor, extra, args.profile, seed)
+        sims.append((name, proc))
+        fleet[name] = where
+    say("simulated fleet: " + ", ".join(f"{n} at {w}" for n, w in fleet.items()) + f" (profile {args.profile})")
+    env = dict(os.environ, UV_FIND_LINKS=str(wheel.parent))
+    env.pop("VIRTUAL_ENV", None)
+    hass_out = (run_dir / "hass.out").open("wb")
+    hass = procs.hass = await asyncio.create_subprocess_exec(
+        str(hass_bin),
+        "-c",
+        str(config),
+        stdout=hass_out,
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=run_dir,
+        start_new_session=True,
+    )
+    say(f"starting Home Assistant (config {config}, log {config / 'home-assistant.log'})")
+    async with aiohttp.ClientSession() as session:
+        ha = HA(session, base)
+        await ha.wait_up(hass, 300)
+        say(f"Home Assistant answers after {time.monotonic() - t0:.0f} s; onboarding")
+        await ha.onboard()
+        entries: dict[str, dict[str, Any]] = {}
+        for name, vendor, _, _ in FLEET:
+            entry = await ha.config_flow(fleet[name], vendor)
+            entries[name] = entry
+            say(f"config flow created entry {entry['title']!r} ({vendor})")
+        await ha.remove_onboarding_extras()
+        await ha.ws_connect()
+        # Home Assistant 2026.10 moves YAML http settings into storage as a "pending" trial that reverts after
+        # five minutes unless confirmed: confirm it (127.0.0.1 only, the demo's port).
+        await ha.cmd("http/config/promote")
+        packs = await collect_packs(ha, {e["entry_id"] for e in entries.values()}, expected=7)
+        await ha.cmd("energy/save_prefs", **energy_prefs(packs))
+        await ha.cmd(
+            "lovelace/dashboards/create",
+            url_path="battery-fleet",
+            title="Battery fleet",
+            icon="mdi:battery-high",
+            show_in_sidebar=True,
+            require_admin=False,
+            mode="storage",
+        )
+        await ha.cmd("lovelace/config/save", url_path="battery-fleet", config=dashboard(packs))
+        state = {
+            "url": base,
+            "username": USER,
+            "password": PASSWORD,
+            "fleet": fleet,
+            "profile": args.profile,
+            "entries": {n: {"entry_id": e["entry_id"], "title": e["title"]} for n, e in entries.items()},
+            "packs": packs,
+            "config": str(config),
+            "log": str(config / "home-assistant.log"),
+            "hass_pid": hass.pid,
+            "demo_pid": os.getpid(),
+        }
+        (run_dir / "demo.json").write_text(json.dumps(state, indent=2))
+        say(f"ready after {time.monotonic() - t0:.0f} s: {len(entries)} entries, {len(packs)} packs")
+        print(f"\n  Home Assistant:  {base}/battery-fleet   (Energy: {base}/energy)", flush=True)
+        print(f"  Login:           {USER} / {PASSWORD}", flush=True)
+        print("  Ctrl-C stops Home Assistant and the simulators.\n", flush=True)
+        await asyncio.sleep(20)  # a few polls, then look at the log
+        problems = log_problems(config / "home-assistant.log")
+        if problems:
+            say("Home Assistant's log has warnings/errors from bms_gateway/vendor_plugins:")
+            for p in problems:
+                say("  " + p)
+        else:
+            say("Home Assistant's log: no warning or error from bms_gateway or vendor_plugins")
+        (run_dir / "log-check.json").write_text(json.dumps(problems))
+        if ha.ws is not None:
+            await ha.ws.close()
+        await stop.wait()
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, default=8123)
+    parser.add_argument("--profile", default="live", choices=["live", "static"])
+    parser.add_argument("--run-dir", type=Path, help="keep config, logs and demo.json here (default: a temp folder)")
+    args = parser.parse_args()
+    if args.run_dir:
+        run_dir = args.run_dir.resolve()
+        shutil.rmtree(run_dir, ignore_errors=True)
+        run_dir.mkdir(parents=True)
+    else:
+        run_dir = Path(tempfile.mkdtemp(prefix="bms-demo-"))
+
+    async def amain() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        procs = Procs()
+        task = asyncio.create_task(run(args, run_dir, stop, procs))
+        await asyncio.wait([task, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
+        if not task.done():
+            task.cancel()
+        try:
+            return await task
+        except asyncio.CancelledError:
+            return 0
+        finally:
+            await stop_all(procs)
+
+    try:
+        return asyncio.run(amain())
+    except Exception as err:  # a failed step: say which, after the clean-up ran
+        say(f"failed: {err}")
+        return 1
+    finally:
+        if not args.run_dir:
+            shutil.rmtree(run_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+// Log into Home Assistant in headless Chromium (Debian's /usr/bin/chromium via playwright-core), open pages,
+// save a screenshot of each and print, as JSON, the text each page shows (walking open shadow roots, which is
+// where Home Assistant's frontend renders everything).
+//
+// usage: node browse.mjs '{"url": "...", "username": "...", "password": "...", "outDir": "...",
+//                          "pages": [{"name": "jbd", "path": "/config/devices/device/ID", "waitFor": "Voltage"}]}'
+import { chromium } from "playwright-core";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const job = JSON.parse(process.argv[2]);
+const profile = mkdtempSync(join(tmpdir(), "bms-e2e-chromium-"));
+// A fresh profile (--user-data-dir) per run: playwright passes it for a persistent context.
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  args: [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+  ],
+  viewport: { width: 1280, height: 2400 },
+  locale: "en-US",
+});
+
+function deepText() {
+  const out = [];
+  const walk = (node) => {
+    if (node.nodeType === Node.TEXT_NODE) {
+      const t = node.textContent.replace(/\s+/g, " ").trim();
+      if (t) out.push(t);
+      return;
+    }
+    if (node.nodeName === "STYLE" || node.nodeName === "SCRIPT") return;
+    if (node.shadowRoot) walk(node.shadowRoot);
+    for (const child of node.childNodes) walk(child);
+  };
+  walk(document);
+  return out;
+}
+
+const result = {};
+try {
+  const page = await context.newPage();
+  page.setDefaultTimeout(60000);
+  await page.goto(job.url + "/");
+  await page.getByLabel("Username").fill(job.username);
+  await page.getByLabel("Password", { exact: true }).fill(job.password);
+  await page.getByRole("button", { name: /log in/i }).click();
+  await page.waitForURL((u) => !u.pathname.startsWith("/auth/"));
+  // The frontend exchanges the auth code for tokens after the redirect: wait until it stored them.
+  await page.waitForFunction(() => window.localStorage.getItem("hassTokens"));
+  for (const p of job.pages) {
+    await page.goto(job.url + p.path);
+    if (p.waitFor) {
+      try {
+        await page.getByText(p.waitFor).first().waitFor({ timeout: p.timeoutMs ?? 60000 });
+      } catch (err) {
+        result[`${p.name}:error`] = String(err); // still screenshot and dump what is shown, for the report
+      }
+    }
+    await page.waitForTimeout(p.settleMs ?? 2000); // let every card render its states
+    await page.screenshot({ path: join(job.outDir, `${p.name}.png`) });
+    result[p.name] = await page.evaluate(deepText);
+  }
+} finally {
+  await context.close();
+  rmSync(profile, { recursive: true, force: true });
+}
+process.stdout.write(JSON.stringify(result));

@@ -1,0 +1,158 @@
+"""End-to-end: the demo's real Home Assistant, checked in a real headless browser.
+
+Starts ``scripts/demo.py`` (release zip + wheel, simulated fleet, real ``hass``; ``--profile static`` so the
+simulators' values hold still between the browser's look and the truth's), logs in with Debian's Chromium driven
+by playwright-core (``browse.mjs``), opens the device pages of the JBD pack and of a PACE pack on the bus and
+compares voltage, state of charge and every cell voltage shown with what the simulators answer
+(``bmsgw read --json``), within the display precision. Screenshots go to ``test-output/e2e/``.
+
+Runs only with ``BMS_E2E=1`` (``.ci/run`` sets it after ``scripts/e2e-setup.sh``): it takes about a minute and
+needs ``/usr/bin/chromium`` and ``tests/e2e/node_modules``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "test-output" / "e2e"
+E2E = Path(__file__).resolve().parent
+
+pytestmark = [
+    pytest.mark.timeout(600),
+    pytest.mark.skipif(
+        os.environ.get("BMS_E2E") != "1",
+        reason="browser end-to-end test: set BMS_E2E=1 (needs Chromium + playwright-core: scripts/e2e-setup.sh)",
+    ),
+]
+
+
+def _free_port() -> int:
+    # In a child process: Home Assistant's pytest plugin blocks sockets in the test process itself.
+    code = "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"
+    return int(subprocess.run([str(ROOT / ".venv/bin/python"), "-c", code], check=True, capture_output=True).stdout)
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[dict[str, Any]]:
+    """The demo, started and ready (``demo.json``); stopped with SIGINT afterwards, which must end it cleanly."""
+    run_dir = OUT / "run"
+    shutil.rmtree(OUT, ignore_errors=True)  # no demo.json (or screenshot) of a former run
+    OUT.mkdir(parents=True)
+    log = (OUT / "demo.out").open("wb")
+    proc = subprocess.Popen(
+        [
+            *(str(ROOT / ".venv/bin/python"), str(ROOT / "scripts/demo.py"), "--profile", "static"),
+            *("--port", str(_free_port()), "--run-dir", str(run_dir)),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while not (run_dir / "demo.json").exists():
+            assert proc.poll() is None, f"demo exited with {proc.returncode}: see {OUT / 'demo.out'}"
+            assert time.monotonic() < deadline, "demo not ready after 300 s"
+            time.sleep(0.5)
+        time.sleep(0.5)
+        yield json.loads((run_dir / "demo.json").read_text())
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            code = proc.wait(120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+        log.close()
+    assert code == 0, f"demo exited with {code} after Ctrl-C"
+
+
+def _pack(state: dict[str, Any], prefix: str, suffix: str = "") -> dict[str, Any]:
+    return next(p for p in state["packs"] if p["name"].startswith(prefix) and p["name"].endswith(suffix))
+
+
+def _truth(where: str, vendor: str, address: int | None = None) -> dict[str, Any]:
+    cmd = [str(ROOT / ".venv/bin/bmsgw"), "read", "--tcp", where, "--vendor", vendor, "--json"]
+    if address is not None:
+        cmd += ["--address", str(address)]
+    doc = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=30).stdout)
+    return dict(doc["packs"][0]["snapshot"])
+
+
+def _shown(texts: list[str], label: str) -> float:
+    """The number shown right after ``label`` on the page ("13.21 V", "80%", "1,057 Wh")."""
+    i = texts.index(label)
+    value = texts[i + 1].replace(",", "").rstrip("%").split()[0]
+    return float(value)
+
+
+def _assert_matches(page: str, texts: list[str], truth: dict[str, Any]) -> list[str]:
+    """Voltage (2 decimals shown), SoC (0 decimals) and each cell (3 decimals) against the simulator."""
+    checked = []
+    for label, want, decimals in [
+        ("Voltage", truth["voltage"], 2),
+        ("State of charge", truth["soc"], 0),
+        *[(f"Cell {i} voltage", v, 3) for i, v in enumerate(truth["cell_voltages"], 1)],
+    ]:
+        got = _shown(texts, label)
+        assert abs(got - want) <= 0.5 * 10**-decimals + 1e-9, f"{page}: {label} shows {got}, simulator has {want}"
+        checked.append(f"{label}={got}")
+    return checked
+
+
+def test_device_pages_show_the_simulators_values(demo: dict[str, Any]) -> None:
+    jbd = _pack(demo, "JBD")
+    pace = _pack(demo, "PACE", " 2")
+    pages = [
+        {"name": "jbd-device", "path": f"/config/devices/device/{jbd['device_id']}", "waitFor": "State of charge"},
+        {
+            "name": "pace-pack-2-device",
+            "path": f"/config/devices/device/{pace['device_id']}",
+            "waitFor": "State of charge",
+        },
+        {"name": "dashboard-packs", "path": "/battery-fleet/packs", "waitFor": pace["name"]},
+        {"name": "dashboard-cells", "path": "/battery-fleet/cells", "waitFor": f"{pace['name']} cells"},
+        {"name": "energy", "path": "/energy", "waitFor": "Battery"},
+    ]
+    job = {"url": demo["url"], "username": demo["username"], "password": demo["password"], "outDir": str(OUT)}
+    started = time.monotonic()
+    run = subprocess.run(
+        ["node", str(E2E / "browse.mjs"), json.dumps({**job, "pages": pages})],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=E2E,
+    )
+    assert run.returncode == 0, run.stderr
+    shown = json.loads(run.stdout)
+    errors = {k: v for k, v in shown.items() if k.endswith(":error")}
+    assert not errors, errors
+    # The truth, read from the same simulators right after the browser looked (static profile: unchanged).
+    checked = _assert_matches("JBD", shown["jbd-device"], _truth(demo["fleet"]["jbd"], "jbd"))
+    checked += _assert_matches("PACE pack 2", shown["pace-pack-2-device"], _truth(demo["fleet"]["pace"], "pace", 2))
+    assert len(checked) == 2 + 4 + 2 + 16
+    for page in pages:
+        assert (OUT / f"{page['name']}.png").stat().st_size > 10_000
+    (OUT / "checked.json").write_text(json.dumps({"seconds": time.monotonic() - started, "checked": checked}))
+
+
+def test_home_assistant_log_has_no_warning_from_bms_gateway(demo: dict[str, Any]) -> None:
+    log = Path(demo["log"]).read_text(errors="replace")
+    problems = [
+        line
+        for line in log.splitlines()
+        if (" WARNING " in line or " ERROR " in line)
+        and ("bms_gateway" in line or "vendor_plugins" in line)
+        and "We found a custom integration bms_gateway" not in line
+    ]
+    assert not problems, "\n".join(problems)
