@@ -2,7 +2,9 @@
 
 Exit codes (INTERFACES.md §4): 0 ok · 2 usage error · 3 device error (unreachable, timeout, protocol error) ·
 4 control refused or not confirmed. Every error is one line on stderr (``bmsgw: error: …``); ``--debug`` adds
-the traceback and debug logging.
+the traceback and debug logging. Every setting (``HOST:PORT``, serial device, BLE address, baud rate, pack address
+for the vendor and link, timeouts) is checked by :mod:`vendor_plugins.settings` before anything is opened: a bad one
+is a usage error naming the option, the value and what is allowed.
 
 Examples::
 
@@ -104,16 +106,6 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(f"{message} (see '{self.prog} --help')")
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text!r}")
-    return value
-
-
 def _positive_int(text: str) -> int:
     try:
         value = int(text, 0)
@@ -140,6 +132,36 @@ def _address(text: str) -> int | Literal["all"]:
     return _byte(text)
 
 
+def _checked(validator_name: str) -> Callable[[str], Any]:
+    """An argparse ``type`` from a :mod:`~vendor_plugins.settings` validator (imported on first use)."""
+
+    def convert(text: str) -> Any:
+        from . import settings
+
+        try:
+            return getattr(settings, validator_name)(text)
+        except settings.InvalidSetting as err:
+            raise argparse.ArgumentTypeError(err.reason) from None
+
+    convert.__name__ = validator_name.lower()  # argparse names the type in some messages
+    return convert
+
+
+def _baud(text: str) -> int:
+    value: int = _checked("BAUD")(text)
+    return value
+
+
+def _timeout(text: str) -> float:
+    value: float = _checked("TIMEOUT")(text)
+    return value
+
+
+def _watch(text: str) -> float:
+    value: float = _checked("WATCH")(text)
+    return value
+
+
 # --- argument parser ------------------------------------------------------------------------------
 def _add_debug(parser: argparse.ArgumentParser) -> None:
     # SUPPRESS keeps a subcommand's default from overwriting a top-level ``bmsgw --debug read ...``.
@@ -155,10 +177,8 @@ def _add_transport(parser: argparse.ArgumentParser) -> None:
     choice.add_argument("--serial", metavar="DEV", help="serial port (UART, RS485, RS232), e.g. /dev/ttyUSB0")
     choice.add_argument("--ble", metavar="ADDR", help="Bluetooth LE address of the pack")
     choice.add_argument("--modbus-tcp", metavar="HOST[:PORT]", help="Modbus-TCP (port 502 by default)")
-    group.add_argument("--baud", type=_positive_int, metavar="N", help="serial baud rate (with --serial)")
-    group.add_argument(
-        "--timeout", type=_positive_float, metavar="S", help="per-request timeout in seconds (default 2)"
-    )
+    group.add_argument("--baud", type=_baud, metavar="N", help="serial baud rate (with --serial), e.g. 9600")
+    group.add_argument("--timeout", type=_timeout, metavar="S", help="per-request timeout in seconds (default 2)")
 
 
 def _add_vendor_options(parser: argparse.ArgumentParser, *, vendor_required: bool) -> None:
@@ -187,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("scan", help="scan for BLE devices and show which plugins match them")
     p.add_argument(
-        "--timeout", type=_positive_float, default=DEFAULT_SCAN_SECONDS, metavar="S", help="scan duration (default 5)"
+        "--timeout", type=_timeout, default=DEFAULT_SCAN_SECONDS, metavar="S", help="scan duration (default 5)"
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     _add_debug(p)
@@ -197,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_transport(p)
     _add_vendor_options(p, vendor_required=True)
     p.add_argument("--json", action="store_true", help="one JSON document (per round with --watch)")
-    p.add_argument("--watch", type=_positive_float, metavar="SECONDS", help="repeat every SECONDS until Ctrl-C")
+    p.add_argument("--watch", type=_watch, metavar="SECONDS", help="repeat every SECONDS until Ctrl-C")
     _add_debug(p)
     p.set_defaults(handler=_cmd_read)
 
@@ -222,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_transport(p)
     _add_vendor_options(p, vendor_required=True)
     p.add_argument("--out", required=True, metavar="FILE", help="where to write the capture (JSON)")
-    p.add_argument("--watch", type=_positive_float, metavar="SECONDS", help="read every SECONDS (until Ctrl-C)")
+    p.add_argument("--watch", type=_watch, metavar="SECONDS", help="read every SECONDS (until Ctrl-C)")
     p.add_argument(
         "--count", type=_positive_int, metavar="N", help="number of reads (default 1; with --watch: until Ctrl-C)"
     )
@@ -251,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--packs", type=_positive_int, default=1, metavar="N", help="packs on the bus (default 1)")
     p.add_argument("--address", type=_byte, metavar="N", help="address of the (first) simulated pack")
     p.add_argument("--seed", type=int, metavar="N", help="random seed (repeatable live data)")
-    p.add_argument("--baud", type=_positive_int, metavar="N", help="pace the pty at this baud rate (with --pty)")
+    p.add_argument("--baud", type=_baud, metavar="N", help="pace the pty at this baud rate (with --pty)")
     p.add_argument("--profile", metavar="NAME", help="simulator profile, e.g. live (default) or static")
     _add_debug(p)
     p.set_defaults(handler=_cmd_simulate)
@@ -297,20 +317,26 @@ def link_spec(args: argparse.Namespace) -> LinkSpec:
     modbus_tcp: str | None = args.modbus_tcp
     baud: int | None = args.baud
     timeout: float | None = args.timeout
+    from . import settings
+
     modbus = getattr(args, "protocol", None) == "modbus"
     if baud is not None and serial is None:
         raise ConfigError("--baud applies to --serial only")
     if modbus_tcp is not None:
+        settings.HostPort("--modbus-tcp", default_port=MODBUS_TCP_PORT)(modbus_tcp)
         return LinkSpec(LinkKind.MODBUS, modbus_tcp, timeout=timeout, via="modbus-tcp")
     if tcp is not None:
+        settings.HostPort("--tcp")(tcp)
         if modbus:
             return LinkSpec(LinkKind.MODBUS, tcp, timeout=timeout, via="tcp")
         return LinkSpec(LinkKind.TCP, tcp, timeout=timeout)
     if serial is not None:
+        serial = settings.SerialDevice("--serial")(serial)
         if modbus:
             return LinkSpec(LinkKind.MODBUS, serial, baud=baud, timeout=timeout, via="serial")
         return LinkSpec(LinkKind.SERIAL, serial, baud=baud, timeout=timeout)
     if ble is not None:
+        ble = settings.BleAddress("--ble")(ble)
         if modbus:
             raise ConfigError("--protocol modbus needs --serial, --tcp or --modbus-tcp, not --ble")
         return LinkSpec(LinkKind.BLE, ble, timeout=timeout)
@@ -327,13 +353,28 @@ def check_link_kind(plugin: VendorPlugin, spec: LinkSpec) -> None:
         raise ConfigError(f"vendor {plugin.name!r} declares no BLE profile")
 
 
+def check_address(plugin: VendorPlugin, spec: LinkSpec, args: argparse.Namespace) -> None:
+    """Refuse (usage error) an ``--address N`` the vendor cannot use on this link (``all`` is always fine)."""
+    from . import settings
+
+    address: AddressSpec = args.address
+    if not isinstance(address, int):
+        return
+    family: str | None = getattr(args, "family", None)
+    protocol: str | None = getattr(args, "protocol", None)
+    if family == "modbus":
+        protocol = "modbus"
+    allowed = settings.allowed_addresses(plugin, spec.kind, protocol)
+    settings.BusAddress("--address", allowed=allowed, vendor=plugin.name)(address)
+
+
 def open_link(spec: LinkSpec, plugin: VendorPlugin) -> Link:
     """Create (not connect) the link ``spec`` describes; links connect on their first exchange."""
-    from . import transports
+    from . import settings, transports
 
     timeout = spec.timeout if spec.timeout is not None else transports.DEFAULT_TIMEOUT
     if spec.kind is LinkKind.TCP:
-        host, port = transports.parse_host_port(spec.target)
+        host, port = settings.HostPort("--tcp")(spec.target)
         return transports.TcpLink(host, port, timeout=timeout)
     if spec.kind is LinkKind.SERIAL:
         baudrate = spec.baud if spec.baud is not None else DEFAULT_BAUD
@@ -349,17 +390,17 @@ def open_link(spec: LinkSpec, plugin: VendorPlugin) -> Link:
 
 
 def _open_modbus_link(spec: LinkSpec, timeout: float) -> Link:
-    from .transports import parse_host_port
+    from . import settings
 
     try:
         from .transports.modbus import ModbusLink
     except ImportError as err:
         raise ConfigError(f"{spec.option} with Modbus is not supported yet ({one_line(err)})") from err
     if spec.via == "modbus-tcp":
-        host, port = parse_host_port(spec.target, default_port=MODBUS_TCP_PORT)
+        host, port = settings.HostPort("--modbus-tcp", default_port=MODBUS_TCP_PORT)(spec.target)
         return ModbusLink.tcp(host, port, timeout=timeout)
     if spec.via == "tcp":
-        host, port = parse_host_port(spec.target)
+        host, port = settings.HostPort("--tcp")(spec.target)
         return ModbusLink.rtu_over_tcp(host, port, timeout=timeout)
     baudrate = spec.baud if spec.baud is not None else DEFAULT_BAUD
     return ModbusLink.rtu_serial(spec.target, baudrate, timeout=timeout)
@@ -705,6 +746,7 @@ def _cmd_read(args: argparse.Namespace) -> int:
     plugin = _registry().get(args.vendor)
     spec = link_spec(args)
     check_link_kind(plugin, spec)
+    check_address(plugin, spec, args)
     session_options(args, plugin)  # validate before connecting
     try:
         return _run(_read(args, plugin, spec))
@@ -744,6 +786,7 @@ def probe_options(args: argparse.Namespace, plugins: Sequence[VendorPlugin]) -> 
             raise ConfigError("--family and --host-address need --vendor (families differ per vendor)")
         return None
     (plugin,) = plugins
+    check_address(plugin, link_spec(args), args)
     options = session_options(args, plugin)
     return None if options == SessionOptions() else {plugin.name: options}
 
@@ -894,6 +937,7 @@ def _cmd_capture(args: argparse.Namespace) -> int:
             " Modbus links (--modbus-tcp, --protocol modbus) are not supported"
         )
     check_link_kind(plugin, spec)
+    check_address(plugin, spec, args)
     session_options(args, plugin)  # validate before connecting
     out = Path(args.out)
     if out.is_dir() or not out.parent.is_dir():
@@ -941,6 +985,7 @@ def _cmd_set(args: argparse.Namespace) -> int:
         raise ControlRefused(f"vendor {plugin.name!r} cannot switch the {switch} MOSFET")
     if args.address == "all" and plugin.capabilities.multi_address:
         raise ConfigError("set needs one pack address, not 'all'")
+    check_address(plugin, spec, args)
     session_options(args, plugin, control=True)  # validate before connecting
     return _run(_set(args, plugin, spec, switch, on))
 
@@ -948,14 +993,9 @@ def _cmd_set(args: argparse.Namespace) -> int:
 # --- bmsgw simulate -------------------------------------------------------------------------------
 def listen_address(text: str) -> tuple[str, int]:
     """``HOST:PORT`` to listen on; unlike a link target, port 0 (any free port) is allowed."""
-    from .transports import parse_host_port
+    from . import settings
 
-    stripped = text.strip().rstrip("/")
-    if stripped.endswith(":0"):
-        # parse_host_port insists on 1-65535 (right for connecting); check the host with a stand-in port.
-        host, _ = parse_host_port(stripped[:-2] + ":1")
-        return host, 0
-    return parse_host_port(stripped)
+    return settings.HostPort("--tcp", listen=True)(text)
 
 
 def build_simulators(args: argparse.Namespace, plugin: VendorPlugin) -> list[Simulator]:

@@ -1,17 +1,25 @@
-"""Config flow: pick a connection (Bluetooth device, serial port, TCP bridge), a vendor, and the packs on it.
+"""Config flow: pick a connection (Bluetooth device, serial port, TCP bridge, Modbus-TCP gateway), a vendor, the packs.
 
 Entries are created only after a successful read (test before configure); the unique id is the physical
 connection, so one device or port cannot be added twice. Bluetooth discovery proposes devices the registry
 recognises (Home Assistant's manifest matchers are broad; the library identifies precisely); USB discovery
-proposes serial adapters commonly used for RS485 and continues with the vendor choice.
+proposes serial adapters commonly used for RS485 and continues with the vendor choice. A Modbus-TCP gateway
+(``HOST[:PORT]``, port 502 by default) is offered for the plugins that speak Modbus (PACE): its unit ids (all the
+vendor allows, or the ones the user lists) are scanned and the packs that answer are offered.
 
-*Reconfigure* moves an entry to another host/port or serial port (every pack must answer there first); entity and
-device ids follow the connection, so they are migrated, not recreated — history and automations keep working.
+Every value the user types is checked by :mod:`vendor_plugins.settings` first; a refused one is shown next to its
+field with the validator's translation key (``bad_host``, ``bad_port``, ``bad_serial_device``, ``bad_baudrate``,
+``bad_address``; ``bad_scan_interval`` in the options flow).
+
+*Reconfigure* moves an entry to another host/port (bridge or Modbus gateway) or serial port (every pack must answer
+there first); entity and device ids follow the connection, so they are migrated, not recreated — history and
+automations keep working.
 The *options* flow sets the poll interval, enables control (off by default) and picks the per-cell entities.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Sequence
@@ -38,13 +46,16 @@ from homeassistant.helpers.selector import (
 )
 from homeassistant.helpers.service_info.usb import UsbServiceInfo
 
+from vendor_plugins import settings
 from vendor_plugins.detect import detect
-from vendor_plugins.errors import BmsError, ConfigError, TransportError
+from vendor_plugins.errors import BmsError, DeviceError, TransportError
 from vendor_plugins.model import DeviceInfo
-from vendor_plugins.plugin import Advertisement, LinkKind, SessionOptions, VendorPlugin
+from vendor_plugins.plugin import Advertisement, LinkKind, Session, SessionOptions, VendorPlugin
 from vendor_plugins.poller import scan
-from vendor_plugins.transports import Link, parse_host_port
+from vendor_plugins.transports import Link
+from vendor_plugins.transports.tcp import format_host_port
 
+from .bus_growth import can_grow
 from .connection import create_link, describe, plugins_for, registry, unique_id
 from .const import (
     CELL_CHOICES,
@@ -58,9 +69,12 @@ from .const import (
     CONF_FAMILY,
     CONF_HOST,
     CONF_LINK,
+    CONF_MODBUS_MODE,
     CONF_PACKS,
     CONF_PORT,
     CONF_SCAN_INTERVAL,
+    CONF_SCAN_NEW_PACKS,
+    CONF_UNITS,
     CONF_VENDOR,
     DEFAULT_BAUDRATE,
     DEFAULT_BUS_ADDRESSES,
@@ -69,6 +83,8 @@ from .const import (
     FLOW_TIMEOUT,
     MAX_SCAN_SECONDS,
     MIN_SCAN_SECONDS,
+    MODBUS_MODE_TCP,
+    MODBUS_TCP_PORT,
     SCAN_TIMEOUT,
     VENDOR_AUTO,
 )
@@ -76,7 +92,25 @@ from .descriptions import enabled_cell_count
 
 _LOGGER = logging.getLogger(__name__)
 
-BAUDRATES = ["9600", "19200", "38400", "115200"]
+BAUDRATES = [str(rate) for rate in settings.BAUD_RATES]
+
+#: Field errors :mod:`vendor_plugins.settings` reports (its ``InvalidSetting.key``), each translated.
+FIELD_ERRORS = ("bad_host", "bad_port", "bad_serial_device", "bad_baudrate", "bad_address")
+
+
+def _baud_selector() -> SelectSelector:
+    return SelectSelector(SelectSelectorConfig(options=BAUDRATES, custom_value=True, mode=SelectSelectorMode.DROPDOWN))
+
+
+def _vendor_options(kind: LinkKind) -> list[SelectOptionDict]:
+    """The vendor choice for a connection: "detect automatically" (not on Modbus, whose vendors are buses) first."""
+    auto = [] if kind is LinkKind.MODBUS else [SelectOptionDict(value=VENDOR_AUTO, label=VENDOR_AUTO)]
+    return auto + [SelectOptionDict(value=p.name, label=p.title) for p in plugins_for(kind)]
+
+
+def modbus_units(plugins: Sequence[VendorPlugin]) -> list[int]:
+    """Every Modbus unit id at least one of ``plugins`` can use (what the unit field accepts)."""
+    return sorted({u for p in plugins for u in settings.allowed_addresses(p, LinkKind.MODBUS)})
 
 
 def to_advertisement(info: BluetoothServiceInfoBleak) -> Advertisement:
@@ -113,6 +147,8 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
         self._found: dict[int, DeviceInfo | None] = {}
         self._plugin: VendorPlugin | None = None
         self._family: str | None = None
+        self._units: list[int] | None = None  # Modbus unit ids to scan (None: every unit the vendor allows)
+        self._last_error = ""  # the last connection/read error, for the {error} placeholder
 
     @staticmethod
     @callback
@@ -123,16 +159,19 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
     # --- entry points -----------------------------------------------------------------------------
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Choose how the BMS is connected."""
-        return self.async_show_menu(step_id="user", menu_options=["bluetooth_device", "serial", "tcp"])
+        menu = ["bluetooth_device", "serial", "tcp"]
+        if plugins_for(LinkKind.MODBUS):
+            menu.append("modbus_tcp")
+        return self.async_show_menu(step_id="user", menu_options=menu)
 
     async def async_step_tcp(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """An RS485/UART-to-Ethernet (or Wi-Fi) bridge at HOST:PORT."""
         errors: dict[str, str] = {}
         if user_input is not None:
             try:
-                host, port = parse_host_port(user_input[CONF_HOST])
-            except ConfigError:
-                errors[CONF_HOST] = "bad_host"
+                host, port = settings.HostPort(CONF_HOST)(user_input[CONF_HOST])
+            except settings.InvalidSetting as err:
+                errors[CONF_HOST] = err.key
             else:
                 return await self._async_connection_chosen(
                     {CONF_LINK: LinkKind.TCP.value, CONF_HOST: host, CONF_PORT: port}
@@ -147,11 +186,14 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def async_step_serial(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """A serial port (USB-RS485 adapter, UART)."""
+        errors: dict[str, str] = {}
         if user_input is not None:
-            device = await self.hass.async_add_executor_job(usb.get_serial_by_id, user_input[CONF_DEVICE])
-            return await self._async_connection_chosen(
-                {CONF_LINK: LinkKind.SERIAL.value, CONF_DEVICE: device, CONF_BAUDRATE: int(user_input[CONF_BAUDRATE])}
-            )
+            checked, errors = settings.field_errors(settings.serial_schema(), user_input)
+            if not errors:
+                device = await self.hass.async_add_executor_job(usb.get_serial_by_id, checked[CONF_DEVICE])
+                return await self._async_connection_chosen(
+                    {CONF_LINK: LinkKind.SERIAL.value, CONF_DEVICE: device, CONF_BAUDRATE: checked[CONF_BAUDRATE]}
+                )
         ports = [
             SelectOptionDict(
                 value=port.device,
@@ -171,12 +213,47 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
                 vol.Required(CONF_DEVICE): SelectSelector(
                     SelectSelectorConfig(options=ports, custom_value=True, mode=SelectSelectorMode.DROPDOWN)
                 ),
-                vol.Required(CONF_BAUDRATE, default=str(DEFAULT_BAUDRATE)): SelectSelector(
-                    SelectSelectorConfig(options=BAUDRATES, custom_value=True, mode=SelectSelectorMode.DROPDOWN)
-                ),
+                vol.Required(CONF_BAUDRATE, default=str(DEFAULT_BAUDRATE)): _baud_selector(),
             }
         )
-        return self.async_show_form(step_id="serial", data_schema=schema)
+        return self.async_show_form(
+            step_id="serial", data_schema=self.add_suggested_values_to_schema(schema, user_input), errors=errors
+        )
+
+    async def async_step_modbus_tcp(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """A Modbus-TCP gateway at HOST[:PORT] (502 by default), and which unit ids to scan."""
+        plugins = plugins_for(LinkKind.MODBUS)
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            checked, errors = settings.field_errors(settings.modbus_tcp_schema(modbus_units(plugins)), user_input)
+            if not errors:
+                host, port = checked[CONF_HOST]
+                units: list[int] = checked[CONF_UNITS]
+                self._units = units if str(user_input.get(CONF_UNITS) or "").strip() else None
+                data = {CONF_LINK: LinkKind.MODBUS.value, CONF_MODBUS_MODE: MODBUS_MODE_TCP}
+                return await self._async_connection_chosen(data | {CONF_HOST: host, CONF_PORT: port})
+        return self._async_modbus_form(user_input, errors)
+
+    def _async_modbus_form(
+        self, user_input: dict[str, Any] | None, errors: dict[str, str], placeholders: dict[str, str] | None = None
+    ) -> ConfigFlowResult:
+        allowed = modbus_units(plugins_for(LinkKind.MODBUS))
+        schema = vol.Schema({vol.Required(CONF_HOST): TextSelector(), vol.Optional(CONF_UNITS): TextSelector()})
+        suggested = user_input
+        if suggested is None and self._data.get(CONF_LINK) == LinkKind.MODBUS:
+            units = ", ".join(str(u) for u in self._units or [])
+            where = format_host_port(str(self._data[CONF_HOST]), int(self._data[CONF_PORT]))
+            suggested = {CONF_HOST: where, CONF_UNITS: units}
+        return self.async_show_form(
+            step_id="modbus_tcp",
+            data_schema=self.add_suggested_values_to_schema(schema, suggested),
+            errors=errors,
+            description_placeholders={
+                "units": f"{allowed[0]}-{allowed[-1]}" if allowed else "-",
+                "port": str(MODBUS_TCP_PORT),
+                **(placeholders or {}),
+            },
+        )
 
     async def async_step_bluetooth_device(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Pick one of the Bluetooth devices Home Assistant sees that a vendor plugin recognises."""
@@ -255,24 +332,24 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def async_step_usb_confirm(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Confirm the adapter and its baud rate, then choose the vendor."""
+        errors: dict[str, str] = {}
         if user_input is not None:
-            self._data[CONF_BAUDRATE] = int(user_input[CONF_BAUDRATE])
-            return await self.async_step_vendor()
+            try:
+                self._data[CONF_BAUDRATE] = settings.BaudRate(CONF_BAUDRATE)(user_input[CONF_BAUDRATE])
+            except settings.InvalidSetting as err:
+                errors[CONF_BAUDRATE] = err.key
+            else:
+                return await self.async_step_vendor()
         return self.async_show_form(
             step_id="usb_confirm",
-            data_schema=vol.Schema(
-                {
-                    vol.Required(CONF_BAUDRATE, default=str(DEFAULT_BAUDRATE)): SelectSelector(
-                        SelectSelectorConfig(options=BAUDRATES, custom_value=True, mode=SelectSelectorMode.DROPDOWN)
-                    )
-                }
-            ),
+            data_schema=vol.Schema({vol.Required(CONF_BAUDRATE, default=str(DEFAULT_BAUDRATE)): _baud_selector()}),
+            errors=errors,
             description_placeholders={"name": self.context["title_placeholders"]["name"]},
         )
 
     # --- reconfigure ------------------------------------------------------------------------------
     async def async_step_reconfigure(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Move the entry to another host/port or serial port; its packs must answer there."""
+        """Move the entry to another host/port (bridge, Modbus gateway) or serial port; its packs must answer there."""
         entry = self._get_reconfigure_entry()
         kind = LinkKind(entry.data[CONF_LINK])
         if kind is LinkKind.BLE:
@@ -281,16 +358,19 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
         placeholders: dict[str, str] = {"where": describe(entry.data)}
         if user_input is not None:
             data: dict[str, Any] = dict(entry.data)
-            if kind is LinkKind.TCP:
+            if kind in (LinkKind.TCP, LinkKind.MODBUS):
+                default_port = MODBUS_TCP_PORT if kind is LinkKind.MODBUS else None
                 try:
-                    data[CONF_HOST], data[CONF_PORT] = parse_host_port(user_input[CONF_HOST])
-                except ConfigError:
-                    errors[CONF_HOST] = "bad_host"
+                    data[CONF_HOST], data[CONF_PORT] = settings.HostPort(CONF_HOST, default_port)(user_input[CONF_HOST])
+                except settings.InvalidSetting as err:
+                    errors[CONF_HOST] = err.key
             else:
-                data[CONF_DEVICE] = await self.hass.async_add_executor_job(
-                    usb.get_serial_by_id, user_input[CONF_DEVICE]
-                )
-                data[CONF_BAUDRATE] = int(user_input[CONF_BAUDRATE])
+                checked, errors = settings.field_errors(settings.serial_schema(), user_input)
+                if not errors:
+                    data[CONF_DEVICE] = await self.hass.async_add_executor_job(
+                        usb.get_serial_by_id, checked[CONF_DEVICE]
+                    )
+                    data[CONF_BAUDRATE] = checked[CONF_BAUDRATE]
             if not errors:
                 new_id = unique_id(data)
                 if new_id != entry.unique_id:
@@ -308,17 +388,13 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
                     return self.async_update_reload_and_abort(entry, unique_id=new_id, title=title, data=data)
                 errors["base"] = error
                 placeholders["vendor"] = plugin.title
-        if kind is LinkKind.TCP:
+                placeholders["error"] = self._last_error
+        if kind in (LinkKind.TCP, LinkKind.MODBUS):
             schema = vol.Schema({vol.Required(CONF_HOST): TextSelector()})
-            suggested = {CONF_HOST: describe(entry.data)}
+            suggested = {CONF_HOST: format_host_port(str(entry.data[CONF_HOST]), int(entry.data[CONF_PORT]))}
         else:
             schema = vol.Schema(
-                {
-                    vol.Required(CONF_DEVICE): TextSelector(),
-                    vol.Required(CONF_BAUDRATE): SelectSelector(
-                        SelectSelectorConfig(options=BAUDRATES, custom_value=True, mode=SelectSelectorMode.DROPDOWN)
-                    ),
-                }
+                {vol.Required(CONF_DEVICE): TextSelector(), vol.Required(CONF_BAUDRATE): _baud_selector()}
             )
             suggested = {
                 CONF_DEVICE: entry.data[CONF_DEVICE],
@@ -336,7 +412,17 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
         self._data = data
         await self.async_set_unique_id(unique_id(data), raise_on_progress=False)
         self._abort_if_unique_id_configured()
+        if self._modbus_vendor() is not None:
+            self._plugin = self._modbus_vendor()
+            return await self.async_step_packs()
         return await self.async_step_vendor()
+
+    def _modbus_vendor(self) -> VendorPlugin | None:
+        """On a Modbus connection, the vendor when only one (a bus vendor) speaks Modbus: no vendor step then."""
+        if LinkKind(self._data[CONF_LINK]) is not LinkKind.MODBUS:
+            return None
+        plugins = plugins_for(LinkKind.MODBUS)
+        return plugins[0] if len(plugins) == 1 and plugins[0].capabilities.multi_address else None
 
     async def async_step_vendor(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Choose the vendor, or let every plugin that fits the connection probe it."""
@@ -354,10 +440,8 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
                 return await self._async_vendor_confirmed()
             errors["base"] = error
             placeholders.update(extra)
-        options = [SelectOptionDict(value=VENDOR_AUTO, label=VENDOR_AUTO)] + [
-            SelectOptionDict(value=p.name, label=p.title) for p in plugins_for(kind)
-        ]
-        default = self._candidates[0] if len(self._candidates) == 1 else VENDOR_AUTO
+        options = _vendor_options(kind)
+        default = self._candidates[0] if len(self._candidates) == 1 else options[0]["value"]
         schema = vol.Schema(
             {
                 vol.Required(CONF_VENDOR, default=default): SelectSelector(
@@ -379,8 +463,8 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is None:
             try:
                 self._found = await self._async_scan(self._plugin)
-            except CannotConnect:
-                return self._async_vendor_error("cannot_connect")
+            except CannotConnect as err:
+                return self._async_vendor_error("cannot_connect", str(err))
             if not self._found:
                 return self._async_vendor_error("no_packs_found")
         else:
@@ -397,26 +481,30 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
             step_id="packs",
             data_schema=vol.Schema({vol.Required(CONF_PACKS, default=list(choices)): cv.multi_select(choices)}),
             errors=errors,
-            description_placeholders={"count": str(len(self._found)), "where": describe(self._data)},
+            description_placeholders={
+                "count": str(len(self._found)),
+                "where": describe(self._data),
+                "vendor": self._plugin.title,
+                "error": self._last_error,
+            },
         )
 
-    def _async_vendor_error(self, error: str) -> ConfigFlowResult:
-        kind = LinkKind(self._data[CONF_LINK])
-        options = [SelectOptionDict(value=VENDOR_AUTO, label=VENDOR_AUTO)] + [
-            SelectOptionDict(value=p.name, label=p.title) for p in plugins_for(kind)
-        ]
+    def _async_vendor_error(self, error: str, message: str = "") -> ConfigFlowResult:
+        """Back to the form that chose the vendor (the Modbus form when there was no vendor step), with ``error``."""
+        placeholders = {"where": describe(self._data), "error": message}
+        if self._modbus_vendor() is not None:
+            return self._async_modbus_form(None, {"base": error}, placeholders)
+        options = _vendor_options(LinkKind(self._data[CONF_LINK]))
+        default = self._plugin.name if self._plugin else options[0]["value"]
         schema = vol.Schema(
             {
-                vol.Required(CONF_VENDOR, default=self._plugin.name if self._plugin else VENDOR_AUTO): SelectSelector(
+                vol.Required(CONF_VENDOR, default=default): SelectSelector(
                     SelectSelectorConfig(options=options, translation_key="vendor")
                 )
             }
         )
         return self.async_show_form(
-            step_id="vendor",
-            data_schema=schema,
-            errors={"base": error},
-            description_placeholders={"where": describe(self._data)},
+            step_id="vendor", data_schema=schema, errors={"base": error}, description_placeholders=placeholders
         )
 
     async def _async_vendor_confirmed(self) -> ConfigFlowResult:
@@ -503,11 +591,18 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
     async def _async_scan(self, plugin: VendorPlugin) -> dict[int, DeviceInfo | None]:
         """Scan the bus with the library's :func:`~vendor_plugins.poller.scan`; ask the packs found what they are."""
         addresses = tuple(getattr(plugin, "bus_addresses", None) or DEFAULT_BUS_ADDRESSES)
+        if LinkKind(self._data[CONF_LINK]) is LinkKind.MODBUS:
+            allowed = settings.allowed_addresses(plugin, LinkKind.MODBUS)
+            addresses = tuple(u for u in (self._units or allowed) if u in allowed)
+            if not addresses:
+                return {}
         link = self._link(plugin)
         found: dict[int, DeviceInfo | None] = {}
         try:
             session = plugin.open_session(link, SessionOptions())
             for address in await scan(session, addresses, absent_timeout=SCAN_TIMEOUT):
+                if link.kind is LinkKind.MODBUS and not await _reads(session, address):
+                    continue
                 try:
                     found[address] = await session.device_info(address)
                 except BmsError:
@@ -528,20 +623,41 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
         """Test before configure: every chosen pack must answer a full read."""
         try:
             link = self._link(plugin)
-        except CannotConnect:
+        except CannotConnect as err:
+            self._last_error = str(err)
             return "cannot_connect"
         try:
             session = plugin.open_session(link, SessionOptions(family=self._family))
             for pack in packs:
                 await session.read(pack)
             self._family = session.family or self._family
-        except TransportError:
+        except TransportError as err:
+            self._last_error = str(err)
             return "cannot_connect"
-        except BmsError:
+        except BmsError as err:
+            self._last_error = str(err)
             return "no_answer"
         finally:
             await link.close()
         return None
+
+
+async def _reads(session: Session, unit: int) -> bool:
+    """Whether a Modbus unit the scan counted answers a read with registers, not an exception.
+
+    :func:`~vendor_plugins.poller.scan` counts an exception answer as a present pack (right on a serial bus, where
+    only a pack answers its address), but a Modbus-TCP gateway answers for absent units too: exception 10/11
+    (gateway path / target), or 4 from pymodbus' simulator. Such a unit could not pass test-before-configure.
+    """
+    try:
+        async with asyncio.timeout(SCAN_TIMEOUT * 4):
+            await session.read(unit)
+    except DeviceError as err:
+        _LOGGER.debug("unit %s answers with an exception, not offered: %s", unit, err)
+        return False
+    except BmsError, TimeoutError:
+        return True  # it answered the scan; the full read before the entry is created decides
+    return True
 
 
 def _migrate_ids(hass: HomeAssistant, entry: ConfigEntry, old: str, new: str, bus_name: str) -> None:
@@ -582,6 +698,15 @@ def apply_cell_choice(hass: HomeAssistant, entry: ConfigEntry, cells: str, balan
             entities.async_update_entity(entity.entity_id, disabled_by=er.RegistryEntryDisabler.INTEGRATION)
 
 
+def can_control(entry: ConfigEntry, plugin: VendorPlugin) -> bool:
+    """Whether the entry's packs can be switched: the plugin has switches and the link is not Modbus.
+
+    The plugin contract declares switches per vendor, not per protocol; the Modbus register maps the library reads
+    (PACE V1.3) have no MOSFET register, so a Modbus entry never offers control.
+    """
+    return bool(plugin.capabilities.switches) and entry.data.get(CONF_LINK) != LinkKind.MODBUS
+
+
 class BmsOptionsFlow(OptionsFlowWithReload):
     """Poll interval (bounded, a default per link kind), control (off by default), per-cell entities."""
 
@@ -589,13 +714,18 @@ class BmsOptionsFlow(OptionsFlowWithReload):
         """One form; the entry reloads with the new options."""
         entry = self.config_entry
         plugin = registry().get(str(entry.data[CONF_VENDOR]))
+        errors: dict[str, str] = {}
         if user_input is not None:
+            checked, errors = settings.field_errors(settings.options_schema(), user_input)
+        if user_input is not None and not errors:
             options: dict[str, Any] = {
-                CONF_SCAN_INTERVAL: int(user_input[CONF_SCAN_INTERVAL]),
-                CONF_CONTROL: bool(user_input.get(CONF_CONTROL, False)) and bool(plugin.capabilities.switches),
+                CONF_SCAN_INTERVAL: int(checked[CONF_SCAN_INTERVAL]),
+                CONF_CONTROL: bool(user_input.get(CONF_CONTROL, False)) and can_control(entry, plugin),
                 CONF_CELLS: str(user_input[CONF_CELLS]),
                 CONF_CELL_BALANCING: bool(user_input.get(CONF_CELL_BALANCING, False)),
             }
+            if plugin is not None and can_grow(entry, plugin):
+                options[CONF_SCAN_NEW_PACKS] = bool(user_input.get(CONF_SCAN_NEW_PACKS, True))
             old_cells = (entry.options.get(CONF_CELLS, CELLS_DEFAULT), entry.options.get(CONF_CELL_BALANCING, False))
             if old_cells != (options[CONF_CELLS], options[CONF_CELL_BALANCING]):
                 apply_cell_choice(self.hass, entry, options[CONF_CELLS], options[CONF_CELL_BALANCING])
@@ -612,15 +742,18 @@ class BmsOptionsFlow(OptionsFlowWithReload):
                 )
             ),
         }
-        if plugin.capabilities.switches:
+        if can_control(entry, plugin):
             fields[vol.Required(CONF_CONTROL, default=False)] = BooleanSelector()
         fields[vol.Required(CONF_CELLS, default=CELLS_DEFAULT)] = SelectSelector(
             SelectSelectorConfig(options=list(CELL_CHOICES), translation_key=CONF_CELLS)
         )
         fields[vol.Required(CONF_CELL_BALANCING, default=False)] = BooleanSelector()
+        if plugin is not None and can_grow(entry, plugin):
+            fields[vol.Required(CONF_SCAN_NEW_PACKS, default=True)] = BooleanSelector()
         return self.async_show_form(
             step_id="init",
-            data_schema=self.add_suggested_values_to_schema(vol.Schema(fields), dict(entry.options)),
+            data_schema=self.add_suggested_values_to_schema(vol.Schema(fields), user_input or dict(entry.options)),
+            errors=errors,
             description_placeholders={
                 "default_interval": str(default_interval),
                 "min": str(MIN_SCAN_SECONDS),

@@ -1,6 +1,7 @@
 """Physical connections: turn config-entry data into a library link, a unique id and a title.
 
-One config entry is one physical connection (a TCP bridge, a serial port, a Bluetooth device). Bluetooth goes
+One config entry is one physical connection (a TCP bridge, a serial port, a Bluetooth device, a Modbus-TCP gateway:
+link ``modbus`` with ``modbus_mode`` ``tcp``, its packs are Modbus unit ids). Bluetooth goes
 through Home Assistant's bluetooth stack: the link gets the ``BLEDevice`` Home Assistant knows (so ESPHome proxies
 work) and a callback returning the freshest one; the library never scans inside Home Assistant.
 """
@@ -20,7 +21,18 @@ from vendor_plugins.registry import Registry, default_registry
 from vendor_plugins.transports import DEFAULT_TIMEOUT, Link, SerialLink, TcpLink
 from vendor_plugins.transports.tcp import format_host_port
 
-from .const import CONF_ADDRESS, CONF_BAUDRATE, CONF_DEVICE, CONF_HOST, CONF_LINK, CONF_PORT, DEFAULT_BAUDRATE
+from .const import (
+    CONF_ADDRESS,
+    CONF_BAUDRATE,
+    CONF_DEVICE,
+    CONF_HOST,
+    CONF_LINK,
+    CONF_MODBUS_MODE,
+    CONF_PORT,
+    DEFAULT_BAUDRATE,
+    MODBUS_MODE_TCP,
+    MODBUS_TCP_PORT,
+)
 
 if TYPE_CHECKING:
     from vendor_plugins.transports.ble import ClientLike
@@ -55,7 +67,17 @@ def unique_id(data: Mapping[str, Any]) -> str:
         return str(data[CONF_ADDRESS]).upper()
     if kind is LinkKind.SERIAL:
         return f"serial:{data[CONF_DEVICE]}"
+    if kind is LinkKind.MODBUS:
+        return f"modbus-{_modbus_mode(data)}:{format_host_port(str(data[CONF_HOST]).lower(), _port(data))}"
     return f"tcp:{format_host_port(str(data[CONF_HOST]).lower(), int(data[CONF_PORT]))}"
+
+
+def _modbus_mode(data: Mapping[str, Any]) -> str:
+    return str(data.get(CONF_MODBUS_MODE) or MODBUS_MODE_TCP)
+
+
+def _port(data: Mapping[str, Any]) -> int:
+    return int(data.get(CONF_PORT) or MODBUS_TCP_PORT)
 
 
 def describe(data: Mapping[str, Any]) -> str:
@@ -65,6 +87,8 @@ def describe(data: Mapping[str, Any]) -> str:
         return str(data[CONF_ADDRESS]).upper()
     if kind is LinkKind.SERIAL:
         return str(data[CONF_DEVICE])
+    if kind is LinkKind.MODBUS:
+        return f"modbus-{_modbus_mode(data)}://{format_host_port(str(data[CONF_HOST]), _port(data))}"
     return format_host_port(str(data[CONF_HOST]), int(data[CONF_PORT]))
 
 
@@ -83,6 +107,12 @@ def create_link(
         )
     if kind is LinkKind.BLE:
         return _create_ble_link(hass, str(data[CONF_ADDRESS]).upper(), plugin, timeout)
+    if kind is LinkKind.MODBUS:
+        if (mode := _modbus_mode(data)) != MODBUS_MODE_TCP:
+            raise TransportError(f"Modbus mode {mode!r} is not supported by the integration yet (only Modbus-TCP)")
+        from vendor_plugins.transports.modbus import ModbusLink  # pymodbus only for Modbus entries
+
+        return ModbusLink.tcp(str(data[CONF_HOST]), _port(data), timeout=timeout)
     raise TransportError(f"link kind {kind} is not supported by the integration yet")
 
 

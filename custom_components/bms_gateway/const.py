@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Final
 
+from vendor_plugins import settings
+
 DOMAIN: Final = "bms_gateway"
 
 #: Config-entry data keys.
-CONF_LINK: Final = "link"  # "tcp" | "serial" | "ble" (a vendor_plugins LinkKind value)
+CONF_LINK: Final = "link"  # "tcp" | "serial" | "ble" | "modbus" (a vendor_plugins LinkKind value)
 CONF_HOST: Final = "host"
 CONF_PORT: Final = "port"
 CONF_DEVICE: Final = "device"  # serial port path
@@ -17,6 +19,18 @@ CONF_ADDRESS: Final = "address"  # Bluetooth address
 CONF_VENDOR: Final = "vendor"  # plugin name
 CONF_FAMILY: Final = "family"  # protocol family the probe/read found
 CONF_PACKS: Final = "packs"  # pack addresses on the link ([None] = the vendor's single-pack address)
+#: Pack addresses the user removed from a bus entry: the background check for new packs never adds them again.
+CONF_IGNORED_PACKS: Final = "ignored_packs"
+#: Option (bool, default on): look for packs that join the bus after set-up (bus entries only).
+CONF_SCAN_NEW_PACKS: Final = "scan_new_packs"
+CONF_MODBUS_MODE: Final = "modbus_mode"  # link "modbus": "tcp" (Modbus-TCP; the only mode the flow offers so far)
+
+#: Config-flow form field: the Modbus unit ids to scan ("1-4, 7"; empty: every unit the vendor allows).
+CONF_UNITS: Final = "units"
+
+#: How a "modbus" entry reaches its units (a vendor_plugins.transports.modbus.ModbusMode value).
+MODBUS_MODE_TCP: Final = "tcp"
+MODBUS_TCP_PORT: Final = settings.MODBUS_TCP_PORT
 
 #: Vendor choice meaning "probe every plugin that supports this link".
 VENDOR_AUTO: Final = "auto"
@@ -39,9 +53,9 @@ CELL_CHOICES: Final = (CELLS_DEFAULT, CELLS_ALL, CELLS_NONE)
 #: Default poll interval per link kind, seconds: a wired link answers in milliseconds; a Bluetooth pack is polled
 #: less often (each poll costs radio time shared with every other device on the adapter or proxy).
 DEFAULT_SCAN_SECONDS: Final = {"serial": 15, "tcp": 15, "modbus": 15, "ble": 30}
-#: Bounds of the poll interval the options flow accepts, seconds.
-MIN_SCAN_SECONDS: Final = 5
-MAX_SCAN_SECONDS: Final = 600
+#: Bounds of the poll interval the options flow accepts, seconds (the library's settings check the same bounds).
+MIN_SCAN_SECONDS: Final = settings.MIN_SCAN_SECONDS
+MAX_SCAN_SECONDS: Final = settings.MAX_SCAN_SECONDS
 
 #: Energy meters do not bridge an interval longer than this many poll intervals (a pack or Home Assistant away).
 ENERGY_MAX_GAP_POLLS: Final = 4

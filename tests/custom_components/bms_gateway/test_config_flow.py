@@ -48,7 +48,7 @@ def _short_scan(monkeypatch: pytest.MonkeyPatch) -> None:
 async def _start_tcp(hass: HomeAssistant, where: str) -> dict:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": config_entries.SOURCE_USER})
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["bluetooth_device", "serial", "tcp"]
+    assert result["menu_options"] == ["bluetooth_device", "serial", "tcp", "modbus_tcp"]
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "tcp"})
     assert result["step_id"] == "tcp"
     return await hass.config_entries.flow.async_configure(result["flow_id"], {"host": where})
@@ -72,16 +72,31 @@ async def test_tcp_with_explicit_vendor_creates_entry(hass: HomeAssistant, jbd_s
     await hass.config_entries.async_unload(result["result"].entry_id)
 
 
-async def test_tcp_bad_host_then_fixed(hass: HomeAssistant, jbd_server: SimServer) -> None:
-    result = await _start_tcp(hass, "not a host:port:x")
-    assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {"host": "bad_host"}
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"host": "127.0.0.1:99999"})
-    assert result["errors"] == {"host": "bad_host"}
+@pytest.mark.parametrize(
+    ("typed", "error"),
+    [
+        ("not a host:port:x", "bad_host"),
+        ("", "bad_host"),
+        ("tcp://127.0.0.1:4196", "bad_host"),  # no scheme
+        ("bridge name:4196", "bad_host"),  # spaces
+        ("a" * 64 + ".lan:4196", "bad_host"),  # a DNS label is at most 63 characters
+        ("300.1.1.1:4196", "bad_host"),
+        ("::1:4196", "bad_host"),  # IPv6 needs brackets
+        ("127.0.0.1", "bad_port"),  # a raw bridge has no default port
+        ("127.0.0.1:99999", "bad_port"),
+        ("127.0.0.1:0", "bad_port"),
+    ],
+)
+async def test_tcp_bad_host_then_fixed(hass: HomeAssistant, jbd_server: SimServer, typed: str, error: str) -> None:
+    result = await _start_tcp(hass, typed)
+    assert result["type"] is FlowResultType.FORM and result["step_id"] == "tcp"
+    assert result["errors"] == {"host": error}
+    assert jbd_server.connections == 0  # a refused value never reaches the network
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"host": f"tcp://127.0.0.1:{jbd_server.port}"}
+        result["flow_id"], {"host": f" 127.0.0.1:{jbd_server.port} "}
     )
     assert result["step_id"] == "vendor"
+    assert result["description_placeholders"]["where"] == f"127.0.0.1:{jbd_server.port}"
 
 
 async def test_auto_detection_finds_the_vendor(hass: HomeAssistant, jbd_server: SimServer) -> None:
@@ -243,3 +258,61 @@ async def test_usb_discovery(hass: HomeAssistant) -> None:
         assert result["type"] is FlowResultType.ABORT and result["reason"] == "already_configured"
         entry = hass.config_entries.async_entries(DOMAIN)[0]
         await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize(
+    ("user_input", "errors"),
+    [
+        ({"device": "ttyUSB0", "baudrate": "9600"}, {"device": "bad_serial_device"}),  # not an absolute path
+        ({"device": "  ", "baudrate": "9600"}, {"device": "bad_serial_device"}),
+        ({"device": "/dev/ttyUSB0", "baudrate": "9601"}, {"baudrate": "bad_baudrate"}),
+        ({"device": "/dev/ttyUSB0", "baudrate": "fast"}, {"baudrate": "bad_baudrate"}),
+        ({"device": "COM3", "baudrate": "0"}, {"device": "bad_serial_device", "baudrate": "bad_baudrate"}),
+    ],
+)
+async def test_serial_bad_settings_are_shown_per_field(
+    hass: HomeAssistant, user_input: dict[str, str], errors: dict[str, str]
+) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": config_entries.SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "serial"})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
+    assert result["type"] is FlowResultType.FORM and result["step_id"] == "serial"
+    assert result["errors"] == errors
+
+
+async def test_serial_bad_baud_then_fixed_reads_the_pack(hass: HomeAssistant) -> None:
+    async with await serve_pty(JbdSimulator(jbd_state(cells=8)), baud=19200) as server:
+        result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": config_entries.SOURCE_USER})
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "serial"})
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"device": server.path, "baudrate": "19201"}
+        )
+        assert result["errors"] == {"baudrate": "bad_baudrate"}
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"device": server.path, "baudrate": "19200"}
+        )
+        assert result["step_id"] == "vendor"
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], {"vendor": "jbd"})
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert result["data"]["baudrate"] == 19200
+        await hass.async_block_till_done()
+        await hass.config_entries.async_unload(result["result"].entry_id)
+
+
+async def test_usb_confirm_refuses_a_bad_baud_rate(hass: HomeAssistant) -> None:
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": config_entries.SOURCE_USB}, data=_usb_info("/dev/ttyUSB7")
+    )
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"baudrate": "12345"})
+    assert result["type"] is FlowResultType.FORM and result["step_id"] == "usb_confirm"
+    assert result["errors"] == {"baudrate": "bad_baudrate"}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"baudrate": "115200"})
+    assert result["step_id"] == "vendor"
+
+
+def test_every_settings_key_is_a_translated_flow_error() -> None:
+    """Each key the library's validators report for a config-flow field is in FIELD_ERRORS (and so translated)."""
+    from vendor_plugins import settings
+
+    keys = {settings.KEY_HOST, settings.KEY_PORT, settings.KEY_SERIAL_DEVICE, settings.KEY_BAUDRATE}
+    assert keys | {settings.KEY_ADDRESS} == set(config_flow.FIELD_ERRORS)

@@ -48,6 +48,13 @@ async def test_options_defaults_bounds_and_effects(hass: HomeAssistant) -> None:
                 result["flow_id"],
                 {"scan_interval": 2, "control": False, "cell_entities": "default", "cell_balancing_entities": False},
             )
+        # A fraction of a second passes the number box but not the library's check: a translated field error.
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"],
+            {"scan_interval": 7.5, "control": True, "cell_entities": "all", "cell_balancing_entities": True},
+        )
+        assert result["type"] is FlowResultType.FORM and result["errors"] == {"scan_interval": "bad_scan_interval"}
+        assert entry.options == {}
         result = await hass.config_entries.options.async_configure(
             result["flow_id"],
             {"scan_interval": 30, "control": True, "cell_entities": "all", "cell_balancing_entities": True},
@@ -111,6 +118,8 @@ async def test_reconfigure_tcp_keeps_entities(hass: HomeAssistant) -> None:
         assert result["type"] is FlowResultType.FORM and result["step_id"] == "reconfigure"
         result = await hass.config_entries.flow.async_configure(result["flow_id"], {"host": "not valid::"})
         assert result["errors"] == {"host": "bad_host"}
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], {"host": "127.0.0.1:0"})
+        assert result["errors"] == {"host": "bad_port"}
         await old.close()
         result = await hass.config_entries.flow.async_configure(result["flow_id"], {"host": f"127.0.0.1:{old.port}"})
         assert result["errors"] == {"base": "cannot_connect"}
@@ -136,6 +145,10 @@ async def test_reconfigure_serial_and_already_configured(hass: HomeAssistant) ->
         other = serial_entry(second.path)
         other.add_to_hass(hass)
         result = await entry.start_reconfigure_flow(hass)
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"device": "pts/9", "baudrate": "9700"}
+        )
+        assert result["errors"] == {"device": "bad_serial_device", "baudrate": "bad_baudrate"}
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], {"device": second.path, "baudrate": "9600"}
         )
