@@ -3,7 +3,9 @@
 One config entry per physical connection (a Bluetooth device, a serial port, a TCP bridge). Its coordinator
 (``entry.runtime_data``) owns the link, polls every pack on it and feeds one Home Assistant device per pack.
 Set-up failures whose cause is known and persistent become repair issues (:mod:`.repairs`): a serial port that
-does not exist, a device answering another vendor's protocol. A pack device that left the bus can be deleted.
+does not exist, a device answering another vendor's protocol. A pack device that left the bus can be deleted (and is
+then never re-added); on a bus, packs plugged in later are found in the background (:mod:`.bus_growth`). When each
+pack last answered survives a restart (:class:`.repairs.PackClock`), so the ``pack_missing`` clock does too.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from homeassistant.helpers import device_registry as dr
 from vendor_plugins.errors import BmsError, ConfigError, TransportError
 from vendor_plugins.plugin import LinkKind, VendorPlugin
 
-from . import repairs
+from . import bus_growth, repairs
 from .connection import BleDeviceNotFound, create_link, describe, plugins_for, registry
 from .const import CONF_LINK, CONF_PACKS, CONF_VENDOR, DOMAIN, FLOW_TIMEOUT
 from .coordinator import BmsCoordinator
@@ -55,6 +57,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: BmsConfigEntry) -> bool:
             translation_placeholders={"address": describe(entry.data)},
         ) from err
     coordinator = BmsCoordinator(hass, entry, plugin, link, entry.data.get(CONF_PACKS) or [None])
+    clock: repairs.PackClock | None = None
+    if any(pack is not None for pack in coordinator.packs):
+        clock = repairs.PackClock(hass, entry.entry_id)
+        await clock.async_restore(coordinator)  # before the first poll: a pack that answers is seen now
     try:
         await coordinator.async_config_entry_first_refresh()
     except ConfigEntryNotReady as err:
@@ -75,6 +81,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: BmsConfigEntry) -> bool:
     _async_create_devices(hass, entry, coordinator)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     coordinator.entities_created = True
+    if clock is not None:
+        clock.async_start(entry)
+    if bus_growth.applies(entry, plugin):
+        bus_growth.BusGrowth(hass, entry, coordinator).async_start()
     return True
 
 
@@ -124,6 +134,10 @@ async def _async_look_for_other_vendor(hass: HomeAssistant, entry: BmsConfigEntr
             return
 
 
+#: What the parent device of a bus entry is, by link kind (other kinds: a TCP bridge).
+_BUS_MODELS = {LinkKind.SERIAL: "RS485 bus", LinkKind.MODBUS: "Modbus-TCP gateway"}
+
+
 def _async_create_devices(hass: HomeAssistant, entry: BmsConfigEntry, coordinator: BmsCoordinator) -> None:
     """One device per pack; on a serial/TCP connection the bus (bridge) device is every pack's parent."""
     devices = dr.async_get(hass)
@@ -134,7 +148,7 @@ def _async_create_devices(hass: HomeAssistant, entry: BmsConfigEntry, coordinato
             identifiers={(DOMAIN, f"{entry.unique_id}_bus")},
             name=describe(entry.data),
             manufacturer=coordinator.plugin.title,
-            model="RS485 bus" if entry.data[CONF_LINK] == LinkKind.SERIAL else "TCP bridge",
+            model=_BUS_MODELS.get(str(entry.data[CONF_LINK]), "TCP bridge"),
         ).id
     for pack in coordinator.packs:
         info = pack_device_info(coordinator, pack)
@@ -161,14 +175,16 @@ async def async_unload_entry(hass: HomeAssistant, entry: BmsConfigEntry) -> bool
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: BmsConfigEntry) -> None:
-    """The entry is gone: so are its repair issues."""
+    """The entry is gone: so are its repair issues and its stored pack clock."""
     repairs.async_clear_all(hass, entry.entry_id)
+    await repairs.PackClock(hass, entry.entry_id).async_remove()
 
 
 async def async_remove_config_entry_device(hass: HomeAssistant, entry: BmsConfigEntry, device: dr.DeviceEntry) -> bool:
     """Let the user delete a pack that left the bus (not one that answers, not the bus, not the only pack).
 
-    The pack leaves the entry's pack list, so it is no longer polled, and the entry reloads.
+    The pack leaves the entry's pack list, so it is no longer polled, and the entry reloads; its address is
+    remembered as removed by the user, so the background bus check never adds it again.
     """
     packs = list(entry.data.get(CONF_PACKS) or [])
     pack = pack_of_device(entry, device)
@@ -177,8 +193,7 @@ async def async_remove_config_entry_device(hass: HomeAssistant, entry: BmsConfig
     coordinator = entry.runtime_data if entry.state is ConfigEntryState.LOADED else None
     if coordinator is not None and coordinator.snapshot(pack) is not None:
         return False  # it answers: not stale
-    remaining = [p for p in packs if p != pack]
-    hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_PACKS: remaining})
+    hass.config_entries.async_update_entry(entry, data=bus_growth.without_pack(entry.data, pack))
     repairs.async_delete(hass, repairs.issue_id(repairs.PACK_MISSING, entry.entry_id, pack))
     hass.config_entries.async_schedule_reload(entry.entry_id)
     return True

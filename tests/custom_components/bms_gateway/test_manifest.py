@@ -192,6 +192,7 @@ def test_every_new_string_is_translated() -> None:
             "control",
             "cell_entities",
             "cell_balancing_entities",
+            "scan_new_packs",
         }
         assert "reconfigure" in strings["config"]["step"]
         assert {"charge_mosfet_switch", "discharge_mosfet_switch"} <= set(strings["entity"]["switch"])
@@ -201,3 +202,14 @@ def test_every_new_string_is_translated() -> None:
         assert set(strings["issues"]) == {"serial_port_missing", "wrong_vendor", "pack_missing"}
         for key in ("energy_charged", "energy_discharged", "battery_power"):
             assert key in strings["entity"]["sensor"]
+
+
+def test_manifest_names_a_code_owner_and_gen_manifest_keeps_every_other_key() -> None:
+    """integration-owner: the project's GitHub team; regenerating the Bluetooth list touches nothing else."""
+    manifest = _load(INTEGRATION / "manifest.json")
+    assert manifest["codeowners"] == ["@bms-gateway/maintainers"]
+    registry = load_registry(include_third_party=False)
+    stale = {**manifest, "bluetooth": []}
+    regenerated = json.loads(gen_manifest.render(stale, registry))
+    assert regenerated == manifest
+    assert list(regenerated) == list(manifest)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.repairs import repairs_flow_manager
 from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr
@@ -20,6 +24,7 @@ import custom_components.bms_gateway as integration
 from custom_components.bms_gateway import connection
 from custom_components.bms_gateway.connection import unique_id
 from custom_components.bms_gateway.const import DOMAIN, PACK_MISSING_AFTER, REPAIR_AFTER_FAILURES
+from custom_components.bms_gateway.repairs import CLOCK_SAVE_EVERY
 from vendor_plugins.jbd.simulator import JbdSimulator
 from vendor_plugins.plugin import SimulatorOptions
 from vendor_plugins.registry import default_registry
@@ -145,6 +150,7 @@ async def test_pack_missing_created_cleared_and_removed(hass: HomeAssistant) -> 
         assert _issue(hass, ident) is not None
         await _fix(hass, ident)
         assert entry.data["packs"] == [1, 2]
+        assert entry.data["ignored_packs"] == [3]  # removed by the user: the background bus check never re-adds it
         devices = dr.async_get(hass)
         assert devices.async_get_device(identifiers={(DOMAIN, f"{entry.unique_id}_3")}) is None
         assert _issue(hass, ident) is None
@@ -184,4 +190,177 @@ async def test_stale_pack_device_can_be_deleted_answering_ones_cannot(hass: Home
         assert entry.data["packs"] == [1]
         await hass.async_block_till_done(wait_background_tasks=True)
         assert entry.runtime_data.packs == (1,)
+        assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+def _pace_bus_entry(server_host: str, server_port: int) -> MockConfigEntry:
+    data = {
+        "link": "tcp",
+        "host": server_host,
+        "port": server_port,
+        "vendor": "pace",
+        "family": "ascii-25",
+        "packs": [1, 2, 3],
+    }
+    return MockConfigEntry(domain=DOMAIN, data=data, unique_id=unique_id(data), title="PACE bus")
+
+
+async def _poll(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    await entry.runtime_data.async_refresh()
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+#: Frozen wall clock (``freezer.tick`` moves it by hours); the event loop and the library keep real monotonic time,
+#: so a silent pack's request still times out.
+_FREEZE_WALL_CLOCK = pytest.mark.freeze_time(ignore=["asyncio", "vendor_plugins"])
+
+
+async def _save_period(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
+    """One period of the pack clock's saving passes (the coordinator polls too)."""
+    freezer.tick(CLOCK_SAVE_EVERY)
+    async_fire_time_changed(hass, dt_util.utcnow() + CLOCK_SAVE_EVERY)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+@_FREEZE_WALL_CLOCK
+async def test_pack_missing_clock_survives_a_restart(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, hass_storage: dict[str, Any]
+) -> None:
+    """Silent 5 h, Home Assistant restarts (the entry reloads), 1 h more: the pack has been missing for 6 h."""
+    plugin = default_registry().get("pace")
+    sims = [plugin.create_simulator(SimulatorOptions(profile="static", seed=a, address=a)) for a in (1, 2, 3)]
+    sims[2].handle = lambda request: None  # type: ignore[method-assign]  # pack 3 left the bus
+    async with await serve_tcp(sims) as server:
+        entry = _pace_bus_entry(server.host, server.port)
+        entry.add_to_hass(hass)
+        started = dt_util.utcnow()
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        ident = f"pack_missing_{entry.entry_id}_3"
+        freezer.tick(timedelta(hours=5))
+        await _poll(hass, entry)
+        assert 3 in entry.runtime_data.errors
+        assert _issue(hass, ident) is None
+
+        assert await hass.config_entries.async_reload(entry.entry_id)  # a restart: a new coordinator
+        await hass.async_block_till_done()
+        stored = hass_storage[f"{DOMAIN}.pack_clock.{entry.entry_id}"]["data"]
+        assert dt_util.parse_datetime(stored["3"]) == started
+        assert entry.runtime_data.last_seen[3] == started  # not the restart time
+        assert entry.runtime_data.last_seen[1] == dt_util.utcnow()  # answering packs: seen now
+        await _poll(hass, entry)
+        assert _issue(hass, ident) is None
+
+        freezer.tick(timedelta(hours=1, minutes=1))
+        await _poll(hass, entry)
+        assert _issue(hass, ident) is not None
+        assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@_FREEZE_WALL_CLOCK
+async def test_pack_clock_is_saved_rarely_and_survives_a_crash(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, hass_storage: dict[str, Any]
+) -> None:
+    """Not written on every poll; a silent pack's time is saved within the save period, so a crash keeps it."""
+    plugin = default_registry().get("pace")
+    sims = [plugin.create_simulator(SimulatorOptions(profile="static", seed=a, address=a)) for a in (1, 2, 3)]
+    async with await serve_tcp(sims) as server:
+        entry = _pace_bus_entry(server.host, server.port)
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        key = f"{DOMAIN}.pack_clock.{entry.entry_id}"
+
+        async def period() -> None:
+            await _save_period(hass, freezer)
+
+        for _ in range(3):  # every pack answers: nothing worth storing, however many polls
+            await period()
+        assert key not in hass_storage
+
+        sims[2].handle = lambda request: None  # type: ignore[method-assign]  # pack 3 leaves the bus
+        await _poll(hass, entry)
+        last_answer = entry.runtime_data.last_seen[3]
+        await period()  # 1 of 4 periods (1 h) of silence
+        saved = hass_storage[key]
+        assert dt_util.parse_datetime(saved["data"]["3"]) == last_answer
+        for _ in range(3):  # still silent, nothing new: no further writes
+            await period()
+        assert hass_storage[key] is saved
+
+        crash_copy = copy.deepcopy(saved)
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        hass_storage[key] = crash_copy  # as if Home Assistant had crashed instead of unloading
+        freezer.tick(timedelta(hours=4))  # down for 4 h: pack 3 has now been silent for 5 h (4 periods before)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        assert entry.runtime_data.last_seen[3] == last_answer
+        ident = f"pack_missing_{entry.entry_id}_3"
+        await _poll(hass, entry)
+        assert _issue(hass, ident) is None
+        freezer.tick(timedelta(hours=1))
+        await _poll(hass, entry)
+        assert _issue(hass, ident) is not None
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        await hass.config_entries.async_remove(entry.entry_id)
+        await hass.async_block_till_done()
+        assert key not in hass_storage  # removing the entry removes its stored clock
+
+
+@_FREEZE_WALL_CLOCK
+async def test_pack_that_came_back_leaves_no_stale_time_behind(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, hass_storage: dict[str, Any]
+) -> None:
+    """A pack silent for a while, then back: after a crash its clock must not restart from the old silence."""
+    plugin = default_registry().get("pace")
+    sims = [plugin.create_simulator(SimulatorOptions(profile="static", seed=a, address=a)) for a in (1, 2, 3)]
+    async with await serve_tcp(sims) as server:
+        entry = _pace_bus_entry(server.host, server.port)
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        key = f"{DOMAIN}.pack_clock.{entry.entry_id}"
+        sims[2].handle = lambda request: None  # type: ignore[method-assign]
+        await _poll(hass, entry)
+        old = entry.runtime_data.last_seen[3]
+        await _save_period(hass, freezer)
+        assert dt_util.parse_datetime(hass_storage[key]["data"]["3"]) == old
+
+        del sims[2].handle  # back on the bus
+        for _ in range(40):  # the bus poller retries a silent pack with back-off
+            await _poll(hass, entry)
+            if 3 not in entry.runtime_data.errors:
+                break
+        assert 3 not in entry.runtime_data.errors
+        await _save_period(hass, freezer)
+        assert hass_storage[key]["data"] == {}  # nothing silent: nothing a crash must keep
+
+        crash_copy = copy.deepcopy(hass_storage[key])
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        hass_storage[key] = crash_copy
+        sims[2].handle = lambda request: None  # type: ignore[method-assign]  # gone while Home Assistant was down
+        freezer.tick(timedelta(hours=5))
+        started = dt_util.utcnow()
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        assert entry.runtime_data.last_seen[3] == started  # not the old silence's time
+        assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_pack_clock_is_saved_when_home_assistant_stops(hass: HomeAssistant, hass_storage: dict[str, Any]) -> None:
+    """A restart does not unload the entries: Home Assistant's stop is what stores every pack's time."""
+    plugin = default_registry().get("pace")
+    sims = [plugin.create_simulator(SimulatorOptions(profile="static", seed=a, address=a)) for a in (1, 2, 3)]
+    async with await serve_tcp(sims) as server:
+        entry = _pace_bus_entry(server.host, server.port)
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        key = f"{DOMAIN}.pack_clock.{entry.entry_id}"
+        assert key not in hass_storage
+        seen = dict(entry.runtime_data.last_seen)
+        hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+        await hass.async_block_till_done(wait_background_tasks=True)
+        stored = hass_storage[key]["data"]
+        assert {int(p): dt_util.parse_datetime(t) for p, t in stored.items()} == seen
         assert await hass.config_entries.async_unload(entry.entry_id)
