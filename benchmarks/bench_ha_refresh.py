@@ -10,7 +10,20 @@ measured; the vendor session still assembles, checks and decodes every frame). F
 
 * unchanged poll: event-loop CPU per refresh and the number of state writes (must be 0);
 * changed poll: CPU per refresh, state writes per refresh (only the entities whose value changed), and the cost
-  per written entity, (changed - unchanged) / writes.
+  per written entity, (changed - unchanged) / writes;
+* the parts: the vendor session's read (exchanges, plus the decode when the payload changed), and one state write
+  of a sensor whose state changes (Home Assistant's own cost; part of it is the new context's ULID id, whose cost
+  depends on whether ``ulid_transform``'s C extension is installed, so the benchmark prints which one runs);
+* the per-entity cost split in two, from the same polls run with the state writes left out: what the integration
+  and the library add per written entity (decode, dispatch, bookkeeping), and what each of Home Assistant's state
+  writes costs inside a poll. That is more than the bare write in a tight loop, most when only a few entities write:
+  the same calls are made (a profile counts the same functions), so the difference is most likely the CPU caches,
+  which a tight loop keeps warm and a poll's other work does not.
+
+Measuring conditions, as in a running Home Assistant: asyncio debug mode is really off (``loop.set_debug(False)``
+only takes effect at the next loop iteration, and until then every coroutine records its origin — that alone used
+to triple the figures), and the loop runs between batches (the coordinator re-arms its refresh timer on every
+refresh; the cancelled timers are purged by the loop as between real polls instead of piling up).
 
 Not a timed test: it prints figures and checks only the write counts.
 """
@@ -19,8 +32,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any
 from unittest.mock import patch
 
@@ -38,7 +53,7 @@ from vendor_plugins.transports.base import Link
 
 ROUNDS = 50
 BATCHES = 80
-PROFILE = os.environ.get("BENCH_PROFILE")  # "unchanged" or "busy": print a profile of that scenario
+PROFILE = os.environ.get("BENCH_PROFILE")  # "unchanged", "changed" or "busy": print a profile of that scenario
 
 
 class MemoryLink(Link):
@@ -100,15 +115,37 @@ def _replies(state: JbdState) -> dict[bytes, bytes]:
     return out
 
 
+def _no_write(self: BmsEntity) -> None:
+    """Stands in for the state write in the ``_silent`` scenarios."""
+
+
 async def _cpu_per_call(fn: Callable[[], Any], rounds: int, batches: int = BATCHES) -> float:
-    """Event-loop CPU per call in µs: the best of ``batches`` batches (a shared machine adds noise, never speed)."""
+    """Event-loop CPU per call in µs: the best of ``batches`` batches (a shared machine adds noise, never speed).
+
+    The loop runs once after each batch (not timed), as it does between polls.
+    """
     best = float("inf")
     for _ in range(batches):
         start = time.thread_time_ns()
         for _ in range(rounds):
             await fn()
         best = min(best, (time.thread_time_ns() - start) / rounds / 1000)
+        await asyncio.sleep(0)
     return best
+
+
+def _ulid_cost() -> tuple[float, str]:
+    """µs per context id (ULID) Home Assistant makes for each state write, and which implementation made it."""
+    from ulid_transform import ulid_at_time
+
+    kind = "C extension" if type(ulid_at_time).__name__ == "builtin_function_or_method" else "pure-Python fallback"
+    best = float("inf")
+    for _ in range(20):
+        start = time.thread_time_ns()
+        for _ in range(200):
+            ulid_at_time(time.time())
+        best = min(best, (time.thread_time_ns() - start) / 200 / 1000)
+    return best, kind
 
 
 async def test_bench_refresh(hass: HomeAssistant, enable_custom_integrations: None, mock_bluetooth: None) -> None:
@@ -138,6 +175,8 @@ async def test_bench_refresh(hass: HomeAssistant, enable_custom_integrations: No
     loop = asyncio.get_running_loop()
     debug = loop.get_debug()
     loop.set_debug(False)
+    await asyncio.sleep(0)  # the loop switches coroutine origin tracking off at its next iteration
+    assert sys.get_coroutine_origin_tracking_depth() == 0
     try:
         # Write counts (instrumented pass).
         with patch.object(BmsEntity, "async_write_ha_state", counting):
@@ -171,7 +210,11 @@ async def test_bench_refresh(hass: HomeAssistant, enable_custom_integrations: No
             link.replies = scenario["replies"][counter[0] & 1]
             await coordinator.async_refresh()
 
-        sensor = next(iter(coordinator._listeners_by_pack[None]["current"]))
+        from custom_components.bms_gateway.sensor import BmsSensor
+
+        # The current sensor (not one of the binary sensors that also listen to the current: their state would
+        # stay "on" and the write would only be a state report).
+        sensor = next(s for s in coordinator._listeners_by_pack[None]["current"] if isinstance(s, BmsSensor))
         values = [1.0, 2.0]
 
         async def one_write() -> None:
@@ -180,34 +223,45 @@ async def test_bench_refresh(hass: HomeAssistant, enable_custom_integrations: No
             sensor.async_write_ha_state()  # type: ignore[attr-defined]
 
         async def session_read() -> None:
+            counter[0] += 1
+            link.replies = scenario["replies"][counter[0] & 1]
             await coordinator.session.read(None)
 
         for _ in range(200):
             await refresh()
-        best = dict.fromkeys(("unchanged", "changed", "busy", "write", "read"), float("inf"))
         plans: list[tuple[str, list[dict[bytes, bytes]], Callable[[], Any]]] = [
             ("unchanged", [replies_a, replies_a], refresh),
             ("changed", [replies_a, replies_b], refresh),
             ("busy", [replies_a, replies_c], refresh),
             ("write", [replies_a, replies_a], one_write),
             ("read", [replies_a, replies_a], session_read),
+            ("decode", [replies_a, replies_b], session_read),
+            # The same polls with the entities' state writes left out: what the poll costs besides the writes.
+            ("changed_silent", [replies_a, replies_b], refresh),
+            ("busy_silent", [replies_a, replies_c], refresh),
         ]
+        best = dict.fromkeys((name for name, _, _ in plans), float("inf"))
         for _ in range(BATCHES):
             for name, replies, fn in plans:
                 scenario["replies"] = replies
                 link.replies = replies[0]
-                best[name] = min(best[name], await _cpu_per_call(fn, ROUNDS, batches=1))
+                silent = name.endswith("_silent")
+                with patch.object(BmsEntity, "async_write_ha_state", _no_write) if silent else nullcontext():
+                    best[name] = min(best[name], await _cpu_per_call(fn, ROUNDS, batches=1))
         link.replies = replies_a
         await coordinator.async_refresh()
         unchanged, changed, busy = best["unchanged"], best["changed"], best["busy"]
-        bare_write, session_only = best["write"], best["read"]
+        bare_write, session_only, session_decode = best["write"], best["read"], best["decode"]
+        ulid, ulid_kind = _ulid_cost()
         if PROFILE:
             import cProfile
             import pstats
 
             profiler = cProfile.Profile()
             profiler.enable()
-            scenario["replies"] = [replies_a, replies_c] if PROFILE == "busy" else [replies_a, replies_a]
+            scenario["replies"] = {"busy": [replies_a, replies_c], "changed": [replies_a, replies_b]}.get(
+                PROFILE, [replies_a, replies_a]
+            )
             for _ in range(ROUNDS):
                 await refresh()
             profiler.disable()
@@ -218,6 +272,14 @@ async def test_bench_refresh(hass: HomeAssistant, enable_custom_integrations: No
 
     per_write = (changed - unchanged) / changed_writes if changed_writes else float("nan")
     per_busy_write = (busy - unchanged) / busy_writes if busy_writes else float("nan")
+    parts = "\n".join(
+        f"{label} poll, per written entity: {(silent - unchanged) / count:.1f} µs decode, dispatch and bookkeeping"
+        f" + {(total - silent) / count:.1f} µs Home Assistant state write within the poll"
+        for label, total, silent, count in (
+            ("changed", changed, best["changed_silent"], changed_writes),
+            ("busy", busy, best["busy_silent"], busy_writes),
+        )
+    )
     print(
         f"\n16-cell pack: {len(entities)} entities, {len(enabled)} enabled\n"
         f"unchanged poll: {unchanged:.1f} µs event-loop CPU per refresh, {unchanged_writes:g} state writes\n"
@@ -225,9 +287,11 @@ async def test_bench_refresh(hass: HomeAssistant, enable_custom_integrations: No
         f"-> {per_write:.1f} µs per written entity\n"
         f"busy poll:      {busy:.1f} µs per refresh, {busy_writes:g} state writes "
         f"-> {per_busy_write:.1f} µs per written entity\n"
-        f"unchanged poll = vendor session read (exchanges + decode) {session_only:.1f} µs"
+        f"unchanged poll = vendor session read (exchanges, payload unchanged) {session_only:.1f} µs"
         f" + Home Assistant coordinator and integration {unchanged - session_only:.1f} µs\n"
-        f"one bare sensor state write (Home Assistant's own cost, for comparison): {bare_write:.1f} µs"
+        f"vendor session read, current changed (exchanges + decode of the changed register): {session_decode:.1f} µs\n"
+        f"one bare sensor state write (Home Assistant's own cost, for comparison): {bare_write:.1f} µs,"
+        f" of which the context's ULID {ulid:.1f} µs ({ulid_kind})\n{parts}"
     )
     assert unchanged_writes == 0
     assert changed_writes == 3  # current, power and battery power (the same value, HA sign); nothing else

@@ -148,7 +148,7 @@ def _async_create_devices(hass: HomeAssistant, entry: BmsConfigEntry, coordinato
             identifiers={(DOMAIN, f"{entry.unique_id}_bus")},
             name=describe(entry.data),
             manufacturer=coordinator.plugin.title,
-            model=_BUS_MODELS.get(str(entry.data[CONF_LINK]), "TCP bridge"),
+            model=_BUS_MODELS.get(LinkKind(entry.data[CONF_LINK]), "TCP bridge"),
         ).id
     for pack in coordinator.packs:
         info = pack_device_info(coordinator, pack)

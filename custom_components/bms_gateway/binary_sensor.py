@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from homeassistant.components.binary_sensor import BinarySensorEntity
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -37,5 +35,7 @@ class BmsBinarySensor(BmsEntity, BinarySensorEntity):
 
     entity_description: BmsBinarySensorEntityDescription
 
-    def _set_value(self, value: Any) -> None:
-        self._value = self._attr_is_on = value
+    @property
+    def is_on(self) -> bool | None:
+        """The flag (a plain property: a write has no cached property of Home Assistant's to invalidate)."""
+        return self._value  # type: ignore[no-any-return]

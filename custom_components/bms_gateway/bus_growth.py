@@ -28,7 +28,6 @@ from homeassistant.helpers.event import async_track_time_interval
 
 from vendor_plugins.plugin import LinkKind, Session, SessionOptions, VendorPlugin
 from vendor_plugins.poller import scan
-
 from vendor_plugins.settings import allowed_addresses
 
 from .const import CONF_FAMILY, CONF_IGNORED_PACKS, CONF_LINK, CONF_PACKS, CONF_SCAN_NEW_PACKS, SCAN_TIMEOUT

@@ -8,7 +8,9 @@ refresh fails with a translated :class:`UpdateFailed`.
 
 Listeners are not the coordinator's default "write every entity on every change": each pack's entities are
 registered here and the new snapshot is dispatched per pack — an unchanged snapshot costs one comparison, a changed
-one makes only the entities whose value changed write their state (see :mod:`.entity`). Entities that depend on
+one makes only the entities whose value changed write their state (see :mod:`.entity`). The fields are compared
+through one precomputed getter per pack (rebuilt when its entities change), and a field whose value is the very same
+object as before (a register the vendor session did not decode again) is not compared at all. Entities that depend on
 time rather than on one field (the energy meters) are told about every poll and write only when their rounded
 value changed.
 
@@ -23,8 +25,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Protocol
 
 from homeassistant.config_entries import ConfigEntry
@@ -118,6 +121,9 @@ class BmsCoordinator(DataUpdateCoordinator[BmsData]):
         self._listeners_by_pack: dict[PackAddress, dict[str, list[PackListener]]] = {pack: {} for pack in self.packs}
         #: What each pack's entities were last given (``_STALE``: re-evaluate them on the next dispatch).
         self._published: dict[PackAddress, object] = dict.fromkeys(self.packs)
+        #: pack -> (the values of its listened fields as one tuple, the listeners of each field in that order);
+        #: built on the first dispatch after the pack's listeners changed.
+        self._field_tables: dict[PackAddress, tuple[Callable[[object], tuple[Any, ...]], list[list[Any]]]] = {}
         #: pack -> entities told about every poll (time-dependent values: the energy meters).
         self._every_poll: dict[PackAddress, list[PackListener]] = {}
         #: Polling and control share the link: one sequence at a time (a write's read-back is not interleaved).
@@ -193,6 +199,7 @@ class BmsCoordinator(DataUpdateCoordinator[BmsData]):
         async with self._io_lock:
             results = await self._read_all()
         now = dt_util.utcnow()
+        timestamp = now.timestamp()
         self.stats["polls"] += 1
         for pack, result in results.items():
             if isinstance(result, BmsError):
@@ -207,7 +214,7 @@ class BmsCoordinator(DataUpdateCoordinator[BmsData]):
                 self.errors[pack] = str(result)
                 continue
             data[pack] = result
-            self._ingest(pack, result, now)
+            self._ingest(pack, result, now, timestamp)
             if self.errors.pop(pack, None) is not None:
                 _LOGGER.info("%s: pack %s answers again", self.link.description, _pack_label(pack))
             if pack not in self.first_snapshots:
@@ -231,12 +238,12 @@ class BmsCoordinator(DataUpdateCoordinator[BmsData]):
             )
         return data
 
-    def _ingest(self, pack: PackAddress, snapshot: BmsSnapshot, now: datetime) -> None:
-        """Note a reading: the pack was seen, its energy meters integrate the power."""
+    def _ingest(self, pack: PackAddress, snapshot: BmsSnapshot, now: datetime, timestamp: float) -> None:
+        """Note a reading taken at ``now`` (``timestamp``): the pack was seen, its energy meters integrate the power."""
         self.last_seen[pack] = now
         meter = self.energy.get(pack)
         if meter is not None:
-            meter.add(now.timestamp(), snapshot.power)
+            meter.add(timestamp, snapshot.power)
 
     async def async_close(self) -> None:
         """Close the link (unload)."""
@@ -268,7 +275,8 @@ class BmsCoordinator(DataUpdateCoordinator[BmsData]):
     @callback
     def _apply(self, pack: PackAddress, snapshot: BmsSnapshot) -> None:
         """Make ``snapshot`` the pack's current reading and dispatch it (changed values write state)."""
-        self._ingest(pack, snapshot, dt_util.utcnow())
+        now = dt_util.utcnow()
+        self._ingest(pack, snapshot, now, now.timestamp())
         data = dict(self.data or {})
         data[pack] = snapshot
         self.async_set_updated_data(data)
@@ -301,6 +309,7 @@ class BmsCoordinator(DataUpdateCoordinator[BmsData]):
             self._published[pack] = _STALE  # entities of this pack started from different snapshots
         listeners = by_field.setdefault(listener.field, [])
         listeners.append(listener)
+        self._field_tables.pop(pack, None)
         # The base class schedules the next poll only while it has listeners: count ours in.
         remove_base = self.async_add_listener(_noop)
 
@@ -309,6 +318,7 @@ class BmsCoordinator(DataUpdateCoordinator[BmsData]):
             listeners.remove(listener)
             if not listeners:
                 del by_field[listener.field]
+            self._field_tables.pop(pack, None)
             remove_base()
 
         return remove
@@ -343,13 +353,29 @@ class BmsCoordinator(DataUpdateCoordinator[BmsData]):
                     for listener in listeners:
                         listener.handle_snapshot(new, force)
                 continue
-            for field, listeners in by_field.items():
-                if getattr(new, field) != getattr(old, field):
+            table = self._field_tables.get(pack)
+            if table is None:
+                if not by_field:
+                    continue
+                table = self._field_tables[pack] = (_values_of(tuple(by_field)), list(by_field.values()))
+            values, listener_lists = table
+            # One C-level read of every listened field of each snapshot; a field whose value is the very same object
+            # (a register the session did not decode again) needs no comparison.
+            for listeners, new_value, old_value in zip(listener_lists, values(new), values(old), strict=True):
+                if new_value is not old_value and new_value != old_value:
                     for listener in listeners:
                         listener.handle_snapshot(new, False)
 
 
 _STALE = object()
+
+
+def _values_of(fields: tuple[str, ...]) -> Callable[[object], tuple[Any, ...]]:
+    """A function returning the values of ``fields`` of a snapshot, as a tuple in that order."""
+    if len(fields) == 1:
+        single = attrgetter(fields[0])
+        return lambda snapshot: (single(snapshot),)
+    return attrgetter(*fields)
 
 
 def _noop() -> None:

@@ -69,8 +69,8 @@ class BmsEntity(Entity):
         self._set_value(None if snapshot is None else self._value_fn(snapshot))
 
     def _set_value(self, value: Any) -> None:
-        """Store ``value`` where the platform reads it."""
-        raise NotImplementedError
+        """Store ``value`` where the platform reads it (``_value``, which its state property returns)."""
+        self._value = value
 
     async def async_added_to_hass(self) -> None:
         """Subscribe to the pack's snapshots."""
@@ -84,6 +84,7 @@ class BmsEntity(Entity):
             return
         value = self._value_fn(snapshot)
         if force or value != self._value:
-            self._attr_available = True
+            if not self._attr_available:  # setting it anyway would cost Home Assistant's cache invalidation
+                self._attr_available = True
             self._set_value(value)
             self.async_write_ha_state()

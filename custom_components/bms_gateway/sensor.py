@@ -56,8 +56,10 @@ class BmsSensor(BmsEntity, SensorEntity):
 
     entity_description: BmsSensorEntityDescription
 
-    def _set_value(self, value: Any) -> None:
-        self._value = self._attr_native_value = value
+    @property
+    def native_value(self) -> Any:
+        """The value (a plain property: a write has no cached property of Home Assistant's to invalidate)."""
+        return self._value
 
 
 class BmsEnergySensor(BmsEntity, RestoreSensor):
@@ -81,14 +83,16 @@ class BmsEnergySensor(BmsEntity, RestoreSensor):
         self._attr_unique_id = f"{pack_unique_id(coordinator, pack)}_{description.key}"
         self._attr_device_info = pack_device_info(coordinator, pack)
         self._attr_available = coordinator.snapshot(pack) is not None
-        self._value = self._attr_native_value = self._total()
+        self._value = self._total()
 
     def _total(self) -> float:
         wh = self._meter.charged_wh if self._charged else self._meter.discharged_wh
         return round(wh / 1000.0, ENERGY_DECIMALS)
 
-    def _set_value(self, value: Any) -> None:
-        self._value = self._attr_native_value = value
+    @property
+    def native_value(self) -> Any:
+        """The total in kWh (a plain property, as for :class:`BmsSensor`)."""
+        return self._value
 
     async def async_added_to_hass(self) -> None:
         """Restore the last total, then follow every poll."""

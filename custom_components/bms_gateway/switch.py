@@ -88,8 +88,10 @@ class BmsMosfetSwitch(BmsEntity, SwitchEntity):
         self.switch = switch
         super().__init__(coordinator, pack, _description(switch))
 
-    def _set_value(self, value: Any) -> None:
-        self._value = self._attr_is_on = value
+    @property
+    def is_on(self) -> bool | None:
+        """The MOSFET state the pack reports (a plain property, as for the sensors)."""
+        return self._value  # type: ignore[no-any-return]
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Switch the MOSFET on (conducting), confirmed by read-back."""

@@ -13,12 +13,13 @@ The encoders here are the exact inverse of the decoders; the simulator answers w
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from ..errors import ChecksumError, DeviceError, FrameError
-from ..fields import pack, unpack
+from ..fields import Field, pack
 from ..framing import Frame, FrameAssembler
 from ..model import Alarm, BmsSnapshot, DeviceInfo, Temperature, TemperatureKind
 from . import table as t
@@ -177,41 +178,115 @@ def _bits(value: int, first: int = 1) -> Iterable[int]:
     return (first + n for n in range(value.bit_length()) if value >> n & 1)
 
 
+# Decoding runs on every poll: the field tables are compiled once into ``struct`` layouts and divisors here, and
+# checked against the tables (which stay the single source of offsets and scales; the encoders use them as is).
+def _layout(table: Sequence[Field]) -> struct.Struct:
+    """One ``struct`` reading every field of ``table`` at once (the fields must be adjacent, big-endian)."""
+    fmt, offset = ">", 0
+    for f in table:
+        if f.offset != offset or f.byteorder != ">":
+            raise ValueError(f"JBD field {f.name} is not adjacent big-endian (offset {f.offset}, expected {offset})")
+        fmt += f.fmt[1:]
+        offset = f.end
+    return struct.Struct(fmt)
+
+
+def _divisor(f: Field, scale: float | None = None) -> float:
+    """The power of ten ``f.to_value(raw, scale)`` divides by (checked to give the very same floats)."""
+    divisor = float(round(1 / (f.scale if scale is None else scale)))
+    if any(f.to_value(raw, scale) != raw / divisor for raw in (1, 3, 7, 1234, 3309, 32767, 65535)):
+        raise ValueError(f"JBD field {f.name} does not scale by a power of ten")
+    return divisor
+
+
+_BASIC_ORDER = (
+    "voltage",
+    "current",
+    "remaining_capacity",
+    "design_capacity",
+    "cycles",
+    "production_date",
+    "balance_low",
+    "balance_high",
+    "protection",
+    "software_version",
+    "soc",
+    "fet",
+    "cell_count",
+    "ntc_count",
+)
+if tuple(f.name for f in t.BASIC_FIELDS) != _BASIC_ORDER:
+    raise ValueError("JBD basic-info table and decoder disagree on the field order")
+_BASIC = _layout(t.BASIC_FIELDS)
+if _BASIC.size != t.BASIC_FIXED_SIZE:
+    raise ValueError(f"JBD basic-info fields take {_BASIC.size} bytes, the fixed part is {t.BASIC_FIXED_SIZE}")
+_FIELDS = {f.name: f for f in t.BASIC_FIELDS}
+#: (voltage, current, remaining, design) divisors for the fine (10 mA) and coarse (100 mA) units.
+_SCALES = {
+    coarse: tuple(
+        _divisor(_FIELDS[name], t.COARSE_SCALE if coarse and name in t.COARSE_FIELDS else None)
+        for name in _BASIC_ORDER[:4]
+    )
+    for coarse in (False, True)
+}
+_CELL_DIVISOR = _divisor(t.CELL_MV)
+
+
+@functools.cache
+def _words(count: int) -> struct.Struct:
+    """``count`` big-endian u16."""
+    return struct.Struct(f">{count}H")
+
+
+@functools.lru_cache(maxsize=256)
+def _balancing(low: int, high: int) -> frozenset[int]:
+    """Cells (1-based) whose balancing bit is set in the two balance words."""
+    return frozenset(_bits(low)) | frozenset(_bits(high, 17))
+
+
 def decode_basic(payload: bytes) -> BasicInfo:
     """Decode a register 0x03 payload; :class:`FrameError` if it is shorter than its own counts say."""
-    raw = unpack(t.BASIC_FIELDS, payload)
-    ntc_count = raw["ntc_count"]
+    if len(payload) < t.BASIC_FIXED_SIZE:
+        raise FrameError(f"payload has {len(payload)} bytes, the layout needs {t.BASIC_FIXED_SIZE}")
+    (
+        voltage,
+        current,
+        remaining,
+        design,
+        cycles,
+        production_date,
+        balance_low,
+        balance_high,
+        protection,
+        software_version,
+        soc,
+        fet,
+        cell_count,
+        ntc_count,
+    ) = _BASIC.unpack_from(payload)
     ntc_end = t.BASIC_FIXED_SIZE + 2 * ntc_count
     if len(payload) < ntc_end:
         raise FrameError(f"JBD basic info declares {ntc_count} NTCs but has {len(payload)} bytes")
-    extension = bytes(payload[ntc_end:])
-    coarse = bool(extension) and bool(extension[0] & t.UNIT_FLAG_BIT)
-    fields = {f.name: f for f in t.BASIC_FIELDS}
-
-    def value(name: str) -> float:
-        scale = t.COARSE_SCALE if coarse and name in t.COARSE_FIELDS else None
-        return fields[name].to_value(raw[name], scale)
-
-    temps = tuple(
-        round((int.from_bytes(payload[o : o + 2], "big") - t.NTC_OFFSET_DECIKELVIN) / 10, 1)
-        for o in range(t.BASIC_FIXED_SIZE, ntc_end, 2)
-    )
-    soc = raw["soc"]
     if soc > 100:
         raise FrameError(f"JBD state of charge {soc} % is out of range")
+    extension = bytes(payload[ntc_end:])
+    coarse = bool(extension) and bool(extension[0] & t.UNIT_FLAG_BIT)
+    v_div, c_div, r_div, d_div = _SCALES[coarse]
+    offset = t.NTC_OFFSET_DECIKELVIN
+    temps = tuple([round((raw - offset) / 10, 1) for raw in _words(ntc_count).unpack_from(payload, t.BASIC_FIXED_SIZE)])
     return BasicInfo(
-        voltage=value("voltage"),
-        current=value("current"),
-        remaining_capacity=value("remaining_capacity"),
-        design_capacity=value("design_capacity"),
-        cycles=raw["cycles"],
-        production_date=raw["production_date"],
-        balancing=frozenset(_bits(raw["balance_low"])) | frozenset(_bits(raw["balance_high"], 17)),
-        protection=raw["protection"],
-        software_version=raw["software_version"],
+        voltage=voltage / v_div,
+        current=current / c_div,
+        remaining_capacity=remaining / r_div,
+        design_capacity=design / d_div,
+        cycles=cycles,
+        production_date=production_date,
+        balancing=_balancing(balance_low, balance_high),
+        protection=protection,
+        software_version=software_version,
         soc=soc,
-        fet=raw["fet"],
-        cell_count=raw["cell_count"],
+        fet=fet,
+        cell_count=cell_count,
         temperatures=temps,
         coarse_units=coarse,
         extension=extension,
@@ -257,8 +332,8 @@ def decode_cells(payload: bytes) -> tuple[float, ...]:
     """Register 0x04: one big-endian u16 mV per cell."""
     if len(payload) % 2:
         raise FrameError(f"JBD cell block has an odd length ({len(payload)} bytes)")
-    to_volts = t.CELL_MV.to_value
-    return tuple(to_volts(mv) for mv in struct.unpack(f">{len(payload) // 2}H", payload))
+    divisor = _CELL_DIVISOR
+    return tuple([mv / divisor for mv in _words(len(payload) // 2).unpack(payload)])
 
 
 def encode_cells(cells: Iterable[float]) -> bytes:
@@ -274,25 +349,38 @@ def decode_hardware(payload: bytes) -> str:
 # --- the model ------------------------------------------------------------------------------------------
 def alarms_of(protection: int) -> tuple[frozenset[Alarm], dict[str, int]]:
     """Protection bits → alarms, plus the reserved bits that are set, by name (for ``raw``)."""
+    alarms, unmapped = _protection(protection)
+    return alarms, dict(unmapped)
+
+
+@functools.lru_cache(maxsize=256)
+def _protection(protection: int) -> tuple[frozenset[Alarm], tuple[tuple[str, int], ...]]:
+    """:func:`alarms_of`, cached (a pack's protection word rarely changes), the reserved bits as immutable pairs."""
     alarms = frozenset(alarm for bit, alarm in t.PROTECTION_BITS.items() if protection >> bit & 1)
-    unmapped = {
-        f"protection_bit{bit}": 1 for bit in range(16) if protection >> bit & 1 and bit not in t.PROTECTION_BITS
-    }
+    unmapped = tuple(
+        (f"protection_bit{bit}", 1) for bit in range(16) if protection >> bit & 1 and bit not in t.PROTECTION_BITS
+    )
     return alarms, unmapped
+
+
+@functools.lru_cache(maxsize=256)
+def _temperatures(celsius: tuple[float, ...]) -> tuple[Temperature, ...]:
+    """The model's readings for the NTC values (shared: a pack's temperatures repeat from poll to poll)."""
+    return tuple(Temperature(f"cell_{i}", TemperatureKind.CELL, c) for i, c in enumerate(celsius, 1))
 
 
 def to_snapshot(basic: BasicInfo, cells: tuple[float, ...]) -> BmsSnapshot:
     """Combine registers 0x03 and 0x04 into one snapshot (they must agree on the cell count)."""
     if len(cells) != basic.cell_count:
         raise FrameError(f"JBD basic info says {basic.cell_count} cells, the cell block has {len(cells)}")
-    alarms, unmapped = alarms_of(basic.protection)
+    alarms, unmapped = _protection(basic.protection)
     raw: dict[str, int | str] = {
         "protection_status": basic.protection,
         "fet_status": basic.fet,
         "software_version": basic.software_version_text,
         "capacity_unit": "100mAh" if basic.coarse_units else "10mAh",
-        **unmapped,
     }
+    raw.update(unmapped)
     return BmsSnapshot(
         voltage=basic.voltage,
         current=basic.current,
@@ -301,9 +389,7 @@ def to_snapshot(basic: BasicInfo, cells: tuple[float, ...]) -> BmsSnapshot:
         design_capacity=basic.design_capacity,
         cycles=basic.cycles,
         cell_voltages=cells,
-        temperatures=tuple(
-            Temperature(f"cell_{i}", TemperatureKind.CELL, c) for i, c in enumerate(basic.temperatures, 1)
-        ),
+        temperatures=_temperatures(basic.temperatures),
         charge_mosfet=basic.charge_mosfet,
         discharge_mosfet=basic.discharge_mosfet,
         balancing=basic.balancing,

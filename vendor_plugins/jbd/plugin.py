@@ -10,6 +10,7 @@ dbus-serialbattery does, for firmware that insists on it.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 
 from ..errors import ConfigError, ControlNotConfirmed
 from ..framing import Expect, Frame
@@ -38,11 +39,22 @@ def _expect(register: int) -> Expect:
 _READS = {register: (codec.build_read(register), _expect(register)) for register in (t.REG_BASIC, t.REG_CELLS)}
 
 
+@dataclass(frozen=True, slots=True)
+class _LastRead:
+    """The previous read: each register's payload and what it decoded to, and the snapshot built from them."""
+
+    basic: bytes
+    info: codec.BasicInfo
+    cells: bytes
+    volts: tuple[float, ...]
+    snapshot: BmsSnapshot
+
+
 class JbdSession(Session):
     """Reads and controls one JBD pack."""
 
     family = "jbd"
-    _last: tuple[bytes, bytes, BmsSnapshot] | None = None
+    _last: _LastRead | None = None
 
     async def _request(self, request: bytes, register: int) -> bytes:
         frames = await self.link.exchange(request, _expect(register))
@@ -68,15 +80,23 @@ class JbdSession(Session):
     async def read(self, address: int | None = None) -> BmsSnapshot:
         """Basic info then cell voltages, combined into one snapshot.
 
-        When both answers are byte-identical to the previous read, the previous snapshot is returned as is: an idle
-        pack then costs no decoding, and consumers can tell "unchanged" by identity.
+        Both answers are assembled and checked on every read. A register whose payload is byte-identical to the
+        previous read's is not decoded again (its decoded value is reused); when both are, the previous snapshot
+        is returned as is, so an idle pack costs no decoding and consumers can tell "unchanged" by identity.
         """
         basic = await self._read_register(t.REG_BASIC)
         cells = await self._read_register(t.REG_CELLS)
-        if self._last is not None and self._last[0] == basic and self._last[1] == cells:
-            return self._last[2]
-        snapshot = codec.to_snapshot(codec.decode_basic(basic), codec.decode_cells(cells))
-        self._last = (basic, cells, snapshot)
+        last = self._last
+        if last is None:
+            info, volts = codec.decode_basic(basic), codec.decode_cells(cells)
+        else:
+            same_basic, same_cells = last.basic == basic, last.cells == cells
+            if same_basic and same_cells:
+                return last.snapshot
+            info = last.info if same_basic else codec.decode_basic(basic)
+            volts = last.volts if same_cells else codec.decode_cells(cells)
+        snapshot = codec.to_snapshot(info, volts)
+        self._last = _LastRead(basic, info, cells, volts, snapshot)
         return snapshot
 
     async def device_info(self, address: int | None = None) -> DeviceInfo:
