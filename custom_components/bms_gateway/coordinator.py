@@ -222,7 +222,6 @@ class BmsCoordinator(DataUpdateCoordinator[BmsData]):
                 if self.entities_created:  # a pack absent at start-up: reload to create its entities
                     self.hass.config_entries.async_schedule_reload(self.config_entry.entry_id)
         if not data:
-            self._poller = None  # the whole bus (or the bridge) was down: no back-off once it is back
             self.failed_polls += 1
             self.stats["failed_polls"] += 1
             self.last_error = last_error

@@ -4,7 +4,8 @@
 write characteristic goes to a :class:`~.serving.SimEndpoint`, and the answer comes back as notifications of at
 most ``mtu_payload`` bytes each, delivered asynchronously (``loop.call_soon``) like a real stack does. Use it as
 ``BleLink(address, profile, client_factory=lambda: FakeBleClient(sim, profile))``. :meth:`drop_connection`
-simulates the device going away.
+simulates the device going away. Its ``writes`` and ``notifications`` logs are bounded
+(:class:`~.base.RequestLog`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from bleak.backends.service import BleakGATTService
 from bleak.exc import BleakCharacteristicNotFoundError, BleakError
 
 from ..plugin import BleProfile
+from .base import DEFAULT_LOG_SIZE, RequestLog
 from .serving import SimEndpoint, Simulators
 
 #: ``callback(characteristic, data)``, as bleak calls notification handlers.
@@ -42,8 +44,12 @@ class FakeBleClient:
         *,
         mtu_payload: int = 20,
         address: str = "00:11:22:33:44:55",
+        log_size: int = DEFAULT_LOG_SIZE,
     ) -> None:
-        """Wrap ``simulator`` (or an existing endpoint, to share its clock) behind ``profile``'s characteristics."""
+        """Wrap ``simulator`` (or an existing endpoint, to share its clock) behind ``profile``'s characteristics.
+
+        ``writes`` and ``notifications`` keep the most recent ``log_size`` entries (long runs stay flat).
+        """
         if mtu_payload < 1:
             raise ValueError(f"mtu_payload must be positive, got {mtu_payload}")
         self._base = simulator if isinstance(simulator, SimEndpoint) else SimEndpoint(simulator)
@@ -64,10 +70,10 @@ class FakeBleClient:
             _norm(u): BleakGATTCharacteristic(None, handle, _norm(u), props, lambda: mtu_payload, service)
             for handle, u, props in layout
         }
-        #: Counters for tests.
+        #: Counters for tests (the lists are bounded: the most recent ``log_size`` entries).
         self.connects = 0
-        self.writes: list[bytes] = []
-        self.notifications: list[bytes] = []
+        self.writes: list[bytes] = RequestLog(maxlen=log_size)
+        self.notifications: list[bytes] = RequestLog(maxlen=log_size)
 
     @property
     def is_connected(self) -> bool:

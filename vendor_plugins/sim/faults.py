@@ -361,6 +361,7 @@ class FaultyTcpServer:
         self._reopen: asyncio.TimerHandle | None = None
         self._relisten_task: asyncio.Task[None] | None = None
         self._closed = False
+        self._down = False
 
     async def _listen(self) -> None:
         loop = asyncio.get_running_loop()
@@ -386,13 +387,30 @@ class FaultyTcpServer:
 
     async def _relisten(self) -> None:
         self._reopen = None
-        if self._closed or self._server is not None:
+        if self._closed or self._down or self._server is not None:
             return
         try:
             await self._listen()
         except OSError as exc:  # the port is still in TIME_WAIT or taken: try again shortly
             _LOGGER.debug("faulty TCP server: cannot listen again yet (%s)", exc)
             self._reopen = asyncio.get_running_loop().call_later(0.05, self._start_relisten)
+
+    def go_down(self) -> None:
+        """The bridge goes away until :meth:`come_back`: clients dropped, connections refused (test hook)."""
+        self._down = True
+        if self._reopen is not None:
+            self._reopen.cancel()
+            self._reopen = None
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+        self.drop_clients()
+
+    async def come_back(self) -> None:
+        """End an outage started by :meth:`go_down`: listen again on the same port."""
+        self._down = False
+        if self._server is None and not self._closed:
+            await self._listen()
 
     def drop_clients(self) -> None:
         """Abort every client connection."""

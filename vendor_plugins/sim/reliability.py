@@ -7,12 +7,19 @@ and :meth:`Rig.poll` reads every address once and classifies each outcome: a sna
 rebuild from clean replies served during that read (``ok``), a snapshot it cannot (``wrong`` — must never
 happen), a :class:`~vendor_plugins.errors.BmsError` by class name, a read that hung, or any other exception
 (``escaped`` — must never happen).
+
+Modbus targets (PACE Modbus) run over a :class:`~vendor_plugins.transports.modbus.ModbusLink` instead: RTU frames
+through the faulty TCP bridge (``modbus-rtu-tcp``), Modbus-TCP through it (``modbus-tcp``, the RTU simulators
+behind :class:`~.modbus.MbapBridge`) and RTU on the faulty pty (``modbus-rtu``). Their truth check replays the
+recorded RTU replies through :class:`~.modbus.ReplayModbusLink`. The simulators' request lists are bounded
+(:class:`~.base.RequestLog`), so a long run stays flat even without :meth:`Rig.trim`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -21,14 +28,30 @@ from ..model import BmsSnapshot
 from ..plugin import LinkKind, Session, SessionOptions, SimulatorOptions, VendorPlugin
 from ..transports.base import ByteLink, Link
 from ..transports.ble import BleLink
+from ..transports.modbus import ModbusLink, ModbusMode
 from ..transports.serial import SerialLink
 from ..transports.tcp import TcpLink
-from .base import Simulator
+from .base import RequestLog, Simulator
 from .faults import FaultInjector, FaultPlan, FaultyBleClient, quiesce, serve_faulty_pty, serve_faulty_tcp
+from .modbus import MbapBridge, ReplayModbusLink
 from .serving import SimEndpoint
-from .truth import TruthRecorder, is_allowed
+from .truth import ReplayLink, TruthRecorder, is_allowed
 
-TRANSPORTS = ("tcp", "pty", "ble")
+#: Transports of byte-link targets.
+BYTE_TRANSPORTS = ("tcp", "pty", "ble")
+#: Transports of Modbus targets: RTU through a TCP bridge, Modbus-TCP, RTU on a serial line (pty).
+MODBUS_TRANSPORTS = ("modbus-rtu-tcp", "modbus-tcp", "modbus-rtu")
+TRANSPORTS = (*BYTE_TRANSPORTS, *MODBUS_TRANSPORTS)
+#: Faults that corrupt a reply's bytes: not injected on Modbus-TCP, whose frames carry no checksum (they rely on
+#: TCP's own), so no client could tell a corrupted register value from a real one.
+CORRUPTING_FAULTS = ("flip", "drop_byte", "insert_byte")  # keep in step with plan_for()
+
+
+def plan_for(transport: str, plan: FaultPlan) -> FaultPlan:
+    """``plan`` as injected on ``transport`` (Modbus-TCP: without the byte-corrupting faults)."""
+    if transport != "modbus-tcp":
+        return plan
+    return dataclasses.replace(plan, flip=0.0, drop_byte=0.0, insert_byte=0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,13 +90,22 @@ class Target:
         """The session options (the family is given: no detection)."""
         return SessionOptions(family=self.family, extra=dict(self.extra))
 
+    @property
+    def modbus(self) -> bool:
+        """Whether this target's session needs a Modbus link (PACE Modbus)."""
+        return self.plugin_name == "pace" and self.family == "modbus"
+
     def session(self, link: Link) -> Session:
-        """A fresh session over ``link``."""
+        """A fresh session over ``link`` (a truth-check replay is given to a Modbus session at register level)."""
+        if self.modbus and isinstance(link, ReplayLink):
+            link = ReplayModbusLink(link)
         return self.plugin().open_session(link, self.options())
 
     @property
     def transports(self) -> tuple[str, ...]:
         """The transports this vendor runs over (BLE only with a BLE profile)."""
+        if self.modbus:
+            return MODBUS_TRANSPORTS
         kinds = self.plugin().link_kinds
         return tuple(
             t
@@ -90,6 +122,8 @@ TARGETS: dict[str, Target] = {
     "daly-d2": Target("daly-d2", "daly", "d2"),
     "daly-p81": Target("daly-p81", "daly", "p81"),
     "pace-ascii": Target("pace-ascii", "pace", "ascii-25", addresses=(1, 2, 3)),
+    "pace-modbus": Target("pace-modbus", "pace", "modbus", addresses=(1, 2, 3)),
+    "pace-modbus-1": Target("pace-modbus-1", "pace", "modbus", addresses=(1,)),
 }
 
 
@@ -143,22 +177,39 @@ class Rig:
             raise ValueError(f"unknown transport {transport!r}")
         self.target = target
         self.transport = transport
-        self.injector = FaultInjector(plan, seed=seed, max_log=max_log)
+        self.injector = FaultInjector(plan_for(transport, plan), seed=seed, max_log=max_log)
         self.recorder = TruthRecorder()
         self.sims = [self.recorder.wrap(s, step=step) for s in target.simulators(seed)]
+        for sim in self.sims:
+            requests = getattr(sim.inner, "requests", None)
+            if isinstance(requests, list) and not isinstance(requests, RequestLog):
+                sim.inner.requests = RequestLog(requests, maxlen=max(1, min(max_log, 1000)))  # type: ignore[attr-defined]
         self.timeout = timeout
         self.read_limit = 30 * timeout + plan.delay_seconds + plan.refuse_seconds + 5.0
         self.tally = Tally()
         self.poll_number = 0
-        self.link: ByteLink | None = None
+        self.link: ByteLink | ModbusLink | None = None
         self.session: Session | None = None
         self._close: Callable[[], object] | None = None
         self.clients: list[FaultyBleClient] = []
 
+    async def _start_modbus(self) -> ModbusLink:
+        if self.transport == "modbus-rtu":
+            pty = await serve_faulty_pty(self.sims, self.injector)
+            self._close = pty.close
+            return ModbusLink(ModbusMode.RTU, pty.path, timeout=self.timeout, connect_timeout=1.0)
+        tcp_mode = self.transport == "modbus-tcp"
+        tcp = await serve_faulty_tcp([MbapBridge(self.sims)] if tcp_mode else self.sims, self.injector)
+        self._close = tcp.close
+        mode = ModbusMode.TCP if tcp_mode else ModbusMode.RTU_OVER_TCP
+        return ModbusLink(mode, tcp.host, tcp.port, timeout=self.timeout, connect_timeout=1.0)
+
     async def start(self) -> Rig:
         """Serve the simulators and open the link and session."""
-        link: ByteLink
-        if self.transport == "tcp":
+        link: ByteLink | ModbusLink
+        if self.transport in MODBUS_TRANSPORTS:
+            link = await self._start_modbus()
+        elif self.transport == "tcp":
             tcp = await serve_faulty_tcp(self.sims, self.injector)
             self._close = tcp.close
             link = TcpLink(tcp.host, tcp.port, timeout=self.timeout, connect_timeout=1.0)

@@ -6,12 +6,23 @@ by several units). ``exchange`` is not offered. The pymodbus client is created a
 and again after :meth:`close`; it never retries on its own (an absent unit on a bus must cost one timeout, not
 four) and never gives up the connection because units stay silent. pymodbus errors become the library's own,
 each with a one-line message: no connection → :class:`TransportError`, no answer → :class:`DeviceTimeout`, an
-exception answer → :class:`DeviceError`, an answer from another unit → :class:`AddressError`.
+exception answer → :class:`DeviceError`, an answer from another unit → :class:`AddressError`. A connection that
+drops while a request waits for its answer fails that request at once with :class:`TransportError` (not with a
+:class:`DeviceTimeout` a full timeout later: the link failed, not the unit); bytes pymodbus cannot decode fail it
+with :class:`ProtocolError` and are dropped (pymodbus alone would kill the connection with a logged traceback).
+On Modbus-TCP, whose frames carry no checksum, a failed exchange (no answer, a bad one) also closes the
+connection: the rest of a late answer can then never be read as the next request's answer.
+
+pymodbus logs every unanswered request and every bad frame at ERROR or WARNING level, with a dump of the last
+frames. Such records, when they come from a request of this link, are re-logged on this module's logger at DEBUG
+level (one line each) instead: the library's own errors already say what went wrong. Other users of pymodbus in
+the same process (Home Assistant's own Modbus integration) keep their logs untouched.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import enum
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -41,6 +52,33 @@ EXCEPTION_TEXT = {
 }
 #: Consecutive unanswered requests after which pymodbus would drop the connection: never, on a bus.
 _NEVER_DISCONNECT = 1 << 30
+
+
+#: The link whose request runs in this context: pymodbus log records seen here are about that request.
+_CURRENT_LINK: contextvars.ContextVar[str | None] = contextvars.ContextVar("bms_modbus_link", default=None)
+
+
+class _OwnRequestsFilter(logging.Filter):
+    """Moves pymodbus' records about our own requests to our logger at DEBUG (one line, no frame dump)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep records of other pymodbus users; re-log ours at DEBUG."""
+        where = _CURRENT_LINK.get()
+        if where is None:
+            return True
+        if _LOGGER.isEnabledFor(logging.DEBUG):
+            message = record.getMessage().split("\n", 1)[0]
+            _LOGGER.debug("%s: pymodbus %s: %s", where, record.levelname.lower(), message)
+        return False
+
+
+def _install_log_filter() -> None:
+    logger = logging.getLogger("pymodbus.logging")
+    if not any(isinstance(f, _OwnRequestsFilter) for f in logger.filters):
+        logger.addFilter(_OwnRequestsFilter())
+
+
+_install_log_filter()
 
 
 class ModbusMode(enum.StrEnum):
@@ -87,6 +125,8 @@ class ModbusLink(Link):
         self.requests = 0
         self._client: _Client | None = None
         self._lock = asyncio.Lock()
+        #: Resolved with an exception when the request in flight must fail at once (connection lost, junk received).
+        self._interrupt: asyncio.Future[ModbusException] | None = None
 
     @classmethod
     def tcp(cls, host: str, port: int = 502, *, timeout: float = DEFAULT_TIMEOUT) -> ModbusLink:
@@ -122,6 +162,34 @@ class ModbusLink(Link):
             self.trace(sending, bytes(data))
         return data
 
+    def _fail_request(self, err: ModbusException) -> None:
+        interrupt = self._interrupt
+        if interrupt is not None and not interrupt.done():
+            interrupt.set_result(err)
+
+    def _trace_connect(self, connected: bool) -> None:
+        if not connected:
+            self._fail_request(ConnectionException("connection lost while waiting for the answer"))
+
+    def _guard_receiver(self, client: _Client) -> None:
+        """Bytes pymodbus cannot decode fail the request (ProtocolError) instead of killing the connection.
+
+        pymodbus raises out of ``data_received`` on an undecodable frame; asyncio then logs a "Fatal error" with a
+        traceback and closes the connection.
+        """
+        protocol = client.ctx
+        receive = protocol.data_received
+
+        def data_received(data: bytes) -> None:
+            try:
+                receive(data)
+            except ModbusException as err:
+                protocol.recv_buffer = b""
+                _LOGGER.debug("%s: undecodable bytes dropped: %s", self.description, _one_line(err))
+                self._fail_request(ModbusException(f"undecodable answer ({_one_line(err)})"))
+
+        protocol.data_received = data_received  # type: ignore[method-assign]
+
     def _new_client(self) -> _Client:
         if self.mode is ModbusMode.RTU:
             return AsyncModbusSerialClient(
@@ -132,6 +200,7 @@ class ModbusLink(Link):
                 retries=0,
                 reconnect_delay=0.0,
                 trace_packet=self._trace_packet,
+                trace_connect=self._trace_connect,
             )
         assert self.port is not None
         return AsyncModbusTcpClient(
@@ -142,6 +211,7 @@ class ModbusLink(Link):
             retries=0,
             reconnect_delay=0.0,
             trace_packet=self._trace_packet,
+            trace_connect=self._trace_connect,
         )
 
     async def _ensure_connected(self) -> _Client:
@@ -151,6 +221,7 @@ class ModbusLink(Link):
             self._client.close()
         client = self._new_client()
         client.set_max_no_responses(_NEVER_DISCONNECT)
+        self._guard_receiver(client)
         try:
             async with asyncio.timeout(self.connect_timeout):
                 ok = await client.connect()
@@ -169,36 +240,11 @@ class ModbusLink(Link):
         self, what: str, unit: int, reply_timeout: float | None, call: Callable[[_Client], Awaitable[ModbusPDU]]
     ) -> ModbusPDU:
         async with self._lock:
-            client = await self._ensure_connected()
-            wait = self.timeout if reply_timeout is None else reply_timeout
-            client.comm_params.timeout_connect = wait  # pymodbus waits this long for an answer
-            self.requests += 1
+            token = _CURRENT_LINK.set(self.description)
             try:
-                async with asyncio.timeout(wait + 1.0):  # a safety net above pymodbus' own wait
-                    response = await call(client)
-            except TimeoutError:
-                raise DeviceTimeout(
-                    f"{self.description}: no answer from unit {unit} to {what} within {wait:g} s"
-                ) from None
-            except ConnectionException as err:
-                await self._drop()
-                raise TransportError(f"{self.description}: {_one_line(err)}") from None
-            except ModbusIOException as err:
-                text = _one_line(err)
-                if "device id" in text:
-                    raise AddressError(f"{self.description}: {what}: answer from another unit ({text})") from None
-                if "No response" in text or "no response" in text:
-                    raise DeviceTimeout(
-                        f"{self.description}: no answer from unit {unit} to {what} within {wait:g} s"
-                    ) from None
-                raise TransportError(f"{self.description}: {what}: {text}") from None
-            except ModbusException as err:
-                raise ProtocolError(f"{self.description}: {what}: {_one_line(err)}") from None
-            except OSError as err:
-                await self._drop()
-                raise TransportError(f"{self.description}: {_one_line(err)}") from None
+                response = await self._execute_locked(what, unit, reply_timeout, call)
             finally:
-                client.comm_params.timeout_connect = self.timeout
+                _CURRENT_LINK.reset(token)
         if isinstance(response, ExceptionResponse) or response.isError():
             code = getattr(response, "exception_code", 0)
             raise DeviceError(
@@ -206,6 +252,74 @@ class ModbusLink(Link):
                 f" ({EXCEPTION_TEXT.get(code, 'unknown')})"
             )
         return response
+
+    async def _execute_locked(
+        self, what: str, unit: int, reply_timeout: float | None, call: Callable[[_Client], Awaitable[ModbusPDU]]
+    ) -> ModbusPDU:
+        """One request; on Modbus-TCP a failed exchange also closes the connection (see :meth:`_checked`)."""
+        try:
+            return await self._checked(what, unit, reply_timeout, call)
+        except DeviceTimeout, ProtocolError:
+            if self.mode is ModbusMode.TCP:
+                # Modbus-TCP frames carry no checksum: the rest of a late answer arriving after the next request
+                # went out would be parsed as that answer's header and data. A fresh connection cannot receive it.
+                await self._drop()
+            raise
+
+    async def _checked(
+        self, what: str, unit: int, reply_timeout: float | None, call: Callable[[_Client], Awaitable[ModbusPDU]]
+    ) -> ModbusPDU:
+        client = await self._ensure_connected()
+        wait = self.timeout if reply_timeout is None else reply_timeout
+        client.comm_params.timeout_connect = wait  # pymodbus waits this long for an answer
+        self.requests += 1
+        no_answer = f"{self.description}: no answer from unit {unit} to {what} within {wait:g} s"
+        try:
+            async with asyncio.timeout(wait + 1.0):  # a safety net above pymodbus' own wait
+                response = await self._call(client, call)
+            if self.mode is ModbusMode.TCP and response.transaction_id != client.ctx.request_transaction_id:
+                raise AddressError(f"{self.description}: {what}: answer to another request (transaction id)")
+            return response
+        except TimeoutError:
+            raise DeviceTimeout(no_answer) from None
+        except ConnectionException as err:
+            await self._drop()
+            raise TransportError(f"{self.description}: {_one_line(err)}") from None
+        except ModbusIOException as err:
+            text = _one_line(err)
+            if "device id" in text:
+                raise AddressError(f"{self.description}: {what}: answer from another unit ({text})") from None
+            if "transaction id" in text:
+                raise AddressError(f"{self.description}: {what}: answer to another request ({text})") from None
+            if not client.connected:  # the connection went away meanwhile: the link failed, not the unit
+                await self._drop()
+                raise TransportError(f"{self.description}: connection lost during {what}") from None
+            if "No response" in text or "no response" in text:
+                raise DeviceTimeout(no_answer) from None
+            raise TransportError(f"{self.description}: {what}: {text}") from None
+        except ModbusException as err:
+            raise ProtocolError(f"{self.description}: {what}: {_one_line(err)}") from None
+        except OSError as err:
+            await self._drop()
+            raise TransportError(f"{self.description}: {_one_line(err)}") from None
+        finally:
+            client.comm_params.timeout_connect = self.timeout
+
+    async def _call(self, client: _Client, call: Callable[[_Client], Awaitable[ModbusPDU]]) -> ModbusPDU:
+        """``call(client)``; fails at once when the connection drops or undecodable bytes arrive meanwhile."""
+        interrupt: asyncio.Future[ModbusException] = asyncio.get_running_loop().create_future()
+        self._interrupt = interrupt
+        request = asyncio.ensure_future(call(client))
+        try:
+            await asyncio.wait((request, interrupt), return_when=asyncio.FIRST_COMPLETED)
+            if request.done():
+                return request.result()
+            raise interrupt.result()
+        finally:
+            self._interrupt = None
+            if not request.done():
+                request.cancel()
+                await asyncio.gather(request, return_exceptions=True)
 
     async def read_registers(
         self, unit: int, address: int, count: int, *, reply_timeout: float | None = None
