@@ -1,7 +1,7 @@
 """Soak: every vendor family on every transport plus a PACE bus, faults on, for M minutes — nothing wrong, no leaks.
 
-Run: ``.venv/bin/python benchmarks/soak.py --minutes 5 [--packs 15] [--rate 0.2] [--seed 1] [--json out.json]``.
-Not part of the test run.
+Run: ``.venv/bin/python benchmarks/soak.py --minutes 5 [--packs 15] [--rate 0.2] [--seed 1] [--json out.json]``
+(``--late-policy guard`` measures the links' earlier late-reply policy). Not part of the test run.
 
 Every rig (:class:`vendor_plugins.sim.reliability.Rig`) polls continuously through its own faulty TCP bridge, pty
 or fake BLE peripheral, with its simulators' state moving on every request; each snapshot is checked against the
@@ -27,6 +27,7 @@ from typing import Any
 from vendor_plugins.model import BmsSnapshot
 from vendor_plugins.sim.faults import REPLY_FAULTS, FaultPlan
 from vendor_plugins.sim.reliability import TARGETS, Rig, Tally, Target
+from vendor_plugins.transports.base import ByteLink
 
 
 def rss_kib() -> int:
@@ -38,18 +39,39 @@ def rss_kib() -> int:
     return 0
 
 
+def quantile(histogram: list[int], q: float) -> float | None:
+    """The ``q`` quantile (seconds, to the millisecond) of a histogram of whole milliseconds."""
+    total = sum(histogram)
+    if not total:
+        return None
+    seen = 0
+    for ms, count in enumerate(histogram):
+        seen += count
+        if seen >= q * total:
+            return ms / 1000
+    return (len(histogram) - 1) / 1000
+
+
 def open_fds() -> int:
     """Open file descriptors of this process."""
     return len(os.listdir("/proc/self/fd"))
 
 
-async def drive(rig: Rig, stop: float, calm_every: float, interval: float, recovery: collections.Counter[str]) -> None:
+async def drive(
+    rig: Rig,
+    stop: float,
+    calm_every: float,
+    interval: float,
+    recovery: collections.Counter[str],
+    durations: list[int],
+) -> None:
     """Poll until ``stop``; every ``calm_every`` s end the faults for one checked poll, then resume them."""
     next_calm = time.monotonic() + calm_every
     label = f"{rig.target.name}/{rig.transport}"
     while time.monotonic() < stop:
         began = time.monotonic()
         await rig.poll()
+        durations[min(len(durations) - 1, int((time.monotonic() - began) * 1000))] += 1
         await asyncio.sleep(max(0.0, interval - (time.monotonic() - began)))
         rig.trim()
         if time.monotonic() >= next_calm:
@@ -85,11 +107,17 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
             )
     for rig in rigs:
         await rig.start()
+        if isinstance(rig.link, ByteLink):
+            rig.link.late_reply_policy = args.late_policy
+    # poll durations as histograms of whole milliseconds (allocated before tracing: the instrument does not grow)
+    durations: dict[Rig, list[int]] = {r: [0] * 60_000 for r in rigs}
     tracemalloc.start()
     started = time.monotonic()
     stop = started + 60 * args.minutes
     recovery: collections.Counter[str] = collections.Counter()
-    runners = [asyncio.create_task(drive(r, stop, args.calm_every, args.interval, recovery)) for r in rigs]
+    runners = [
+        asyncio.create_task(drive(r, stop, args.calm_every, args.interval, recovery, durations[r])) for r in rigs
+    ]
     warm = asyncio.create_task(asyncio.sleep(min(30.0, 60 * args.minutes / 5)))
     await warm
     gc.collect()
@@ -98,12 +126,12 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
     rss_warm = rss_kib()
     tasks_running = len(asyncio.all_tasks())
     samples: list[tuple[float, int, int]] = []
-    while not all(t.done() for t in runners):
+    while not all(r.done() for r in runners):
         await asyncio.wait(runners, timeout=30)
         gc.collect()
         samples.append((round(time.monotonic() - started), tracemalloc.get_traced_memory()[0], rss_kib()))
-    for t in runners:
-        t.result()  # an exception in a runner is a failure of the soak itself
+    for runner in runners:
+        runner.result()  # an exception in a runner is a failure of the soak itself
     gc.collect()
     heap_end, heap_peak = tracemalloc.get_traced_memory()
     growth = [
@@ -111,6 +139,10 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
     ]
     rss_end = rss_kib()
     tasks_end_running = len(asyncio.all_tasks())
+    every = [sum(counts) for counts in zip(*durations.values(), strict=True)]
+    byte_links = [r.link for r in rigs if isinstance(r.link, ByteLink)]
+    flushes = sum(link.late_reply_flushes for link in byte_links)
+    waited = sum(link.late_reply_waited for link in byte_links)
     for rig in rigs:
         await rig.close()
     await asyncio.sleep(0.2)
@@ -128,6 +160,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
             "wrong": t.wrong,
             "stale": t.stale,
             "failures": dict(t.failures),
+            "poll_seconds_median": quantile(durations[rig], 0.5),
         }
     return {
         "minutes": args.minutes,
@@ -138,6 +171,11 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         "ok": total.ok,
         "wrong": total.wrong,
         "stale_after_double_late_fault": total.stale,
+        "late_policy": args.late_policy,
+        "late_reply_flushes": flushes,
+        "late_reply_horizon_waited_s": round(waited, 1),
+        "poll_seconds_median": quantile(every, 0.5),
+        "poll_seconds_p95": quantile(every, 0.95),
         "escaped": total.escaped,
         "hangs": total.hangs,
         "failures_by_kind": dict(total.failures),
@@ -161,7 +199,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         "per_rig": per_rig,
         "wrong_details": total.wrong_details[:5],
         "escaped_details": total.escaped_details[:5],
-        "stale_details": total.stale_details[:5],
+        "stale_details": total.stale_details,
     }
 
 
@@ -176,6 +214,9 @@ def main() -> int:
     parser.add_argument("--interval", type=float, default=0.1, help="minimum seconds between two polls of a rig")
     parser.add_argument("--clean-after", type=int, default=0, help="clean replies after a faulty one (0: independent)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--late-policy", choices=("flush", "guard", "off"), default="flush", help="the links' late-reply policy"
+    )
     parser.add_argument("--json", help="also write the report here")
     args = parser.parse_args()
     report = asyncio.run(soak(args))

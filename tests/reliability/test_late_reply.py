@@ -2,14 +2,15 @@
 
 Before the fix, ``ByteLink.exchange`` drained only bytes that had arrived before the request; a JBD 0x03 reply
 held back past the timeout and delivered just after the next 0x03 request went out was returned as that request's
-answer — values of the previous read, mixed with fresh cell voltages, shown as new.
+answer — values of the previous read, mixed with fresh cell voltages, shown as new. The link's ``flush`` policy now
+sends a repeated request once more first and throws that answer away (tests/reliability/test_stale_flush.py).
 """
 
 from __future__ import annotations
 
 import contextlib
 
-from vendor_plugins.errors import DeviceTimeout, ProtocolError
+from vendor_plugins.errors import DeviceTimeout
 from vendor_plugins.jbd.plugin import PLUGIN
 from vendor_plugins.jbd.simulator import JbdSimulator
 from vendor_plugins.sim.faults import FaultInjector, FaultPlan, serve_faulty_tcp
@@ -31,20 +32,18 @@ async def test_late_same_command_reply_is_not_taken_for_the_next_answer() -> Non
             raise AssertionError("the held reply was delivered")
         sim.state.current = 9.99  # the pack changes; the stale reply still says 0.0
         injector.plan = FaultPlan()  # this request's own answer arrives right after the held one
-        try:
-            basic = await session.read_basic()
-        except ProtocolError:
-            pass  # the two answers were told apart: nothing shown
-        else:
-            assert basic.current == 9.99, "the late reply of the previous read was returned as new"
+        basic = await session.read_basic()  # the held reply came out on the flush and was thrown away
+        assert basic.current == 9.99, "the late reply of the previous read was returned as new"
+        assert link.late_reply_flushes == 1
         assert (await session.read_basic()).current == 9.99
+        assert link.late_reply_flushes == 1  # settled: no flush any more
     finally:
         await link.close()
         await server.close()
 
 
 async def test_a_single_answer_after_a_timeout_is_accepted() -> None:
-    """The guard costs a short wait, not the value: one answer after a timeout is returned."""
+    """The protection costs a round trip (and the rest of the horizon), not the value: the next read answers."""
     sim = JbdSimulator(live=False)
     injector = FaultInjector(FaultPlan(drop=1.0))
     server = await serve_faulty_tcp(sim, injector)

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from ..errors import ChecksumError, FrameError
+from ..errors import ChecksumError, FrameError, ImplausibleValueError
 from ..fields import Field, pack, unpack
 from ..framing import Frame, FrameAssembler
 from ..model import BmsSnapshot, DeviceInfo, Switch, Temperature, TemperatureKind
@@ -26,6 +26,8 @@ from . import faults
 from . import table as t
 
 ZERO_DATA: Final = bytes(t.A5_DATA_LEN)
+#: What an idle or turning-around serial line may add between frames.
+_IDLE_BYTES: Final = b"\x00\xff"
 
 
 def checksum(data: bytes | bytearray) -> int:
@@ -78,25 +80,67 @@ def parse_frame(raw: bytes, *, request: bool = False) -> Frame:
 
 
 class A5Assembler(FrameAssembler):
-    """Reassembles A5 frames from chunks (responses by default; ``request=True`` for a simulator)."""
+    """Reassembles A5 frames from chunks (responses by default; ``request=True`` for a simulator).
+
+    The 8-bit sum passes one corrupt 13-byte window in 256, so framing is checked too: frames of one answer are sent
+    back to back, so the bytes right after a frame must be the start of another, or idle-line bytes (0x00/0xFF, as
+    an RS485 transceiver may leave when it turns around), or nothing yet. A window shifted by a lost or inserted byte
+    ends inside the next frame (or one byte before it) and is dropped as junk. When a frame ended a chunk, the next
+    chunk is checked the same way: :attr:`straddled` counts frames already returned that the next chunk showed to be
+    such a window (a reader refuses the answer then).
+    """
 
     def __init__(self, *, request: bool = False) -> None:
         """Choose the direction to assemble."""
         super().__init__()
         self.request = request
+        #: Frames returned whose following bytes (in a later chunk) could not start a frame.
+        self.straddled = 0
+        self._open_tail = False
 
     def next_start(self, buf: bytearray, pos: int) -> int:
         """Next A5 byte."""
         return buf.find(t.A5_START, pos)
 
+    def may_start(self, buf: bytes | bytearray, at: int) -> bool:
+        """Whether the bytes from ``at`` (as many as there are, after idle-line bytes) can begin a frame."""
+        while at < len(buf) and buf[at] in _IDLE_BYTES:
+            at += 1
+        have = len(buf) - at
+        if have <= 0:
+            return True
+        if buf[at] != t.A5_START:
+            return False
+        if have >= 2 and (buf[at + 1] == t.A5_BMS_ADDRESS) == self.request:
+            return False
+        return have < 4 or buf[at + 3] == t.A5_DATA_LEN
+
     def frame_length(self, buf: bytearray, start: int) -> int | None:
-        """Always 13, once the address and length bytes look right."""
+        """Always 13, once the header looks right and what follows the frame (if anything) can start one."""
         have = len(buf) - start
         if have >= 2 and (buf[start + 1] == t.A5_BMS_ADDRESS) == self.request:
             raise FrameError("not a DALY A5 header (address byte)")
         if have >= 4 and buf[start + 3] != t.A5_DATA_LEN:
             raise FrameError("not a DALY A5 header (length byte)")
+        if have > t.A5_FRAME_LEN and not self.may_start(buf, start + t.A5_FRAME_LEN):
+            raise FrameError("DALY A5 window followed by junk: a lost or inserted byte shifted it")
         return t.A5_FRAME_LEN if have >= 4 else None
+
+    def feed(self, data: bytes) -> list[Frame]:
+        """Frames completed by ``data``; counts a frame of the previous chunk that ``data`` shows was shifted."""
+        if self._open_tail and data:
+            self._open_tail = False
+            if not self.may_start(data, 0):
+                self.straddled += 1
+        frames = super().feed(data)
+        if frames:
+            self._open_tail = self.pending == 0
+        return frames
+
+    def reset(self) -> None:
+        """Forget buffered bytes and what the last frame was followed by."""
+        super().reset()
+        self._open_tail = False
 
     def parse(self, raw: bytes) -> Frame:
         """Strict parse in this assembler's direction."""
@@ -157,16 +201,28 @@ def missing_frames(numbers: Iterable[int], needed: int) -> list[int]:
 
 
 def _ordered_payloads(frames: Sequence[Frame], command: int, needed: int, what: str) -> list[bytes]:
-    """Payloads of frames 1..needed in order; extra frames (numbers above ``needed``) are ignored."""
+    """Payloads of frames 1..needed in order; extra frames (numbers above ``needed``) are ignored.
+
+    A unit sends its frames in order, once each: a repeated or out-of-order number among 1..needed means a frame
+    from elsewhere (a corrupt window, another answer) got in, and the answer is refused.
+    """
     by_number: dict[int, bytes] = {}
+    arrival: list[int] = []
     for frame in frames:
         payload = check_answer(frame, command)
         by_number.setdefault(payload[0], payload)
+        if 1 <= payload[0] <= needed:
+            arrival.append(payload[0])
     missing = missing_frames(by_number, needed)
     if missing:
         raise FrameError(
             f"DALY 0x{command:02X} ({what}): frame(s) {', '.join(map(str, missing))} of {needed} missing"
             f" (received {', '.join(map(str, sorted(by_number))) or 'none'})"
+        )
+    if arrival != list(range(1, needed + 1)):
+        raise FrameError(
+            f"DALY 0x{command:02X} ({what}): frames arrived as {', '.join(map(str, arrival))},"
+            f" not 1..{needed} once each"
         )
     return [by_number[n] for n in range(1, needed + 1)]
 
@@ -270,13 +326,38 @@ class A5Reading:
     failure: bytes = ZERO_DATA  # 0x98
 
 
-def to_snapshot(reading: A5Reading, host_address: int | None = None) -> BmsSnapshot:
-    """Combine the answers into one snapshot; :class:`FrameError` when they disagree about counts."""
+def check_consistency(reading: A5Reading) -> None:
+    """Refuse answers that contradict each other (counts, cell voltages, pack voltage against the cells).
+
+    Refused: a count of 0x94 that 0x95/0x96 do not match, a cell voltage no cell has, or a 0x90 pack voltage that is
+    not the sum of the 0x95 cells within :data:`~.table.A5_PACK_VS_CELLS_TOLERANCE`. The A5 sum is 8 bits: a
+    corrupt frame passes it one time in 256; the facts that several answers repeat catch most of those
+    (:class:`ImplausibleValueError`: never shown).
+    """
     status = reading.status
     if len(reading.cells_mv) != status["cell_count"]:
         raise FrameError(f"DALY 0x94 says {status['cell_count']} cells, 0x95 gave {len(reading.cells_mv)}")
     if len(reading.temps_raw) != status["temp_count"]:
         raise FrameError(f"DALY 0x94 says {status['temp_count']} sensors, 0x96 gave {len(reading.temps_raw)}")
+    high = [(n, mv) for n, mv in enumerate(reading.cells_mv, 1) if mv > t.A5_MAX_CELL_MV]
+    if high:
+        n, mv = high[0]
+        raise ImplausibleValueError(f"DALY 0x95 cell {n} at {mv} mV is impossible (corrupt frame?)")
+    if reading.cells_mv:
+        cells_v = sum(reading.cells_mv) / 1000
+        pack_v = reading.pack["voltage"] / 10
+        relative, absolute = t.A5_PACK_VS_CELLS_TOLERANCE
+        if abs(pack_v - cells_v) > max(absolute, relative * cells_v):
+            raise ImplausibleValueError(
+                f"DALY 0x90 pack voltage {pack_v:.1f} V is not the sum of the 0x95 cells ({cells_v:.3f} V):"
+                " one of the answers is corrupt"
+            )
+
+
+def to_snapshot(reading: A5Reading, host_address: int | None = None) -> BmsSnapshot:
+    """Combine the answers into one snapshot; :class:`FrameError` when they contradict each other."""
+    check_consistency(reading)
+    status = reading.status
     layout = {f.name: f for f in t.A5_LAYOUTS[t.CMD_PACK] + t.A5_LAYOUTS[t.CMD_MOSFET]}
     report = faults.decode(reading.failure)
     raw: dict[str, int | str] = {

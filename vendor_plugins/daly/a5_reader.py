@@ -3,7 +3,10 @@
 One request at a time (the documents say a unit "can not read two data at a time"). Replies are matched by
 command, so the surplus 0x95/0x96 frames some units send — and that may still be arriving when the next request
 goes out — never answer it: the link drops what is unread before sending, and the match drops the rest. A read
-waits for exactly the frames the cell/sensor count needs; if one never comes the error names it.
+waits for exactly the frames the cell/sensor count needs; if one never comes the error names it. The 8-bit sum
+lets a byte-shifted window through once in 256: the assembler refuses a frame followed by bytes no frame starts
+with, an answer whose frame a later chunk showed to be shifted is refused here, multi-frame answers must arrive as
+frames 1..n once each, and the codec cross-checks the answers before a snapshot exists (:mod:`.a5`).
 """
 
 from __future__ import annotations
@@ -25,11 +28,30 @@ _LOGGER = logging.getLogger(__name__)
 _MULTI_WHAT = {t.CMD_CELLS: "cell voltages", t.CMD_TEMPS: "temperatures"}
 
 
-def _single(command: int) -> Expect:
+class _Assemblers:
+    """The assembler factory of one request: remembers the assembler of the last exchange, to ask it afterwards."""
+
+    def __init__(self) -> None:
+        self.last: a5.A5Assembler | None = None
+
+    def __call__(self) -> a5.A5Assembler:
+        self.last = a5.A5Assembler()
+        return self.last
+
+    def check(self, command: int) -> None:
+        """:class:`FrameError` when a frame of the answer turned out to be a byte-shifted window (see ``straddled``)."""
+        if self.last is not None and self.last.straddled:
+            raise FrameError(
+                f"DALY 0x{command:02X}: a frame of the answer was followed by bytes no frame starts with"
+                " (a lost or inserted byte shifted it); answer refused"
+            )
+
+
+def _single(command: int, assemblers: _Assemblers) -> Expect:
     def is_answer(frame: Frame) -> bool:
         return frame.command == command
 
-    return Expect(assembler=a5.A5Assembler, match=is_answer)
+    return Expect(assembler=assemblers, match=is_answer)
 
 
 class A5Reader(FamilyReader):
@@ -50,7 +72,7 @@ class A5Reader(FamilyReader):
     # --- probing ------------------------------------------------------------------------------------
     async def _answers_at(self, host: int) -> bool:
         try:
-            frames = await self.link.exchange(a5.build_request(t.CMD_PACK, host), _single(t.CMD_PACK))
+            frames = await self.link.exchange(a5.build_request(t.CMD_PACK, host), _single(t.CMD_PACK, _Assemblers()))
             a5.decode_fields(t.CMD_PACK, frames[0].payload)
         except (DeviceTimeout, ProtocolError) as err:
             _LOGGER.debug("%s: no A5 answer at host 0x%02X: %s", self.link.description, host, err)
@@ -74,7 +96,9 @@ class A5Reader(FamilyReader):
     # --- requests -----------------------------------------------------------------------------------
     async def _payload(self, command: int) -> bytes:
         request = a5.build_request(command, await self._host())
-        frames = await self.link.exchange(request, _single(command))
+        assemblers = _Assemblers()
+        frames = await self.link.exchange(request, _single(command, assemblers))
+        assemblers.check(command)
         return a5.check_answer(frames[0], command)
 
     async def read_fields(self, command: int) -> dict[str, int]:
@@ -95,8 +119,9 @@ class A5Reader(FamilyReader):
             return not a5.missing_frames(seen, needed)
 
         request = a5.build_request(command, await self._host())
+        assemblers = _Assemblers()
         try:
-            return await self.link.exchange(request, Expect(assembler=a5.A5Assembler, match=is_answer, until=complete))
+            frames = await self.link.exchange(request, Expect(assembler=assemblers, match=is_answer, until=complete))
         except DeviceTimeout as err:
             missing = ", ".join(map(str, a5.missing_frames(seen, needed)))
             received = ", ".join(map(str, sorted(set(seen)))) or "none"
@@ -104,6 +129,8 @@ class A5Reader(FamilyReader):
                 f"DALY 0x{command:02X} ({_MULTI_WHAT[command]}): frame(s) {missing} of {needed} never arrived"
                 f" (received {received}) — {err}"
             ) from err
+        assemblers.check(command)
+        return frames
 
     async def read_reading(self) -> a5.A5Reading:
         """Every answer a snapshot needs, in the documented order."""
@@ -140,7 +167,7 @@ class A5Reader(FamilyReader):
         command = t.CMD_CHARGE_SWITCH if switch is Switch.CHARGE else t.CMD_DISCHARGE_SWITCH
         request = a5.build_switch(switch, on, await self._host())
         try:
-            frames = await self.link.exchange(request, _single(command))
+            frames = await self.link.exchange(request, _single(command, _Assemblers()))
             acknowledged = a5.check_answer(frames[0], command)[0]
             if acknowledged != int(on):
                 _LOGGER.warning("DALY acknowledged %s %s with %d; checking the state", switch, on, acknowledged)

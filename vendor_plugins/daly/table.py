@@ -106,6 +106,12 @@ A5_TEMP_FRAME: Final = (Field("frame", 0, 1), *(Field(f"temp_{i}", 1 + i, 1) for
 #: 0x97: "Bit0: cell 1 … Bit47: cell 48, Bit48-63 reserved". Read here as bit n = byte n // 8, bit n % 8 (the same
 #: byte/bit numbering as the 0x98 table). No capture with balancing active exists: medium confidence.
 A5_BALANCE_BITS: Final = 48
+#: No cell chemistry a DALY board supports reaches 5 V; a higher 0x95 value is a corrupt frame.
+A5_MAX_CELL_MV: Final = 5000
+#: How far the 0x90 pack voltage may be from the sum of the 0x95 cells: (share of the sum, volts), the larger wins.
+#: The real 16-frame capture (mpp-solar) differs by 0.01 V; 5 % / 1 V leaves room for the sense-wire drop under load
+#: and for the seconds between the two requests, and still refuses a byte-shifted voltage or cell.
+A5_PACK_VS_CELLS_TOLERANCE: Final = (0.05, 1.0)
 
 
 # --- failure bits: A5 0x98 bytes 0-6, and the D2 fault registers 0x3A-0x3C (PROTOCOLS.md §1.3, §2.5) ------------

@@ -9,14 +9,24 @@ time per link: a bus shared by several packs is serialised by a lock.
 Late replies: draining only removes what arrived *before* the request. A device that answers a timed-out request
 late enough for its reply to arrive *after* the next request went out would have that stale reply taken for the
 new answer when the command is the same (nothing in JBD, DALY or PACE ASCII frames tells the two apart). So the
-link remembers the requests whose exchange did not complete (timeout, lost connection, cancelled); when the same
-request is sent again, the exchange keeps listening a little after its answer is complete (three times the usual
-answer latency, at most ``late_reply_guard`` seconds), and if a second, different complete answer arrives, one of
-the two is the late reply and the exchange fails with :class:`ProtocolError` instead of returning a value that may
-be stale. Other requests are not delayed (a late reply
-to another command or pack is rejected by ``expect.match``). What remains undetectable: a late reply whose genuine
-successor is lost too (two faults in a row), and protocols whose replies do not say which command they answer
-(PACE ASCII carries no CID2 in its reply: only the address and the decoder's length checks guard there).
+link remembers the requests whose exchange did not complete (timeout, lost connection, cancelled) and when each
+was sent. Sending such a request again (policy ``flush``, the default):
+
+1. waits until ``late_reply_horizon`` (twice the timeout) has passed since the unanswered one went out, so a reply
+   that is merely slow arrives before the drain and is dropped — waiting at most ``late_reply_guard`` (0.25 s), and
+   not at all when polls are further apart than the horizon or when the caller cancelled the exchange (a poller with
+   a short budget for a pack it believes absent would be cancelled again);
+2. sends the request once as a *flush* and throws away whatever answers it (up to the first complete answer and a
+   short guard): a reply the device or a bridge held back until the next request comes out here;
+3. sends it again and returns that answer.
+
+A late reply then needs a third fault in a row to be taken for an answer (or a reply later than the horizon that
+also beats a fresh answer); the price is one extra round trip, paid only after a failed exchange. The earlier
+policy ``guard`` (kept for measurement) sent the repeat once and failed only when a second, different answer
+followed within the guard: a late reply whose genuine successor was lost too (two faults in a row) went through.
+Other requests are not delayed (a late reply to another command or pack is rejected by ``expect.match``); what
+remains out of reach here are protocols whose replies do not say which command they answer (PACE ASCII carries
+no CID2 in its reply: only the address and the decoder's length checks guard there).
 """
 
 from __future__ import annotations
@@ -27,7 +37,7 @@ import collections
 import logging
 import time
 from collections.abc import Callable
-from typing import Self
+from typing import Literal, Self
 
 from ..errors import DeviceTimeout, ProtocolError, TransportError
 from ..framing import Expect, Frame, FrameAssembler
@@ -43,6 +53,8 @@ DEFAULT_LATE_REPLY_GUARD = 0.25
 _MIN_GUARD = 0.02
 #: How many unfinished requests a link remembers.
 _UNSETTLED_KEPT = 8
+
+LateReplyPolicy = Literal["flush", "guard", "off"]
 
 
 class Link(abc.ABC):
@@ -82,9 +94,19 @@ class ByteLink(Link):
     def __init__(self, *, timeout: float = DEFAULT_TIMEOUT) -> None:
         """Set the default per-exchange timeout (seconds)."""
         self.timeout = timeout
+        #: Longest wait for a stale answer's successor (seconds); 0 turns the late-reply protection off.
         self.late_reply_guard = DEFAULT_LATE_REPLY_GUARD
-        #: Recent requests whose exchange ended without an answer (their reply may still be on its way).
-        self._unsettled: collections.deque[bytes] = collections.deque(maxlen=_UNSETTLED_KEPT)
+        #: ``flush`` (default), ``guard`` (the earlier, weaker policy, kept for comparison) or ``off``.
+        self.late_reply_policy: LateReplyPolicy = "flush"
+        #: Seconds after an unanswered request before it is sent again (``None``: twice the timeout).
+        self.late_reply_horizon: float | None = None
+        #: What the protection cost so far: flush exchanges sent, seconds waited for the horizon.
+        self.late_reply_flushes = 0
+        self.late_reply_waited = 0.0
+        #: Recent requests whose exchange ended without an answer (a reply may be late), each with the time until
+        #: which a slow reply may still arrive (0: the caller cancelled; no wait, the flush only).
+        self._unsettled: collections.OrderedDict[bytes, float] = collections.OrderedDict()
+        self._sent_at: float | None = None
         #: Smoothed time from request to complete answer (seconds; ``None`` until one was measured).
         self._latency: float | None = None
         self._lock = asyncio.Lock()
@@ -140,27 +162,105 @@ class ByteLink(Link):
     async def exchange(self, request: bytes, expect: Expect) -> list[Frame]:
         """Send ``request``; collect the frames ``expect`` accepts until it is complete."""
         async with self._lock:
-            suspect, answered = request in self._unsettled, False
+            quiet_at = self._unsettled.get(request)
+            if quiet_at is None or self.late_reply_guard <= 0 or self.late_reply_policy == "off":
+                return await self._settling(request, expect)
+            if self.late_reply_policy == "guard":
+                return await self._guarded(request, expect)
+            await self._outwait(quiet_at)
+            await self._flush(request, expect)
+            return await self._settling(request, expect)
+
+    async def _settling(self, request: bytes, expect: Expect) -> list[Frame]:
+        """One exchange: an answer settles ``request``, no answer marks it unsettled (its reply may come late)."""
+        self._sent_at = None
+        try:
+            frames, _, _ = await self._exchange(request, expect)
+        except BaseException as err:
+            self._unanswered(request, err)
+            raise
+        self._unsettled.pop(request, None)
+        return frames
+
+    def _unanswered(self, request: bytes, err: BaseException) -> None:
+        """Remember that ``request`` went out and got no answer, and until when a slow reply may arrive.
+
+        A caller that cancelled the exchange (a poller's short budget for a pack it believes absent) will come back
+        with the same budget: waiting out the horizon then would cancel every attempt, so only the flush applies.
+        """
+        if self._sent_at is None:  # never sent (no connection): nothing can come back
+            return
+        horizon = self.late_reply_horizon if self.late_reply_horizon is not None else 2 * self.timeout
+        quiet_at = 0.0 if isinstance(err, asyncio.CancelledError) else self._sent_at + horizon
+        self._unsettled[request] = quiet_at
+        self._unsettled.move_to_end(request)
+        while len(self._unsettled) > _UNSETTLED_KEPT:
+            self._unsettled.popitem(last=False)
+
+    async def _outwait(self, quiet_at: float) -> None:
+        """Let a slow reply to the unanswered request arrive (it is drained before sending) — the horizon.
+
+        At most ``late_reply_guard`` seconds: a caller with a short budget (a poller retrying a pack it believes
+        absent) must still get its answer. A repeat sent right after a timeout thus waits for replies up to the timeout
+        plus the guard after the unanswered request; polls further apart than the horizon never wait.
+        """
+        remaining = min(quiet_at - time.monotonic(), self.late_reply_guard)
+        if remaining > 0:
+            self.late_reply_waited += remaining
+            await asyncio.sleep(remaining)
+
+    async def _flush(self, request: bytes, expect: Expect) -> None:
+        """Send ``request`` once and throw its answer(s) away.
+
+        A reply a device (or bridge) holds back until the next request comes out here, before this request's own
+        answer, and is never taken for the answer of the exchange that follows.
+        """
+        self.late_reply_flushes += 1
+        self._sent_at = None
+        try:
+            _, assembler, _ = await self._exchange(request, expect)
+        except BaseException as err:
+            self._unanswered(request, err)
+            raise
+        await self._linger(assembler, self._guard_seconds())
+
+    def _guard_seconds(self) -> float:
+        """How long to listen for a second answer: about three usual answer latencies, within the limits."""
+        guard = min(self.late_reply_guard, self.timeout)
+        if self._latency is not None:  # a genuine answer follows a stale one after about the usual latency
+            guard = min(guard, max(_MIN_GUARD, 3 * self._latency))
+        return guard
+
+    async def _linger(self, assembler: FrameAssembler, seconds: float) -> None:
+        """Read (and discard) whatever arrives during ``seconds``; a lost connection ends it."""
+        deadline = time.monotonic() + seconds
+        while (remaining := deadline - time.monotonic()) > 0:
             try:
-                frames, assembler, overflow = await self._exchange(request, expect)
-                answered = True
-                if suspect:
-                    await self._guard_late_reply(frames, expect, assembler, overflow)
-                return frames
-            finally:
-                if suspect and answered:  # guarded once (even if cut short): settled, whatever the guard found
-                    self._unsettled.remove(request)
-                elif not answered and not suspect:
-                    self._unsettled.append(request)
+                item = await asyncio.wait_for(self._chunks.get(), remaining)
+            except TimeoutError:
+                return
+            if isinstance(item, BaseException):
+                await self._disconnect()
+                return
+            assembler.feed(item)
+
+    async def _guarded(self, request: bytes, expect: Expect) -> list[Frame]:
+        """The earlier policy (``guard``): one exchange, then fail if a second, different answer follows it."""
+        answered = False
+        try:
+            frames, assembler, overflow = await self._exchange(request, expect)
+            answered = True
+            await self._guard_late_reply(frames, expect, assembler, overflow)
+            return frames
+        finally:
+            if answered:  # guarded once (even if cut short): settled, whatever the guard found
+                self._unsettled.pop(request, None)
 
     async def _guard_late_reply(
         self, frames: list[Frame], expect: Expect, assembler: FrameAssembler, overflow: list[Frame]
     ) -> None:
         """Repeating an unfinished request: fail if a second, different complete answer follows this one."""
-        guard = min(self.late_reply_guard, self.timeout)
-        if self._latency is not None:  # a genuine answer follows a stale one after about the usual latency
-            guard = min(guard, max(_MIN_GUARD, 3 * self._latency))
-        deadline = time.monotonic() + guard
+        deadline = time.monotonic() + self._guard_seconds()
         extra: list[Frame] = []
         pending = list(overflow)
         while True:
@@ -207,6 +307,7 @@ class ByteLink(Link):
             await self._disconnect()
             raise TransportError(f"{self.description}: write failed: {err}") from err
         self.bytes_sent += len(request)
+        self._sent_at = time.monotonic()
         timeout = expect.timeout if expect.timeout is not None else self.timeout
         sent = time.monotonic()
         deadline = sent + timeout

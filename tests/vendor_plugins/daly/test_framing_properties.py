@@ -123,12 +123,34 @@ def test_random_chunking_of_simulated_answers_gives_the_same_frames(data: st.Dat
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.binary(max_size=60), st.binary(max_size=60))
-def test_junk_before_and_after_is_skipped(before: bytes, after: bytes) -> None:
-    """The real frame is found whatever junk surrounds it (junk can only add frames that are valid themselves)."""
-    assert a5.parse_frame(A5_SOC) in a5.A5Assembler().feed(before + A5_SOC + after)
+@given(st.binary(max_size=60), st.binary(max_size=60), st.binary(max_size=4).map(lambda b: bytes(x & 0xFF for x in b)))
+def test_junk_before_and_after_is_skipped(before: bytes, after: bytes, idle_len: bytes) -> None:
+    """The real frame is found whatever junk precedes it, and whatever follows it in a later chunk.
+
+    In the same chunk, A5 accepts after a frame only another frame or idle-line bytes (0x00/0xFF): anything else
+    is what a byte-shifted window looks like (tests/reliability/test_a5_shifted_window.py).
+    """
+    idle = bytes(0xFF if b & 1 else 0x00 for b in idle_len)
+    assert a5.parse_frame(A5_SOC) in a5.A5Assembler().feed(before + A5_SOC + idle + A5_SOC)
+    assembler = a5.A5Assembler()
+    assert a5.parse_frame(A5_SOC) in assembler.feed(before + A5_SOC + idle)
+    assembler.feed(after)
     for raw in _real_modbus():
         assert d2.parse_frame(raw) in d2.ModbusAssembler().feed(before + raw + after)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(min_size=1, max_size=20).filter(lambda b: b.lstrip(b"\x00\xff")[:1] not in (b"", b"\xa5")))
+def test_a5_frame_followed_by_junk_is_refused(junk: bytes) -> None:
+    """A frame followed in the same chunk by bytes that cannot start a frame is a shifted window: refused.
+
+    In a later chunk, the frame was already returned: ``straddled`` says so and the reader refuses the answer.
+    """
+    assert a5.parse_frame(A5_SOC) not in a5.A5Assembler().feed(A5_SOC + junk)
+    assembler = a5.A5Assembler()
+    assert assembler.feed(A5_SOC) == [a5.parse_frame(A5_SOC)]
+    assembler.feed(junk)
+    assert assembler.straddled == 1
 
 
 @settings(max_examples=300, deadline=None)

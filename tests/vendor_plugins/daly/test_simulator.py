@@ -258,11 +258,27 @@ def _deci(lo: int, hi: int) -> st.SearchStrategy[float]:
     return st.integers(lo, hi).map(lambda v: v / 10)
 
 
+@st.composite
+def _pack_voltage(draw: st.DrawFn, cells: list[float]) -> float:
+    """A 0x90 voltage the codec accepts with these cells: their sum within the tolerance (any, without cells)."""
+    if not cells:
+        return draw(_deci(0, 65535))
+    total = sum(cells)
+    relative, absolute = t.A5_PACK_VS_CELLS_TOLERANCE
+    slack = max(absolute, relative * total) - 0.05  # the 0.1 V resolution of the field must stay inside
+    return draw(st.integers(max(0, round((total - slack) * 10)), round((total + slack) * 10)).map(lambda v: v / 10))
+
+
+@st.composite
+def _cells_and_voltage(draw: st.DrawFn) -> tuple[list[float], float]:
+    cells = draw(st.lists(st.integers(0, t.A5_MAX_CELL_MV).map(lambda mv: mv / 1000), max_size=t.MAX_CELLS))
+    return cells, draw(_pack_voltage(cells))
+
+
 a5_states = st.builds(
-    DalyState,
-    cell_voltages=st.lists(st.integers(0, 65535).map(lambda mv: mv / 1000), max_size=t.MAX_CELLS),
+    lambda cv, **kw: DalyState(cell_voltages=cv[0], voltage=cv[1], **kw),
+    cv=_cells_and_voltage(),
     temperatures=st.lists(st.integers(-40, 215).map(float), max_size=t.MAX_TEMPS),
-    voltage=_deci(0, 65535),
     current=st.integers(0, 65535).map(a5.current_from_raw),
     soc=_deci(0, 1000),  # a state of charge above 100 % is rejected as implausible (model.py)
     remaining_capacity=st.integers(0, 2**32 - 1).map(lambda mah: mah / 1000),

@@ -49,9 +49,10 @@ class Decoded:
 
 def _decode_single(frame: Frame) -> Decoded:
     fields = a5.decode_fields(frame.command, frame.payload)
-    pack = fields if frame.command == t.CMD_PACK else NEUTRAL_PACK
     mosfet = fields if frame.command == t.CMD_MOSFET else NEUTRAL_MOSFET
     status = fields if frame.command == t.CMD_STATUS else NEUTRAL_STATUS
+    # the stand-in cells are 3.3 V each: a stand-in 0x90 agrees with them (the codec checks the pack voltage)
+    pack = fields if frame.command == t.CMD_PACK else {**NEUTRAL_PACK, "voltage": 33 * status["cell_count"]}
     reading = a5.A5Reading(
         pack=pack,
         mosfet=mosfet,
