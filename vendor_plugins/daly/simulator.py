@@ -14,7 +14,7 @@ from __future__ import annotations
 from ..errors import ConfigError
 from ..framing import FrameAssembler
 from ..plugin import SimulatorOptions
-from ..sim.base import Simulator
+from ..sim.base import RequestLog, Simulator
 from . import a5, d2
 from . import table as t
 from .sim_state import DalyState, LiveModel
@@ -34,7 +34,7 @@ class _DalySimulator(Simulator):
     def __init__(self, state: DalyState | None, *, live: bool, seed: int | None) -> None:
         self.state = state if state is not None else DalyState()
         self.live = live
-        self.requests: list[bytes] = []
+        self.requests: list[bytes] = RequestLog()
         self._model = LiveModel(seed)
 
     def advance(self, seconds: float) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from ..framing import FrameAssembler
 from ..model import Alarm
-from ..sim.base import Simulator
+from ..sim.base import RequestLog, Simulator
 from . import codec
 from . import table as t
 
@@ -117,7 +117,7 @@ class JbdSimulator(Simulator):
         self.state = state if state is not None else JbdState()
         self.live = live
         self.factory_mode = False
-        self.requests: list[bytes] = []
+        self.requests: list[bytes] = RequestLog()
         self._rng = random.Random(seed)
         self._clock = 0.0
 

@@ -26,7 +26,7 @@ from pymodbus.simulator import DataType, SimData, SimDevice
 from ..crc import crc16_modbus
 from ..errors import ChecksumError, FrameError
 from ..framing import Frame, FrameAssembler
-from ..sim.base import Simulator
+from ..sim.base import RequestLog, Simulator
 from . import modbus_codec as codec
 from . import table as t
 from .state import PaceState
@@ -93,7 +93,7 @@ class PaceRtuSimulator(Simulator):
         self.unit = unit
         self.reject_pack_block = reject_pack_block
         self.present = True
-        self.requests: list[bytes] = []
+        self.requests: list[bytes] = RequestLog()
 
     def request_assembler(self) -> FrameAssembler:
         """RTU requests."""

@@ -14,7 +14,7 @@ import math
 import random
 
 from ..framing import FrameAssembler
-from ..sim.base import Simulator
+from ..sim.base import RequestLog, Simulator
 from . import ascii_codec as codec
 from . import ascii_layout as layout
 from . import table as t
@@ -58,7 +58,7 @@ class PaceAsciiSimulator(Simulator):
         self.live = live
         #: A pack that is "unplugged" stays silent (bus tests remove a pack mid-run with this).
         self.present = True
-        self.requests: list[bytes] = []
+        self.requests: list[bytes] = RequestLog()
         self._rng = random.Random(seed)
         self._clock = 0.0
         self._pending = 0.0
