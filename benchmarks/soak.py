@@ -124,12 +124,20 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
     heap_warm, _ = tracemalloc.get_traced_memory()
     snap_warm = tracemalloc.take_snapshot()
     rss_warm = rss_kib()
+    overhead_warm = tracemalloc.get_tracemalloc_memory()
     tasks_running = len(asyncio.all_tasks())
-    samples: list[tuple[float, int, int]] = []
+    samples: list[tuple[float, int, int, int]] = []
     while not all(r.done() for r in runners):
         await asyncio.wait(runners, timeout=30)
         gc.collect()
-        samples.append((round(time.monotonic() - started), tracemalloc.get_traced_memory()[0], rss_kib()))
+        samples.append(
+            (
+                round(time.monotonic() - started),
+                tracemalloc.get_traced_memory()[0],
+                rss_kib(),
+                tracemalloc.get_tracemalloc_memory() // 1024,
+            )
+        )
     for runner in runners:
         runner.result()  # an exception in a runner is a failure of the soak itself
     gc.collect()
@@ -138,6 +146,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         str(stat) for stat in tracemalloc.take_snapshot().compare_to(snap_warm, "lineno")[:8] if stat.size_diff > 0
     ]
     rss_end = rss_kib()
+    overhead_end = tracemalloc.get_tracemalloc_memory()
     tasks_end_running = len(asyncio.all_tasks())
     every = [sum(counts) for counts in zip(*durations.values(), strict=True)]
     byte_links = [r.link for r in rigs if isinstance(r.link, ByteLink)]
@@ -188,7 +197,12 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         "rss_kib_after_warmup": rss_warm,
         "rss_kib_end": rss_end,
         "rss_growth_kib": rss_end - rss_warm,
-        "samples_s_heap_rss": samples,
+        # tracemalloc's own bookkeeping (its trace tables) is in the RSS but not in the traced heap
+        "tracemalloc_overhead_kib_after_warmup": overhead_warm // 1024,
+        "tracemalloc_overhead_kib_end": overhead_end // 1024,
+        "rss_growth_kib_without_tracemalloc": rss_end - rss_warm - (overhead_end - overhead_warm) // 1024,
+        "simulated_hours_of_5s_polls_per_rig": round(min(r.tally.polls for r in rigs) * 5 / 3600, 1),
+        "samples_s_heap_rss_tracemalloc": samples,
         "top_heap_growth": growth,
         "tasks_before": tasks_before,
         "tasks_while_running": tasks_running,
