@@ -182,7 +182,7 @@ class Rig:
         self.sims = [self.recorder.wrap(s, step=step) for s in target.simulators(seed)]
         for sim in self.sims:
             requests = getattr(sim.inner, "requests", None)
-            if isinstance(requests, list) and not isinstance(requests, RequestLog):
+            if isinstance(requests, list) and (not isinstance(requests, RequestLog) or requests.maxlen > max_log):
                 sim.inner.requests = RequestLog(requests, maxlen=max(1, min(max_log, 1000)))  # type: ignore[attr-defined]
         self.timeout = timeout
         self.read_limit = 30 * timeout + plan.delay_seconds + plan.refuse_seconds + 5.0
