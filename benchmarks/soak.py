@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import ctypes
 import gc
 import json
 import os
@@ -50,6 +51,15 @@ def quantile(histogram: list[int], q: float) -> float | None:
         if seen >= q * total:
             return ms / 1000
     return (len(histogram) - 1) / 1000
+
+
+def rss_after_malloc_trim() -> int | None:
+    """RSS (KiB) after asking glibc to return freed heap memory to the system; ``None`` where there is no glibc."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except OSError, AttributeError:
+        return None
+    return rss_kib()
 
 
 def open_fds() -> int:
@@ -146,6 +156,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         str(stat) for stat in tracemalloc.take_snapshot().compare_to(snap_warm, "lineno")[:8] if stat.size_diff > 0
     ]
     rss_end = rss_kib()
+    rss_trimmed = rss_after_malloc_trim()
     overhead_end = tracemalloc.get_tracemalloc_memory()
     tasks_end_running = len(asyncio.all_tasks())
     every = [sum(counts) for counts in zip(*durations.values(), strict=True)]
@@ -200,6 +211,9 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         # tracemalloc's own bookkeeping (its trace tables) is in the RSS but not in the traced heap
         "tracemalloc_overhead_kib_after_warmup": overhead_warm // 1024,
         "tracemalloc_overhead_kib_end": overhead_end // 1024,
+        # glibc keeps freed memory (fragmented heap) in the RSS; after malloc_trim only what is really held remains
+        "rss_kib_end_after_malloc_trim": rss_trimmed,
+        "rss_growth_kib_after_malloc_trim": None if rss_trimmed is None else rss_trimmed - rss_warm,
         "rss_growth_kib_without_tracemalloc": rss_end - rss_warm - (overhead_end - overhead_warm) // 1024,
         "simulated_hours_of_5s_polls_per_rig": round(min(r.tally.polls for r in rigs) * 5 / 3600, 1),
         "samples_s_heap_rss_tracemalloc": samples,
