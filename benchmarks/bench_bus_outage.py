@@ -1,7 +1,8 @@
 """Bus outage benchmark: cycles until every pack of a 15-pack bus has fresh data after a link outage.
 
 Run: ``.venv/bin/python benchmarks/bench_bus_outage.py [--baseline path/to/old_poller.py] [--lengths 1,2,3]``.
-Not a timed test (the assertions live in ``tests/reliability/test_bus_outage.py``, which this reuses).
+Not a timed test: the scenarios come from :mod:`vendor_plugins.sim.bus_outage`, which
+``tests/reliability/test_bus_outage.py`` asserts on.
 
 For each outage kind — the TCP bridge refusing connections, the bus silent behind a live bridge, silence starting
 in the middle of a cycle — and for PACE ASCII and Modbus RTU through the bridge, a :class:`BusPoller` polls
@@ -26,11 +27,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.reliability.test_bus_outage import ABSENT, PACKS, run_outage
 from vendor_plugins import poller as current
 from vendor_plugins.plugin import Session
-
-CASES = (("ascii-25", "refused"), ("ascii-25", "silent"), ("ascii-25", "silent-mid-cycle"), ("modbus", "refused"))
+from vendor_plugins.sim.bus_outage import ABSENT, PACKS, SCENARIOS, run_outage
 
 
 def load(path: str) -> ModuleType:
@@ -52,7 +51,7 @@ async def measure(module: ModuleType, lengths: list[int]) -> dict[str, Any]:
 
     factory: Callable[[Session], Any] = make
     out: dict[str, Any] = {}
-    for family, kind in CASES:
+    for family, kind in SCENARIOS:
         cycles, reads, cpu = [], [], []
         for length in lengths:
             began = time.process_time()

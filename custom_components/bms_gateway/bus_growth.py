@@ -4,9 +4,9 @@ The set-up flow's scan finds the packs on a bus once. For a bus vendor (a plugin
 several packs on one RS485 bus or TCP bridge) :class:`BusGrowth` then probes the addresses that are not configured,
 one address every :data:`PROBE_EVERY`, round robin, starting after the highest configured address (a new pack
 usually gets the next DIP-switch address). A probe is the library's read-only :func:`~vendor_plugins.poller.scan` of
-that one address through a session with control disabled, bounded by :data:`PROBE_TIMEOUT` and run under the
-coordinator's I/O lock: it never interleaves with a poll or a MOSFET write, and a poll waits for at most one probe.
-Nothing is probed while the bus does not answer at all.
+that one address through a session with control disabled, bounded by :data:`PROBE_TIMEOUT` and run inside the
+coordinator's :meth:`~.coordinator.BmsCoordinator.exclusive`: it never interleaves with a poll or a MOSFET write, and
+a poll waits for at most one probe. Nothing is probed while the bus does not answer at all.
 
 A pack that answers joins the entry's packs and the entry reloads, which creates its device and entities (as for a
 configured pack that answers late). Addresses the user removed (device deletion, the ``pack_missing`` fix) are kept
@@ -114,7 +114,7 @@ class BusGrowth:
     @callback
     def _async_tick(self, _now: datetime) -> None:
         if self._task is not None and not self._task.done():
-            return  # the previous probe still waits for the lock (a long poll or a write): no queue of probes
+            return  # the previous probe still waits for the bus (a long poll or a write): no queue of probes
         self._task = self.entry.async_create_background_task(
             self.hass, self.async_probe_next(), f"{self.entry.title} bus growth probe"
         )
@@ -126,7 +126,7 @@ class BusGrowth:
             return None  # the bus (or the bridge) is down: a probe would learn nothing
         address = self.order[self._next % len(self.order)]
         self._next += 1
-        async with coordinator._io_lock:
+        async with coordinator.exclusive():
             if self.entry.state is not ConfigEntryState.LOADED or self.hass.is_stopping:
                 return None
             self.probes += 1

@@ -25,7 +25,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Protocol
@@ -126,7 +127,7 @@ class BmsCoordinator(DataUpdateCoordinator[BmsData]):
         self._field_tables: dict[PackAddress, tuple[Callable[[object], tuple[Any, ...]], list[list[Any]]]] = {}
         #: pack -> entities told about every poll (time-dependent values: the energy meters).
         self._every_poll: dict[PackAddress, list[PackListener]] = {}
-        #: Polling and control share the link: one sequence at a time (a write's read-back is not interleaved).
+        #: Polling and control share the link: one sequence at a time (see :meth:`exclusive`).
         self._io_lock = asyncio.Lock()
         max_gap = ENERGY_MAX_GAP_POLLS * scan_interval(entry).total_seconds()
         #: Charged / discharged energy of each pack, integrated from every reading.
@@ -156,6 +157,23 @@ class BmsCoordinator(DataUpdateCoordinator[BmsData]):
     def link_kind(self) -> LinkKind:
         """The kind of the entry's connection."""
         return LinkKind(self.config_entry.data[CONF_LINK])
+
+    # --- the link ------------------------------------------------------------------------------
+    @asynccontextmanager
+    async def exclusive(self) -> AsyncIterator[None]:
+        """Hold the link exclusively for the body: no poll and no control write interleaves with it.
+
+        Polls, MOSFET writes (with their read-back) and anything else that talks on the link (the background bus
+        check's probes) take turns, first come first served: the body's requests and replies are never mixed with
+        another sequence's. Not re-entrant: do not enter it again inside the body.
+        """
+        async with self._io_lock:
+            yield
+
+    @property
+    def exclusive_held(self) -> bool:
+        """Whether someone holds the link through :meth:`exclusive` now (a poll would wait)."""
+        return self._io_lock.locked()
 
     # --- reading -------------------------------------------------------------------------------
     async def _async_setup(self) -> None:
@@ -196,7 +214,7 @@ class BmsCoordinator(DataUpdateCoordinator[BmsData]):
         """Read every pack; a pack that fails is left out (its entities go unavailable)."""
         data: BmsData = {}
         last_error: BmsError | None = None
-        async with self._io_lock:
+        async with self.exclusive():
             results = await self._read_all()
         now = dt_util.utcnow()
         timestamp = now.timestamp()
@@ -257,7 +275,7 @@ class BmsCoordinator(DataUpdateCoordinator[BmsData]):
         entity shows the real state, not the requested one.
         """
         self.stats["writes"] += 1
-        async with self._io_lock:
+        async with self.exclusive():
             try:
                 snapshot = await self.session.set_switch(pack, switch, on)
             except BmsError:

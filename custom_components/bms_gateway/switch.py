@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import Any
+from typing import Any, Final
 
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
 from homeassistant.components.switch.const import SwitchDeviceClass
@@ -30,6 +30,18 @@ from .coordinator import BmsCoordinator, PackAddress
 from .entity import BmsEntity
 
 PARALLEL_UPDATES = 1  # one write at a time per platform (the coordinator serialises them with polling anyway)
+
+#: The translated error of a failed write, by the library's error (the first class that matches).
+_ERROR_KEYS: Final[tuple[tuple[type[BmsError], str], ...]] = (
+    (ControlNotConfirmed, "control_not_confirmed"),
+    (ControlRefused, "control_refused"),
+    (BmsError, "control_failed"),
+)
+
+
+def _error_key(err: BmsError) -> str:
+    """The translation key of the error a failed write raises."""
+    return next(key for kind, key in _ERROR_KEYS if isinstance(err, kind))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,22 +117,10 @@ class BmsMosfetSwitch(BmsEntity, SwitchEntity):
         placeholders = {"switch": self.switch.value, "state": "on" if on else "off", "pack": self.device_name}
         try:
             await self.coordinator.async_set_switch(self.pack, self.switch, on)
-        except ControlNotConfirmed as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="control_not_confirmed",
-                translation_placeholders={**placeholders, "error": str(err)},
-            ) from err
-        except ControlRefused as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="control_refused",
-                translation_placeholders={**placeholders, "error": str(err)},
-            ) from err
         except BmsError as err:
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
-                translation_key="control_failed",
+                translation_key=_error_key(err),
                 translation_placeholders={**placeholders, "error": str(err)},
             ) from err
         finally:

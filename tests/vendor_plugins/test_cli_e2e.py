@@ -7,79 +7,26 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import selectors
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.vendor_plugins.cli_runner import bmsgw, running, spawn
 from vendor_plugins.jbd.simulator import JbdState
-
-ROOT = Path(__file__).resolve().parents[2]
-BMSGW = [sys.executable, "-m", "vendor_plugins.cli"]
-STARTUP_TIMEOUT = 5.0
 
 pytestmark = pytest.mark.timeout(20)
 
 
-def bmsgw(*args: str, timeout: float = 5.0) -> subprocess.CompletedProcess[str]:
-    """Run one ``bmsgw`` command to completion."""
-    return subprocess.run(
-        [*BMSGW, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False, env=_env()
-    )
-
-
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONUNBUFFERED"] = "1"
-    env.pop("PYTHONWARNINGS", None)
-    return env
-
-
-def _first_line(proc: subprocess.Popen[str], timeout: float) -> str:
-    assert proc.stdout is not None
-    with selectors.DefaultSelector() as selector:
-        selector.register(proc.stdout, selectors.EVENT_READ)
-        if not selector.select(timeout):
-            raise AssertionError(f"simulator printed nothing within {timeout} s")
-    line = proc.stdout.readline().strip()
-    if not line:
-        assert proc.stderr is not None
-        raise AssertionError(f"simulator exited with {proc.wait(1)}: {proc.stderr.read()}")
-    return line
-
-
-@contextlib.contextmanager
-def simulate(*args: str, stop: signal.Signals = signal.SIGTERM) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+def simulate(
+    *args: str, stop: signal.Signals = signal.SIGTERM
+) -> contextlib.AbstractContextManager[tuple[str, subprocess.Popen[str]]]:
     """Run ``bmsgw simulate --vendor jbd ARGS``; yield the first stdout line (where it listens) and the process."""
-    proc = subprocess.Popen(
-        [*BMSGW, "simulate", "--vendor", "jbd", *args],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=_env(),
-    )
-    try:
-        yield _first_line(proc, STARTUP_TIMEOUT), proc
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(stop)
-            try:
-                proc.wait(timeout=3)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=3)
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
+    return running("simulate", "--vendor", "jbd", *args, sig=stop)
 
 
 @contextlib.contextmanager
@@ -187,14 +134,7 @@ def test_set_switches_discharge_off_and_refuses_without_allow_control() -> None:
 def test_watch_json_until_sigint() -> None:
     with simulate("--tcp", "127.0.0.1:0", "--profile", "live", "--seed", "3") as (url, _):
         target = url.removeprefix("tcp://")
-        watcher = subprocess.Popen(
-            [*BMSGW, "read", "--tcp", target, "--vendor", "jbd", "--json", "--watch", "0.2", "--timeout", "1"],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=_env(),
-        )
+        watcher = spawn("read", "--tcp", target, "--vendor", "jbd", "--json", "--watch", "0.2", "--timeout", "1")
         try:
             time.sleep(1.2)
             watcher.send_signal(signal.SIGINT)

@@ -31,7 +31,7 @@ import os
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from typing import Any, Self
+from typing import Any
 
 from bleak.exc import BleakError
 
@@ -39,6 +39,7 @@ from ..plugin import BleProfile
 from .ble import FakeBleClient
 from .pty import PtyServer
 from .serving import SimEndpoint, Simulators
+from .tcp import TcpServerBase
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -346,40 +347,31 @@ class _FaultyTcpProtocol(asyncio.Protocol):
         self._conn = None
 
 
-class FaultyTcpServer:
+class FaultyTcpServer(TcpServerBase):
     """A simulator behind a misbehaving TCP bridge (an ``outage`` closes the listener for a while)."""
 
     def __init__(self, endpoint: SimEndpoint, injector: FaultInjector) -> None:
         """Create an unstarted server (use :func:`serve_faulty_tcp`)."""
-        self.endpoint = endpoint
+        super().__init__(endpoint, host="127.0.0.1")
         self.injector = injector
         self.clients: dict[asyncio.Transport, FaultyConnection] = {}
-        self.connections = 0
-        self.host = "127.0.0.1"
-        self.port = 0
-        self._server: asyncio.Server | None = None
         self._reopen: asyncio.TimerHandle | None = None
         self._relisten_task: asyncio.Task[None] | None = None
         self._closed = False
         self._down = False
 
-    async def _listen(self) -> None:
-        loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(lambda: _FaultyTcpProtocol(self), self.host, self.port)
-        self.host, self.port = self._server.sockets[0].getsockname()[:2]
+    def _protocol(self) -> asyncio.Protocol:
+        return _FaultyTcpProtocol(self)
 
-    @property
-    def url(self) -> str:
-        """``tcp://host:port``."""
-        return f"tcp://{self.host}:{self.port}"
+    def _cancel_reopen(self) -> None:
+        if self._reopen is not None:
+            self._reopen.cancel()
+            self._reopen = None
 
     def refuse_for(self, seconds: float) -> None:
         """Stop listening (connections are refused) and listen again on the same port after ``seconds``."""
-        server, self._server = self._server, None
-        if server is not None:
-            server.close()
-        if self._reopen is not None:
-            self._reopen.cancel()
+        self._stop_listening()
+        self._cancel_reopen()
         self._reopen = asyncio.get_running_loop().call_later(seconds, self._start_relisten)
 
     def _start_relisten(self) -> None:
@@ -398,12 +390,8 @@ class FaultyTcpServer:
     def go_down(self) -> None:
         """The bridge goes away until :meth:`come_back`: clients dropped, connections refused (test hook)."""
         self._down = True
-        if self._reopen is not None:
-            self._reopen.cancel()
-            self._reopen = None
-        server, self._server = self._server, None
-        if server is not None:
-            server.close()
+        self._cancel_reopen()
+        self._stop_listening()
         self.drop_clients()
 
     async def come_back(self) -> None:
@@ -420,26 +408,12 @@ class FaultyTcpServer:
         self.clients.clear()
 
     async def close(self) -> None:
-        """Stop listening and drop every client (idempotent)."""
+        """Stop listening and drop every client; no reopening after this (idempotent)."""
         self._closed = True
-        if self._reopen is not None:
-            self._reopen.cancel()
-            self._reopen = None
+        self._cancel_reopen()
         if self._relisten_task is not None:
             await asyncio.gather(self._relisten_task, return_exceptions=True)
-        server, self._server = self._server, None
-        self.drop_clients()
-        if server is not None:
-            server.close()
-            await server.wait_closed()
-
-    async def __aenter__(self) -> Self:
-        """Use as an async context manager."""
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        """Close on exit."""
-        await self.close()
+        await super().close()
 
 
 async def serve_faulty_tcp(simulators: Simulators, injector: FaultInjector, host: str = "127.0.0.1") -> FaultyTcpServer:

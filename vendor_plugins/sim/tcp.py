@@ -2,13 +2,15 @@
 
 Each connection gets its own request assembler; all connections share the simulators and their clock. Test hooks:
 :meth:`SimServer.inject` pushes unsolicited bytes to the clients (noise, a late reply) and
-:meth:`SimServer.drop_clients` closes their connections while the server keeps listening.
+:meth:`SimServer.drop_clients` closes their connections while the server keeps listening. :class:`TcpServerBase`
+holds what every simulator TCP server shares (listening, ``url``, closing), :class:`~.faults.FaultyTcpServer` too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from abc import ABC, abstractmethod
 from typing import Self
 
 from .serving import SimEndpoint, Simulators
@@ -41,30 +43,77 @@ class _SimProtocol(asyncio.Protocol):
         self._transport = None
 
 
-class SimServer:
-    """A listening simulator server; ``url`` is what ``--tcp`` / :class:`~vendor_plugins.transports.TcpLink` use."""
+class TcpServerBase(ABC):
+    """What every simulator TCP server shares: its address, its listener, and closing both with the clients.
 
-    def __init__(self, endpoint: SimEndpoint) -> None:
-        """Create an unstarted server for ``endpoint`` (use :func:`serve_tcp`)."""
+    A subclass says how to serve a connection (:meth:`_protocol`) and how to drop its clients (:meth:`drop_clients`).
+    """
+
+    def __init__(self, endpoint: SimEndpoint, host: str = "", port: int = 0) -> None:
+        """Create an unstarted server for ``endpoint`` that will listen on ``host:port`` (0 = any free port)."""
         self.endpoint = endpoint
-        self.clients: set[asyncio.Transport] = set()
         #: How many connections were accepted so far.
         self.connections = 0
-        self.host = ""
-        self.port = 0
+        self.host = host
+        self.port = port
         self._server: asyncio.Server | None = None
 
-    async def _start(self, host: str, port: int) -> None:
-        loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(lambda: _SimProtocol(self), host, port)
-        sockname = self._server.sockets[0].getsockname()
-        self.host, self.port = sockname[0], sockname[1]
+    @abstractmethod
+    def _protocol(self) -> asyncio.Protocol:
+        """A protocol for one new client connection."""
+
+    @abstractmethod
+    def drop_clients(self) -> None:
+        """Close every client connection; the server keeps accepting new ones."""
+
+    async def _listen(self) -> None:
+        """Listen on ``host:port``; then both name the bound address (the free port picked for port 0)."""
+        self._server = await asyncio.get_running_loop().create_server(self._protocol, self.host, self.port)
+        self.host, self.port = self._server.sockets[0].getsockname()[:2]
+
+    def _stop_listening(self) -> asyncio.Server | None:
+        """Close the listener, if any (clients stay connected); return it, to wait for it."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+        return server
 
     @property
     def url(self) -> str:
         """``tcp://host:port`` (IPv6 hosts in brackets)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"tcp://{host}:{self.port}"
+
+    async def close(self) -> None:
+        """Stop listening and close every client connection (idempotent)."""
+        self.drop_clients()
+        server = self._stop_listening()
+        if server is not None:
+            await server.wait_closed()
+
+    async def __aenter__(self) -> Self:
+        """Use the server as an async context manager (closed on exit)."""
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        """Close on exit."""
+        await self.close()
+
+
+class SimServer(TcpServerBase):
+    """A listening simulator server; ``url`` is what ``--tcp`` / :class:`~vendor_plugins.transports.TcpLink` use."""
+
+    def __init__(self, endpoint: SimEndpoint) -> None:
+        """Create an unstarted server for ``endpoint`` (use :func:`serve_tcp`)."""
+        super().__init__(endpoint)
+        self.clients: set[asyncio.Transport] = set()
+
+    async def _start(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        await self._listen()
+
+    def _protocol(self) -> asyncio.Protocol:
+        return _SimProtocol(self)
 
     def inject(self, data: bytes) -> None:
         """Send unsolicited ``data`` to every connected client (test hook: noise, a late reply)."""
@@ -77,22 +126,6 @@ class SimServer:
         for transport in list(self.clients):
             transport.close()
         self.clients.clear()
-
-    async def close(self) -> None:
-        """Stop listening and close every client connection (idempotent)."""
-        server, self._server = self._server, None
-        self.drop_clients()
-        if server is not None:
-            server.close()
-            await server.wait_closed()
-
-    async def __aenter__(self) -> Self:
-        """Use the server as an async context manager (closed on exit)."""
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        """Close on exit."""
-        await self.close()
 
 
 async def serve_tcp(simulator: Simulators, host: str = "127.0.0.1", port: int = 0) -> SimServer:

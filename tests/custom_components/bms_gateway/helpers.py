@@ -1,9 +1,16 @@
-"""Small test helpers: simulator states, config entries, and advertisements through habluetooth's public API."""
+"""Shared test helpers: what the integration's tests set up and do again and again.
+
+Simulator states and config entries, entries set up against simulators served over loopback, silent packs, the
+passing of time and polls, the end of a reconfigure flow, and advertisements through habluetooth's public API.
+"""
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import timedelta
+from typing import Any, Protocol
 
 import pytest
 from bleak.backends.device import BLEDevice
@@ -12,8 +19,10 @@ from habluetooth import BaseHaRemoteScanner, HaBluetoothConnector
 from homeassistant.components import bluetooth
 from homeassistant.components.bluetooth import BluetoothServiceInfoBleak
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.bms_gateway.connection import unique_id
 from custom_components.bms_gateway.const import (
@@ -25,13 +34,26 @@ from custom_components.bms_gateway.const import (
     CONF_PACKS,
     CONF_PORT,
     CONF_VENDOR,
+    DEFAULT_SCAN_INTERVAL,
     DOMAIN,
 )
 from custom_components.bms_gateway.descriptions import SCALAR_SENSORS
-from vendor_plugins.jbd.simulator import JbdState
+from vendor_plugins.jbd.simulator import JbdSimulator, JbdState
 from vendor_plugins.model import Alarm, BmsSnapshot
+from vendor_plugins.plugin import SimulatorOptions, VendorPlugin
+from vendor_plugins.registry import default_registry
+from vendor_plugins.sim import SimServer, Simulator, serve_tcp
 
 JBD_SERVICE = "0000ff00-0000-1000-8000-00805f9b34fb"
+
+
+class _Server(Protocol):
+    """A loopback simulator server (TCP, Modbus-TCP) as a reconfigure test moves between two of them."""
+
+    @property
+    def port(self) -> int: ...
+
+    async def close(self) -> None: ...
 
 
 def jbd_state(cells: int = 16) -> JbdState:
@@ -71,6 +93,112 @@ def ble_entry(address: str) -> MockConfigEntry:
     """A config entry for a JBD pack over Bluetooth."""
     data = {CONF_LINK: "ble", CONF_ADDRESS: address, CONF_VENDOR: "jbd", CONF_PACKS: [None]}
     return MockConfigEntry(domain=DOMAIN, data=data, unique_id=unique_id(data), title=f"JBD {address}")
+
+
+def bus_simulators(addresses: Iterable[int], plugin: VendorPlugin | None = None) -> list[Simulator]:
+    """Static simulated packs of ``plugin`` (default: PACE) at ``addresses`` on one bus, each seeded by its address."""
+    plugin = plugin or default_registry().get("pace")
+    return [plugin.create_simulator(SimulatorOptions(profile="static", seed=a, address=a)) for a in addresses]
+
+
+def pace_bus_entry(
+    server: SimServer, packs: list[int], *, title: str = "PACE bus", options: dict[str, Any] | None = None
+) -> MockConfigEntry:
+    """A config entry for the PACE packs ``packs`` (ASCII protocol) on the simulated bus behind ``server``."""
+    data = {
+        "link": "tcp",
+        "host": server.host,
+        "port": server.port,
+        "vendor": "pace",
+        "family": "ascii-25",
+        "packs": packs,
+    }
+    return MockConfigEntry(domain=DOMAIN, data=data, options=options, unique_id=unique_id(data), title=title)
+
+
+async def setup_entry(
+    hass: HomeAssistant, entry: MockConfigEntry, *, options: dict[str, Any] | None = None
+) -> MockConfigEntry:
+    """Add ``entry`` (with ``options``, if given) and set it up, asserting it loads; returns it."""
+    entry.add_to_hass(hass)
+    if options is not None:
+        hass.config_entries.async_update_entry(entry, options=options)
+    assert await hass.config_entries.async_setup(entry.entry_id), entry.state
+    await hass.async_block_till_done()
+    return entry
+
+
+@asynccontextmanager
+async def served_entry(
+    hass: HomeAssistant,
+    simulators: Simulator | Sequence[Simulator],
+    entry_for: Callable[[SimServer], MockConfigEntry],
+    *,
+    options: dict[str, Any] | None = None,
+) -> AsyncIterator[tuple[SimServer, MockConfigEntry]]:
+    """Serve ``simulators`` over TCP loopback and set up the entry ``entry_for`` makes for that server.
+
+    Yields the server and the loaded entry; the server is closed on the way out (the test unloads the entry).
+    """
+    async with await serve_tcp(simulators) as server:
+        yield server, await setup_entry(hass, entry_for(server), options=options)
+
+
+def jbd_over_tcp(
+    hass: HomeAssistant, sim: Simulator, *, options: dict[str, Any] | None = None
+) -> AbstractAsyncContextManager[tuple[SimServer, MockConfigEntry]]:
+    """:func:`served_entry` for one JBD pack behind a TCP bridge (:func:`tcp_entry`), with ``options`` if given."""
+    return served_entry(hass, sim, lambda server: tcp_entry(server.host, server.port), options=options)
+
+
+def pace_bus_over_tcp(
+    hass: HomeAssistant, sims: Sequence[Simulator], packs: list[int]
+) -> AbstractAsyncContextManager[tuple[SimServer, MockConfigEntry]]:
+    """:func:`served_entry` for the packs ``packs`` of a simulated PACE bus (:func:`pace_bus_entry`)."""
+    return served_entry(hass, sims, lambda server: pace_bus_entry(server, packs))
+
+
+async def closed_port() -> int:
+    """A loopback TCP port where nothing listens any more (a simulator served there was just closed)."""
+    server = await serve_tcp(JbdSimulator())
+    port = server.port
+    await server.close()
+    return port
+
+
+def silence(sim: Simulator) -> None:
+    """The simulated pack stops answering (it left the bus, or the link to it is broken)."""
+    sim.handle = lambda request: None  # type: ignore[method-assign]
+
+
+def answer_again(sim: Simulator) -> None:
+    """The pack :func:`silence` silenced answers again."""
+    del sim.handle
+
+
+async def finish_reconfigure(hass: HomeAssistant, flow_id: str, old: _Server, new: _Server) -> None:
+    """Finish the reconfigure flow ``flow_id`` moving from ``old`` to ``new`` (loopback servers, same kind).
+
+    ``old`` is stopped first and refused (``cannot_connect``); ``new`` is accepted, and the entry reloads onto it.
+    """
+    await old.close()
+    result = await hass.config_entries.flow.async_configure(flow_id, {"host": f"127.0.0.1:{old.port}"})
+    assert result["errors"] == {"base": "cannot_connect"}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"host": f"127.0.0.1:{new.port}"})
+    assert result["type"] is FlowResultType.ABORT and result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def tick(hass: HomeAssistant, period: timedelta = DEFAULT_SCAN_INTERVAL) -> None:
+    """``period`` and one second more pass (a poll at the default interval); waits for what that started."""
+    async_fire_time_changed(hass, dt_util.utcnow() + period + timedelta(seconds=1))
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def refresh(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Poll ``entry``'s packs now and wait for what the poll started (repairs, reloads)."""
+    await entry.runtime_data.async_refresh()
+    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 class FakeRemoteScanner(BaseHaRemoteScanner):

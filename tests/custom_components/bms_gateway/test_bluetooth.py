@@ -22,7 +22,15 @@ from vendor_plugins.registry import default_registry
 from vendor_plugins.sim.ble import FakeBleClient
 from vendor_plugins.transports.ble import BleLink
 
-from .helpers import FakeRemoteScanner, assert_states_match, ble_entry, jbd_state, register_scanner, service_info
+from .helpers import (
+    FakeRemoteScanner,
+    assert_states_match,
+    ble_entry,
+    jbd_state,
+    register_scanner,
+    service_info,
+    setup_entry,
+)
 
 ADDRESS = "A4:C1:38:12:34:56"
 NAME = "JBD-SP16S020"
@@ -183,10 +191,7 @@ async def test_ble_pack_goes_unavailable_and_back(
     await hass.async_block_till_done(wait_background_tasks=True)
     for flow in hass.config_entries.flow.async_progress_by_handler(DOMAIN):
         hass.config_entries.flow.async_abort(flow["flow_id"])
-    entry = ble_entry(ADDRESS)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    entry = await setup_entry(hass, ble_entry(ADDRESS))
     entry.runtime_data.link.timeout = 0.2
     entity_id = hass.states.async_entity_ids("sensor")[0]
 

@@ -9,29 +9,25 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
-from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 import custom_components.bms_gateway as integration
 from custom_components.bms_gateway import bus_growth
 from custom_components.bms_gateway.bus_growth import PROBE_EVERY
-from custom_components.bms_gateway.connection import unique_id
 from custom_components.bms_gateway.const import CONF_IGNORED_PACKS, CONF_SCAN_NEW_PACKS, DOMAIN
 from tests.vendor_plugins.readonly import assert_read_only
 from vendor_plugins.model import BmsSnapshot
-from vendor_plugins.plugin import SimulatorOptions
 from vendor_plugins.registry import default_registry
 from vendor_plugins.sim import SimServer, Simulator, serve_tcp
 from vendor_plugins.transports import TcpLink
 
-from .helpers import assert_states_match
+from .helpers import answer_again, assert_states_match, bus_simulators, pace_bus_entry, setup_entry, silence, tick
 
 #: Addresses of the simulated bus: 1 and 2 are configured, 3 is plugged in later.
 BUS = (1, 2, 3)
@@ -49,11 +45,11 @@ class Bus:
 
     def unplug(self, address: int) -> None:
         """The pack at ``address`` stops answering (disconnected from the bus)."""
-        self.sims[address].handle = lambda request: None  # type: ignore[method-assign]
+        silence(self.sims[address])
 
     def plug(self, address: int) -> None:
         """The pack at ``address`` answers again."""
-        del self.sims[address].handle
+        answer_again(self.sims[address])
 
     def addresses(self, since: int = 0) -> set[int]:
         """The addresses requests were sent to (PACE ASCII: ADR is the 2 hex digits after ``~`` and VER)."""
@@ -62,8 +58,7 @@ class Bus:
 
 @pytest.fixture
 async def bus() -> AsyncIterator[Bus]:
-    plugin = default_registry().get("pace")
-    sims = {a: plugin.create_simulator(SimulatorOptions(profile="static", seed=a, address=a)) for a in BUS}
+    sims = dict(zip(BUS, bus_simulators(BUS), strict=True))
     server = await serve_tcp(list(sims.values()))
     recorded = Bus(server, sims)
     first = sims[BUS[0]]
@@ -81,28 +76,17 @@ async def bus() -> AsyncIterator[Bus]:
 
 
 def _entry(bus: Bus, packs: list[int], **options: Any) -> MockConfigEntry:
-    data = {
-        "link": "tcp",
-        "host": bus.server.host,
-        "port": bus.server.port,
-        "vendor": "pace",
-        "family": "ascii-25",
-        "packs": packs,
-    }
-    return MockConfigEntry(domain=DOMAIN, data=data, options=options, unique_id=unique_id(data), title="PACE bus")
+    return pace_bus_entry(bus.server, packs, options=options)
 
 
 async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await setup_entry(hass, entry)
     assert entry.state is ConfigEntryState.LOADED
 
 
 async def _tick(hass: HomeAssistant) -> None:
     """One probe period passes (the coordinator polls too)."""
-    async_fire_time_changed(hass, dt_util.utcnow() + PROBE_EVERY + timedelta(seconds=1))
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await tick(hass, PROBE_EVERY)
 
 
 async def _read(bus: Bus, address: int) -> BmsSnapshot:
@@ -192,7 +176,7 @@ async def test_disabled_option_means_no_probes(hass: HomeAssistant, bus: Bus) ->
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
-async def test_probe_holds_the_io_lock_and_delays_a_poll_by_one_probe_at_most(
+async def test_probe_holds_the_bus_exclusively_and_delays_a_poll_by_one_probe_at_most(
     hass: HomeAssistant, bus: Bus, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A poll that comes while a probe waits for an absent address starts right after it; nothing interleaves."""
@@ -204,7 +188,7 @@ async def test_probe_holds_the_io_lock_and_delays_a_poll_by_one_probe_at_most(
     growth = bus_growth.BusGrowth(hass, entry, coordinator)
     start = len(bus.requests)
     probe = hass.async_create_task(growth.async_probe_next(), eager_start=True)  # runs up to its first request
-    assert coordinator._io_lock.locked()
+    assert coordinator.exclusive_held
     began = time.monotonic()
     await coordinator.async_refresh()
     waited = time.monotonic() - began

@@ -18,7 +18,7 @@ from vendor_plugins.plugin import SimulatorOptions
 from vendor_plugins.registry import default_registry
 from vendor_plugins.sim import SimServer, serve_pty, serve_tcp
 
-from .helpers import jbd_state, tcp_entry
+from .helpers import closed_port, jbd_state, silence, tcp_entry
 
 
 @pytest.fixture
@@ -123,10 +123,7 @@ async def test_auto_detection_of_each_family(hass: HomeAssistant, vendor: str, f
 
 
 async def test_unreachable(hass: HomeAssistant) -> None:
-    server = await serve_tcp(JbdSimulator())
-    port = server.port
-    await server.close()
-    result = await _start_tcp(hass, f"127.0.0.1:{port}")
+    result = await _start_tcp(hass, f"127.0.0.1:{await closed_port()}")
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {"vendor": "jbd"})
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": "cannot_connect"}
@@ -151,7 +148,7 @@ async def test_wrong_vendor_names_the_one_that_answered(hass: HomeAssistant, jbd
 async def test_nothing_answers(hass: HomeAssistant) -> None:
     """A bridge that accepts connections but where no BMS answers: no_answer / cannot_detect."""
     silent = JbdSimulator()
-    silent.handle = lambda request: None  # type: ignore[method-assign]
+    silence(silent)
     async with await serve_tcp(silent) as server:
         result = await _start_tcp(hass, f"127.0.0.1:{server.port}")
         result = await hass.config_entries.flow.async_configure(result["flow_id"], {"vendor": "jbd"})
@@ -197,10 +194,7 @@ async def test_bus_scan_no_packs_found(hass: HomeAssistant, jbd_server: SimServe
 
 
 async def test_bus_scan_unreachable(hass: HomeAssistant) -> None:
-    server = await serve_tcp(JbdSimulator())
-    port = server.port
-    await server.close()
-    result = await _start_tcp(hass, f"127.0.0.1:{port}")
+    result = await _start_tcp(hass, f"127.0.0.1:{await closed_port()}")
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {"vendor": "pace"})
     assert result["errors"] == {"base": "cannot_connect"}
 

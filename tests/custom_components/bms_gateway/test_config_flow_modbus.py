@@ -27,7 +27,7 @@ from vendor_plugins.pace.state import PaceState
 from vendor_plugins.registry import default_registry
 from vendor_plugins.transports.modbus import ModbusLink
 
-from .helpers import entity_id_of, state_of
+from .helpers import entity_id_of, finish_reconfigure, setup_entry, state_of
 
 UNITS = (1, 2, 4)
 
@@ -194,10 +194,7 @@ async def test_reconfigure_moves_to_another_gateway(hass: HomeAssistant) -> None
         await serve_modbus_tcp({1: _pack(1), 2: _pack(2)}) as old,
         await serve_modbus_tcp({1: _pack(1), 2: _pack(2)}) as new,
     ):
-        entry = _modbus_entry(old.port, [1, 2])
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
+        entry = await setup_entry(hass, _modbus_entry(old.port, [1, 2]))
         voltage = entity_id_of(hass, f"{entry.unique_id}_2", "voltage")
 
         result = await entry.start_reconfigure_flow(hass)
@@ -205,12 +202,7 @@ async def test_reconfigure_moves_to_another_gateway(hass: HomeAssistant) -> None
         for typed, error in (("127.0.0.1:0", "bad_port"), ("tcp://127.0.0.1", "bad_host")):
             result = await hass.config_entries.flow.async_configure(result["flow_id"], {"host": typed})
             assert result["errors"] == {"host": error}, typed
-        await old.close()
-        result = await hass.config_entries.flow.async_configure(result["flow_id"], {"host": f"127.0.0.1:{old.port}"})
-        assert result["errors"] == {"base": "cannot_connect"}
-        result = await hass.config_entries.flow.async_configure(result["flow_id"], {"host": f"127.0.0.1:{new.port}"})
-        assert result["type"] is FlowResultType.ABORT and result["reason"] == "reconfigure_successful"
-        await hass.async_block_till_done(wait_background_tasks=True)
+        await finish_reconfigure(hass, result["flow_id"], old, new)
 
         assert entry.unique_id == f"modbus-tcp:127.0.0.1:{new.port}"
         assert entry.title == f"PACE modbus-tcp://127.0.0.1:{new.port}"

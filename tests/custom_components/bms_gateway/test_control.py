@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -9,10 +10,10 @@ from homeassistant.const import STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.bms_gateway import switch as switch_platform
 from custom_components.bms_gateway.const import CONF_CONTROL
-from vendor_plugins.errors import ControlRefused
+from vendor_plugins.errors import ControlNotConfirmed, ControlRefused, DeviceTimeout
 from vendor_plugins.jbd import codec
 from vendor_plugins.jbd import plugin as jbd_plugin
 from vendor_plugins.jbd import table as t
@@ -20,7 +21,7 @@ from vendor_plugins.jbd.simulator import JbdSimulator
 from vendor_plugins.model import Switch
 from vendor_plugins.sim import SimServer, serve_tcp
 
-from .helpers import entity_id_of, jbd_state, state_of, tcp_entry
+from .helpers import entity_id_of, jbd_over_tcp, jbd_state, setup_entry, state_of, tcp_entry
 
 
 @pytest.fixture(autouse=True)
@@ -44,15 +45,6 @@ def _writes(sim: JbdSimulator) -> list[bytes]:
     return [r for r in sim.requests if codec.parse_frame(r, request=True).status == t.MODE_WRITE]
 
 
-async def _setup(hass: HomeAssistant, server: SimServer, control: bool) -> MockConfigEntry:
-    entry = tcp_entry(server.host, server.port)
-    entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(entry, options={CONF_CONTROL: control})
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
-
-
 @pytest.fixture
 async def server() -> AsyncIterator[SimServer]:
     """A JBD pack behind a TCP bridge."""
@@ -62,8 +54,7 @@ async def server() -> AsyncIterator[SimServer]:
 
 async def test_no_switches_and_writes_refused_without_opt_in(hass: HomeAssistant) -> None:
     sim = JbdSimulator(jbd_state(cells=4))
-    async with await serve_tcp(sim) as server:
-        entry = await _setup(hass, server, control=False)
+    async with jbd_over_tcp(hass, sim, options={CONF_CONTROL: False}) as (_, entry):
         entities = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
         assert not [e for e in entities if e.domain == "switch"]
         with pytest.raises(ControlRefused):
@@ -75,8 +66,7 @@ async def test_no_switches_and_writes_refused_without_opt_in(hass: HomeAssistant
 
 async def test_switch_round_trip_changes_the_simulator_and_the_states(hass: HomeAssistant) -> None:
     sim = JbdSimulator(jbd_state(cells=4))
-    async with await serve_tcp(sim) as server:
-        entry = await _setup(hass, server, control=True)
+    async with jbd_over_tcp(hass, sim, options={CONF_CONTROL: True}) as (_, entry):
         uid = entry.unique_id
         assert not _writes(sim), "setting up must never write"
         switch = entity_id_of(hass, uid, "discharge_mosfet_switch", "switch")
@@ -109,8 +99,7 @@ async def test_switch_round_trip_changes_the_simulator_and_the_states(hass: Home
 async def test_unconfirmed_write_raises_and_shows_the_real_state(hass: HomeAssistant) -> None:
     """The pack acknowledges but does not switch: a translated error, and the switch shows the read-back state."""
     sim = StubbornSimulator(jbd_state(cells=4))
-    async with await serve_tcp(sim) as server:
-        entry = await _setup(hass, server, control=True)
+    async with jbd_over_tcp(hass, sim, options={CONF_CONTROL: True}) as (_, entry):
         switch = entity_id_of(hass, entry.unique_id, "discharge_mosfet_switch", "switch")
         assert hass.states.get(switch).state == STATE_ON
         with pytest.raises(HomeAssistantError) as caught:
@@ -130,6 +119,43 @@ async def test_unconfirmed_write_raises_and_shows_the_real_state(hass: HomeAssis
         assert await hass.config_entries.async_unload(entry.entry_id)
 
 
+async def test_a_write_waits_while_the_link_is_held_exclusively(hass: HomeAssistant) -> None:
+    """Nothing is sent while someone holds the coordinator's ``exclusive()``; the write goes out right after."""
+    sim = JbdSimulator(jbd_state(cells=4))
+    async with jbd_over_tcp(hass, sim, options={CONF_CONTROL: True}) as (_, entry):
+        coordinator = entry.runtime_data
+        assert not coordinator.exclusive_held
+        sent = len(sim.requests)
+        async with coordinator.exclusive():
+            assert coordinator.exclusive_held
+            write = hass.async_create_task(coordinator.async_set_switch(None, Switch.DISCHARGE, False))
+            await asyncio.sleep(0.2)  # ample time for a write that did not wait to reach the simulator
+            assert not write.done()
+            assert len(sim.requests) == sent
+        await write
+        assert not coordinator.exclusive_held
+        assert _writes(sim), "the write went out once the link was free"
+        assert sim.state.discharge_mosfet is False
+        assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_failed_writes_raise_the_translated_error_of_their_kind(hass: HomeAssistant) -> None:
+    """A link that is gone: ``control_failed``; each kind of library error has its own translated message."""
+    sim = JbdSimulator(jbd_state(cells=4))
+    async with jbd_over_tcp(hass, sim, options={CONF_CONTROL: True}) as (server, entry):
+        switch = entity_id_of(hass, entry.unique_id, "discharge_mosfet_switch", "switch")
+        await server.close()
+        with pytest.raises(HomeAssistantError) as caught:
+            await hass.services.async_call("switch", "turn_off", {"entity_id": switch}, blocking=True)
+        assert caught.value.translation_key == "control_failed"
+        assert not _writes(sim)
+        assert sim.state.discharge_mosfet is True
+        assert await hass.config_entries.async_unload(entry.entry_id)
+    assert switch_platform._error_key(ControlNotConfirmed("x")) == "control_not_confirmed"
+    assert switch_platform._error_key(ControlRefused("x")) == "control_refused"
+    assert switch_platform._error_key(DeviceTimeout("x")) == "control_failed"
+
+
 async def test_switches_only_where_the_plugin_supports_them(hass: HomeAssistant, server: SimServer) -> None:
     """A plugin without switch capability gets none even with control enabled."""
     from dataclasses import replace
@@ -138,7 +164,7 @@ async def test_switches_only_where_the_plugin_supports_them(hass: HomeAssistant,
     original = plugin.capabilities
     type(plugin).capabilities = replace(original, switches=frozenset({Switch.CHARGE}))
     try:
-        entry = await _setup(hass, server, control=True)
+        entry = await setup_entry(hass, tcp_entry(server.host, server.port), options={CONF_CONTROL: True})
         entities = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
         assert sorted(e.unique_id.removeprefix(f"{entry.unique_id}_") for e in entities if e.domain == "switch") == [
             "charge_mosfet_switch"

@@ -9,31 +9,19 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_config_entry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.bms_gateway.connection import unique_id
-from custom_components.bms_gateway.const import DOMAIN
-from vendor_plugins.plugin import SimulatorOptions
-from vendor_plugins.registry import default_registry
-from vendor_plugins.sim import serve_tcp
+from vendor_plugins.sim import SimServer
+
+from .helpers import bus_simulators, pace_bus_entry, served_entry
 
 
 async def test_diagnostics_are_redacted(hass: HomeAssistant, hass_client: ClientSessionGenerator) -> None:
-    plugin = default_registry().get("pace")
-    sims = [plugin.create_simulator(SimulatorOptions(profile="static", seed=a, address=a)) for a in (1, 2)]
+    sims = bus_simulators((1, 2))
     serials = [sim.state.serial_number for sim in sims]  # type: ignore[attr-defined]
-    async with await serve_tcp(sims) as server:
-        data = {
-            "link": "tcp",
-            "host": server.host,
-            "port": server.port,
-            "vendor": "pace",
-            "family": "ascii-25",
-            "packs": [1, 2],
-        }
-        title = f"PACE {server.host}:{server.port}"
-        entry = MockConfigEntry(domain=DOMAIN, data=data, unique_id=unique_id(data), title=title)
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
+
+    def entry_for(server: SimServer) -> MockConfigEntry:
+        return pace_bus_entry(server, [1, 2], title=f"PACE {server.host}:{server.port}")
+
+    async with served_entry(hass, sims, entry_for) as (server, entry):
         assert entry.runtime_data.device_infos[1].serial_number == serials[0]
         await entry.runtime_data.session.device_info(2)  # the serial number is among the last raw frames
 

@@ -17,9 +17,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.bms_gateway.const import DOMAIN
 from vendor_plugins.jbd.simulator import JbdSimulator
 from vendor_plugins.model import Alarm, BmsSnapshot
-from vendor_plugins.sim import serve_tcp
 
-from .helpers import jbd_state, tcp_entry
+from .helpers import jbd_over_tcp, jbd_state
 
 
 class _Writes:
@@ -84,11 +83,7 @@ def _keys(entry: MockConfigEntry, entity_ids: set[str]) -> set[str]:
 async def test_only_entities_whose_state_changed_write(hass: HomeAssistant) -> None:
     """Unchanged poll: no write; then one change per register and kind of entity, each writing exactly its own."""
     sim = JbdSimulator(jbd_state())
-    async with await serve_tcp(sim) as server:
-        entry = tcp_entry(server.host, server.port)
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
+    async with jbd_over_tcp(hass, sim) as (_, entry):
         writes = _Writes(hass, entry)
         state = sim.state
 
@@ -134,11 +129,7 @@ class _Probe:
 async def test_dispatch_follows_listeners_added_and_removed(hass: HomeAssistant) -> None:
     """A listener registered after polling started gets its field's changes; once removed, it gets nothing."""
     sim = JbdSimulator(jbd_state())
-    async with await serve_tcp(sim) as server:
-        entry = tcp_entry(server.host, server.port)
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
+    async with jbd_over_tcp(hass, sim) as (_, entry):
         coordinator = entry.runtime_data
         sim.state.current = -11.0
         await coordinator.async_refresh()  # the dispatch table of the pack's fields is built

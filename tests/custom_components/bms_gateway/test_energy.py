@@ -27,7 +27,7 @@ from custom_components.bms_gateway.const import DOMAIN
 from vendor_plugins.jbd.simulator import JbdSimulator
 from vendor_plugins.sim import serve_tcp
 
-from .helpers import entity_id_of, jbd_state, state_of, tcp_entry
+from .helpers import entity_id_of, jbd_over_tcp, jbd_state, state_of, tcp_entry
 
 POLL = 15  # s, the TCP default
 
@@ -40,11 +40,7 @@ async def _poll(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: fl
 
 async def test_battery_power_is_positive_while_discharging(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
     sim = JbdSimulator(jbd_state(cells=4))
-    async with await serve_tcp(sim) as server:
-        entry = tcp_entry(server.host, server.port)
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
+    async with jbd_over_tcp(hass, sim) as (_, entry):
         uid = entry.unique_id
         power = float(state_of(hass, uid, "power"))
         assert power < 0  # the model: + = charging; the pack discharges 12.34 A
@@ -64,11 +60,7 @@ async def test_profile_matches_the_analytic_integral_and_survives_a_restart(
     """I(t) = 50 A · sin(2πt/1 h) for one hour at a fixed voltage: each half-wave is V·50·T/π W·s."""
     sim = JbdSimulator(jbd_state(cells=4))
     sim.state.current = 0.0
-    async with await serve_tcp(sim) as server:
-        entry = tcp_entry(server.host, server.port)
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
+    async with jbd_over_tcp(hass, sim) as (server, entry):
         uid = entry.unique_id
         voltage = float(state_of(hass, uid, "voltage"))
         charged_id = entity_id_of(hass, uid, "energy_charged")
@@ -164,11 +156,7 @@ async def test_home_assistant_energy_validation_accepts_the_meters(
 
     freezer.move_to("2026-11-25 10:00:00+00:00")
     sim = JbdSimulator(jbd_state(cells=4))
-    async with await serve_tcp(sim) as server:
-        entry = tcp_entry(server.host, server.port)
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
+    async with jbd_over_tcp(hass, sim) as (_, entry):
         uid = entry.unique_id
         for current in (-12.0, -10.0, 8.0, 9.0):
             sim.state.current = current

@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers.event import async_track_state_change_event
-from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.bms_gateway.connection import unique_id
-from custom_components.bms_gateway.const import DOMAIN
 from vendor_plugins.jbd.simulator import JbdSimulator
 from vendor_plugins.model import Alarm
-from vendor_plugins.plugin import SimulatorOptions
-from vendor_plugins.registry import default_registry
 from vendor_plugins.sim import serve_tcp
 
-from .helpers import entity_id_of, jbd_state, tcp_entry
-
-
-async def _tick(hass: HomeAssistant) -> None:
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=16))
-    await hass.async_block_till_done(wait_background_tasks=True)
+from .helpers import bus_simulators, entity_id_of, jbd_over_tcp, jbd_state, pace_bus_over_tcp, tick
 
 
 def _recorder(hass: HomeAssistant, entity_ids: list[str]) -> list[tuple[str, str, str]]:
@@ -43,11 +30,7 @@ def _recorder(hass: HomeAssistant, entity_ids: list[str]) -> list[tuple[str, str
 async def test_alarm_raised_and_cleared_fire_exactly_once(hass: HomeAssistant) -> None:
     sim = JbdSimulator(jbd_state(cells=4))
     sim.state.alarms = {Alarm.CELL_UNDERVOLTAGE}  # active at start-up: the baseline, no event
-    async with await serve_tcp(sim) as server:
-        entry = tcp_entry(server.host, server.port)
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
+    async with jbd_over_tcp(hass, sim) as (server, entry):
         events = entity_id_of(hass, entry.unique_id, "alarm_events", "event")
         state = hass.states.get(events)
         assert state.state == "unknown"
@@ -55,13 +38,13 @@ async def test_alarm_raised_and_cleared_fire_exactly_once(hass: HomeAssistant) -
         fired = _recorder(hass, [events])
 
         sim.state.alarms = {Alarm.CELL_UNDERVOLTAGE, Alarm.CELL_OVERVOLTAGE}
-        await _tick(hass)
-        await _tick(hass)  # unchanged: nothing more
+        await tick(hass)
+        await tick(hass)  # unchanged: nothing more
         assert fired == [(events, "alarm_raised", "cell_overvoltage")]
 
         sim.state.alarms = set()
-        await _tick(hass)
-        await _tick(hass)
+        await tick(hass)
+        await tick(hass)
         assert fired[1:] == [
             (events, "alarm_cleared", "cell_overvoltage"),
             (events, "alarm_cleared", "cell_undervoltage"),
@@ -69,43 +52,30 @@ async def test_alarm_raised_and_cleared_fire_exactly_once(hass: HomeAssistant) -
 
         # Unavailable: nothing fires; back with an alarm raised meanwhile: it fires once.
         await server.close()
-        await _tick(hass)
+        await tick(hass)
         assert hass.states.get(events).state == STATE_UNAVAILABLE
         sim.state.alarms = {Alarm.SHORT_CIRCUIT}
         async with await serve_tcp(sim, port=server.port):
-            await _tick(hass)
-            await _tick(hass)
+            await tick(hass)
+            await tick(hass)
             assert fired[3:] == [(events, "alarm_raised", "short_circuit")]
             assert hass.states.get(events).attributes["alarm"] == "short_circuit"
             assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_warnings_fire_per_pack_on_a_bus(hass: HomeAssistant) -> None:
-    plugin = default_registry().get("pace")
-    sims = [plugin.create_simulator(SimulatorOptions(profile="static", seed=a, address=a)) for a in (1, 2)]
-    async with await serve_tcp(sims) as server:
-        data = {
-            "link": "tcp",
-            "host": server.host,
-            "port": server.port,
-            "vendor": "pace",
-            "family": "ascii-25",
-            "packs": [1, 2],
-        }
-        entry = MockConfigEntry(domain=DOMAIN, data=data, unique_id=unique_id(data), title="PACE bus")
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
+    sims = bus_simulators((1, 2))
+    async with pace_bus_over_tcp(hass, sims, [1, 2]) as (_, entry):
         first = entity_id_of(hass, f"{entry.unique_id}_1", "alarm_events", "event")
         second = entity_id_of(hass, f"{entry.unique_id}_2", "alarm_events", "event")
         fired = _recorder(hass, [first, second])
         sims[1].state.warnings = {Alarm.CELL_OVERVOLTAGE}  # type: ignore[attr-defined]
-        await _tick(hass)
-        await _tick(hass)
+        await tick(hass)
+        await tick(hass)
         assert fired == [(second, "warning_raised", "cell_overvoltage")]
         sims[1].state.warnings = set()  # type: ignore[attr-defined]
         sims[0].state.alarms = {Alarm.CELL_OVERVOLTAGE}  # type: ignore[attr-defined]
-        await _tick(hass)
+        await tick(hass)
         assert sorted(fired[1:]) == sorted(
             [(second, "warning_cleared", "cell_overvoltage"), (first, "alarm_raised", "cell_overvoltage")]
         )

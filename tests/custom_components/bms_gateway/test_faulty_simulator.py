@@ -12,27 +12,18 @@ from datetime import timedelta
 
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
-from custom_components.bms_gateway.const import DEFAULT_SCAN_INTERVAL, DOMAIN
+from custom_components.bms_gateway.const import DEFAULT_SCAN_INTERVAL
 from vendor_plugins.jbd.plugin import PLUGIN
 from vendor_plugins.jbd.simulator import JbdSimulator
 from vendor_plugins.sim.faults import REPLY_FAULTS, FaultInjector, FaultPlan, serve_faulty_tcp
 from vendor_plugins.sim.truth import TruthRecorder, is_allowed
 
-from .helpers import tcp_entry
+from .helpers import state_of, tcp_entry
 
 KEYS = ("voltage", "current", "remaining_capacity", "cell_1_voltage", "cell_4_voltage", "temperature_cell_1")
-
-
-def _state(hass: HomeAssistant, uid: str, key: str) -> str:
-    entity_id = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{uid}_{key}")
-    assert entity_id is not None, key
-    state = hass.states.get(entity_id)
-    assert state is not None, key
-    return state.state
 
 
 def _expected(snapshot: object, key: str) -> float:
@@ -71,12 +62,12 @@ async def test_entities_show_only_this_polls_truth_or_unavailable(hass: HomeAssi
             snapshot = coordinator.snapshot(None)
             if snapshot is None:
                 unavailable += 1
-                assert all(_state(hass, uid, key) == STATE_UNAVAILABLE for key in KEYS)
+                assert all(state_of(hass, uid, key) == STATE_UNAVAILABLE for key in KEYS)
                 continue
             shown += 1
             assert await is_allowed(snapshot, PLUGIN.open_session, recorder.answers(poll)), poll
             for key in KEYS:
-                assert float(_state(hass, uid, key)) == _expected(snapshot, key), (poll, key)
+                assert float(state_of(hass, uid, key)) == _expected(snapshot, key), (poll, key)
         assert shown and unavailable, (shown, unavailable)
         injector.enabled = False
         recorder.begin(100)
@@ -86,7 +77,7 @@ async def test_entities_show_only_this_polls_truth_or_unavailable(hass: HomeAssi
         snapshot = coordinator.snapshot(None)
         assert snapshot is not None
         assert await is_allowed(snapshot, PLUGIN.open_session, recorder.answers(100))
-        assert float(_state(hass, uid, "voltage")) == snapshot.voltage
+        assert float(state_of(hass, uid, "voltage")) == snapshot.voltage
     finally:
         await hass.config_entries.async_unload(entry.entry_id)
         await server.close()

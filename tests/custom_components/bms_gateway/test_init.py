@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 
 import pytest
 from homeassistant.config_entries import ConfigEntryState
@@ -11,36 +10,27 @@ from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
-from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
-from custom_components.bms_gateway.const import DEFAULT_SCAN_INTERVAL, DOMAIN, ENABLED_CELLS
+from custom_components.bms_gateway.const import DOMAIN, ENABLED_CELLS
 from vendor_plugins.jbd.simulator import JbdSimulator
 from vendor_plugins.model import Alarm
 from vendor_plugins.sim import serve_pty, serve_tcp
 
-from .helpers import jbd_state, serial_entry, tcp_entry
+from .helpers import (
+    closed_port,
+    entity_id_of,
+    jbd_over_tcp,
+    jbd_state,
+    serial_entry,
+    setup_entry,
+    state_of,
+    tcp_entry,
+    tick,
+)
 
 #: What a 16-cell JBD pack creates (README): every entity, and those enabled by default.
 ENTITIES_16_CELLS = 70
 ENABLED_16_CELLS = 54
-
-
-def _entity_id(hass: HomeAssistant, entry_unique: str, key: str, platform: str = "sensor") -> str:
-    entity_id = er.async_get(hass).async_get_entity_id(platform, DOMAIN, f"{entry_unique}_{key}")
-    assert entity_id is not None, key
-    return entity_id
-
-
-def _state(hass: HomeAssistant, uid: str, key: str, platform: str = "sensor") -> str:
-    state = hass.states.get(_entity_id(hass, uid, key, platform))
-    assert state is not None, key
-    return state.state
-
-
-async def _tick(hass: HomeAssistant) -> None:
-    async_fire_time_changed(hass, dt_util.utcnow() + DEFAULT_SCAN_INTERVAL + timedelta(seconds=1))
-    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 async def test_tcp_states_equal_simulator_and_follow_changes(hass: HomeAssistant) -> None:
@@ -56,32 +46,32 @@ async def test_tcp_states_equal_simulator_and_follow_changes(hass: HomeAssistant
         uid = entry.unique_id
         state = sim.state
         voltage = round(sum(state.cell_voltages), 2)
-        assert float(_state(hass, uid, "voltage")) == voltage
-        assert float(_state(hass, uid, "current")) == -12.34
-        assert float(_state(hass, uid, "power")) == pytest.approx(voltage * -12.34, abs=0.01)
-        assert float(_state(hass, uid, "soc")) == 75  # 150.5 / 200
-        assert float(_state(hass, uid, "remaining_capacity")) == 150.5
-        assert float(_state(hass, uid, "design_capacity")) == 200.0
-        assert float(_state(hass, uid, "stored_energy")) == pytest.approx(150.5 * voltage, abs=0.01)
-        assert int(_state(hass, uid, "cycles")) == 321
+        assert float(state_of(hass, uid, "voltage")) == voltage
+        assert float(state_of(hass, uid, "current")) == -12.34
+        assert float(state_of(hass, uid, "power")) == pytest.approx(voltage * -12.34, abs=0.01)
+        assert float(state_of(hass, uid, "soc")) == 75  # 150.5 / 200
+        assert float(state_of(hass, uid, "remaining_capacity")) == 150.5
+        assert float(state_of(hass, uid, "design_capacity")) == 200.0
+        assert float(state_of(hass, uid, "stored_energy")) == pytest.approx(150.5 * voltage, abs=0.01)
+        assert int(state_of(hass, uid, "cycles")) == 321
         for i in range(ENABLED_CELLS):
-            assert float(_state(hass, uid, f"cell_{i + 1}_voltage")) == state.cell_voltages[i]
-        assert float(_state(hass, uid, "cell_min")) == min(state.cell_voltages)
-        assert float(_state(hass, uid, "cell_max")) == max(state.cell_voltages)
-        assert float(_state(hass, uid, "cell_delta")) == pytest.approx(0.015)
+            assert float(state_of(hass, uid, f"cell_{i + 1}_voltage")) == state.cell_voltages[i]
+        assert float(state_of(hass, uid, "cell_min")) == min(state.cell_voltages)
+        assert float(state_of(hass, uid, "cell_max")) == max(state.cell_voltages)
+        assert float(state_of(hass, uid, "cell_delta")) == pytest.approx(0.015)
         for i, celsius in enumerate(state.temperatures, 1):
-            assert float(_state(hass, uid, f"temperature_cell_{i}")) == celsius
-        assert _state(hass, uid, "charging", "binary_sensor") == STATE_OFF
-        assert _state(hass, uid, "discharging", "binary_sensor") == STATE_ON
-        assert _state(hass, uid, "charge_mosfet", "binary_sensor") == STATE_ON
-        assert _state(hass, uid, "discharge_mosfet", "binary_sensor") == STATE_ON
-        assert _state(hass, uid, "balancing", "binary_sensor") == STATE_ON
-        assert _state(hass, uid, "alarm_cell_overvoltage", "binary_sensor") == STATE_OFF
+            assert float(state_of(hass, uid, f"temperature_cell_{i}")) == celsius
+        assert state_of(hass, uid, "charging", "binary_sensor") == STATE_OFF
+        assert state_of(hass, uid, "discharging", "binary_sensor") == STATE_ON
+        assert state_of(hass, uid, "charge_mosfet", "binary_sensor") == STATE_ON
+        assert state_of(hass, uid, "discharge_mosfet", "binary_sensor") == STATE_ON
+        assert state_of(hass, uid, "balancing", "binary_sensor") == STATE_ON
+        assert state_of(hass, uid, "alarm_cell_overvoltage", "binary_sensor") == STATE_OFF
 
         # Translated names, placeholders filled in.
         title = entry.title
         names = {
-            key: hass.states.get(_entity_id(hass, uid, key, platform)).attributes["friendly_name"]
+            key: hass.states.get(entity_id_of(hass, uid, key, platform)).attributes["friendly_name"]
             for key, platform in (
                 ("cell_7_voltage", "sensor"),
                 ("temperature_cell_2", "sensor"),
@@ -111,11 +101,11 @@ async def test_tcp_states_equal_simulator_and_follow_changes(hass: HomeAssistant
         state.current = 5.5
         state.cell_voltages[3] = 3.456
         state.alarms = {Alarm.CELL_OVERVOLTAGE}
-        await _tick(hass)
-        assert float(_state(hass, uid, "current")) == 5.5
-        assert float(_state(hass, uid, "cell_4_voltage")) == 3.456
-        assert _state(hass, uid, "charging", "binary_sensor") == STATE_ON
-        assert _state(hass, uid, "alarm_cell_overvoltage", "binary_sensor") == STATE_ON
+        await tick(hass)
+        assert float(state_of(hass, uid, "current")) == 5.5
+        assert float(state_of(hass, uid, "cell_4_voltage")) == 3.456
+        assert state_of(hass, uid, "charging", "binary_sensor") == STATE_ON
+        assert state_of(hass, uid, "alarm_cell_overvoltage", "binary_sensor") == STATE_ON
     finally:
         await hass.config_entries.async_unload(entry.entry_id)
         await server.close()
@@ -135,18 +125,18 @@ async def test_unavailable_when_simulator_stops_and_back_when_restarted(
         await hass.async_block_till_done()
         uid = entry.unique_id
         await server.close()
-        await _tick(hass)
-        assert _state(hass, uid, "voltage") == STATE_UNAVAILABLE
-        assert _state(hass, uid, "cell_1_voltage") == STATE_UNAVAILABLE
-        assert _state(hass, uid, "charging", "binary_sensor") == STATE_UNAVAILABLE
-        await _tick(hass)
+        await tick(hass)
+        assert state_of(hass, uid, "voltage") == STATE_UNAVAILABLE
+        assert state_of(hass, uid, "cell_1_voltage") == STATE_UNAVAILABLE
+        assert state_of(hass, uid, "charging", "binary_sensor") == STATE_UNAVAILABLE
+        await tick(hass)
         assert caplog.text.count("stopped answering") == 1
         assert "No pack answered on tcp://" in caplog.text  # UpdateFailed carries a translated message
         sim.state.current = 7.25
         server = await serve_tcp(sim, port=port)
-        await _tick(hass)
-        assert float(_state(hass, uid, "current")) == 7.25
-        assert _state(hass, uid, "charging", "binary_sensor") == STATE_ON
+        await tick(hass)
+        assert float(state_of(hass, uid, "current")) == 7.25
+        assert state_of(hass, uid, "charging", "binary_sensor") == STATE_ON
         assert caplog.text.count("answers again") == 1
     finally:
         await hass.config_entries.async_unload(entry.entry_id)
@@ -157,13 +147,10 @@ async def test_pty_serial_port_setup_unload_and_reload(hass: HomeAssistant) -> N
     """The same pack on a virtual serial port; unload closes the port, reload reopens it."""
     sim = JbdSimulator(jbd_state(cells=8))
     async with await serve_pty(sim) as server:
-        entry = serial_entry(server.path)
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
+        entry = await setup_entry(hass, serial_entry(server.path))
         uid = entry.unique_id
-        assert float(_state(hass, uid, "cell_8_voltage")) == sim.state.cell_voltages[7]
-        assert float(_state(hass, uid, "temperature_cell_3")) == 21.2
+        assert float(state_of(hass, uid, "cell_8_voltage")) == sim.state.cell_voltages[7]
+        assert float(state_of(hass, uid, "temperature_cell_3")) == 21.2
         link = entry.runtime_data.link
         assert link.connected
 
@@ -174,23 +161,19 @@ async def test_pty_serial_port_setup_unload_and_reload(hass: HomeAssistant) -> N
         new_link = entry.runtime_data.link
         assert new_link is not link and new_link.connected
         sim.state.cycles = 400
-        await _tick(hass)
-        assert int(_state(hass, uid, "cycles")) == 400
+        await tick(hass)
+        assert int(state_of(hass, uid, "cycles")) == 400
 
         assert await hass.config_entries.async_unload(entry.entry_id)
         assert entry.state is ConfigEntryState.NOT_LOADED
         assert not new_link.connected
-        assert hass.states.get(_entity_id(hass, uid, "voltage")).state == STATE_UNAVAILABLE
+        assert hass.states.get(entity_id_of(hass, uid, "voltage")).state == STATE_UNAVAILABLE
 
 
 async def test_unload_closes_tcp_link(hass: HomeAssistant) -> None:
     """After unload the bridge sees no open connection."""
     sim = JbdSimulator(jbd_state())
-    async with await serve_tcp(sim) as server:
-        entry = tcp_entry(server.host, server.port)
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
+    async with jbd_over_tcp(hass, sim) as (server, entry):
         assert len(server.clients) == 1
         assert await hass.config_entries.async_unload(entry.entry_id)
         await hass.async_block_till_done()
@@ -201,10 +184,7 @@ async def test_unload_closes_tcp_link(hass: HomeAssistant) -> None:
 
 async def test_not_ready_when_unreachable(hass: HomeAssistant) -> None:
     """Nothing listening: the entry retries later (ConfigEntryNotReady)."""
-    server = await serve_tcp(JbdSimulator(jbd_state()))
-    host, port = server.host, server.port
-    await server.close()
-    entry = tcp_entry(host, port)
+    entry = tcp_entry("127.0.0.1", await closed_port())
     entry.add_to_hass(hass)
     assert not await hass.config_entries.async_setup(entry.entry_id)
     assert entry.state is ConfigEntryState.SETUP_RETRY
@@ -221,11 +201,7 @@ async def test_unknown_vendor_is_a_setup_error(hass: HomeAssistant) -> None:
 async def test_entity_counts_for_a_16_cell_pack(hass: HomeAssistant) -> None:
     """A 16-cell JBD pack: how many entities exist and how many are enabled by default."""
     sim = JbdSimulator(jbd_state(cells=20))
-    async with await serve_tcp(sim) as server:
-        entry = tcp_entry(server.host, server.port)
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
+    async with jbd_over_tcp(hass, sim) as (_, entry):
         entries = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
         cells = [e for e in entries if e.unique_id.endswith("_voltage") and "_cell_" in e.unique_id]
         assert len(cells) == 20
@@ -236,11 +212,7 @@ async def test_entity_counts_for_a_16_cell_pack(hass: HomeAssistant) -> None:
 async def test_16_cell_pack_totals(hass: HomeAssistant) -> None:
     """The numbers the README quotes."""
     sim = JbdSimulator(jbd_state(cells=16))
-    async with await serve_tcp(sim) as server:
-        entry = tcp_entry(server.host, server.port)
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
+    async with jbd_over_tcp(hass, sim) as (_, entry):
         entries = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
         enabled = [e for e in entries if e.disabled_by is None]
         print(f"16-cell JBD pack: {len(entries)} entities, {len(enabled)} enabled by default")
@@ -251,14 +223,10 @@ async def test_16_cell_pack_totals(hass: HomeAssistant) -> None:
 async def test_names_in_spanish(hass: HomeAssistant) -> None:
     """With Home Assistant set to Spanish the entity names come from es.json."""
     hass.config.language = "es"
-    async with await serve_tcp(JbdSimulator(jbd_state(cells=4))) as server:
-        entry = tcp_entry(server.host, server.port)
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
+    async with jbd_over_tcp(hass, JbdSimulator(jbd_state(cells=4))) as (_, entry):
         uid = entry.unique_id
-        cell = hass.states.get(_entity_id(hass, uid, "cell_3_voltage"))
-        alarm = hass.states.get(_entity_id(hass, uid, "alarm_cell_overvoltage", "binary_sensor"))
+        cell = hass.states.get(entity_id_of(hass, uid, "cell_3_voltage"))
+        alarm = hass.states.get(entity_id_of(hass, uid, "alarm_cell_overvoltage", "binary_sensor"))
         assert cell.attributes["friendly_name"] == f"{entry.title} Tensión de la celda 3"
         assert alarm.attributes["friendly_name"] == f"{entry.title} Sobretensión de celda"
         assert await hass.config_entries.async_unload(entry.entry_id)

@@ -10,26 +10,28 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.helpers import entity_registry as er
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.bms_gateway.const import DOMAIN
 from vendor_plugins.jbd.simulator import JbdSimulator
 from vendor_plugins.sim import serve_pty, serve_tcp
 
-from .helpers import ble_entry, entity_id_of, jbd_state, serial_entry, state_of, tcp_entry
-
-
-async def _loaded(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+from .helpers import (
+    ble_entry,
+    entity_id_of,
+    finish_reconfigure,
+    jbd_state,
+    serial_entry,
+    setup_entry,
+    state_of,
+    tcp_entry,
+)
 
 
 async def test_options_defaults_bounds_and_effects(hass: HomeAssistant) -> None:
     sim = JbdSimulator(jbd_state(cells=20))
     async with await serve_tcp(sim) as server:
         entry = tcp_entry(server.host, server.port)
-        await _loaded(hass, entry)
+        await setup_entry(hass, entry)
         assert entry.runtime_data.update_interval == timedelta(seconds=15)
         registry = er.async_get(hass)
         switches = [e for e in er.async_entries_for_config_entry(registry, entry.entry_id) if e.domain == "switch"]
@@ -109,7 +111,7 @@ async def test_reconfigure_tcp_keeps_entities(hass: HomeAssistant) -> None:
     sim = JbdSimulator(jbd_state(cells=4))
     async with await serve_tcp(sim) as old, await serve_tcp(sim) as new:
         entry = tcp_entry(old.host, old.port)
-        await _loaded(hass, entry)
+        await setup_entry(hass, entry)
         old_uid = entry.unique_id
         voltage = entity_id_of(hass, old_uid, "voltage")
         count = len(er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id))
@@ -120,12 +122,7 @@ async def test_reconfigure_tcp_keeps_entities(hass: HomeAssistant) -> None:
         assert result["errors"] == {"host": "bad_host"}
         result = await hass.config_entries.flow.async_configure(result["flow_id"], {"host": "127.0.0.1:0"})
         assert result["errors"] == {"host": "bad_port"}
-        await old.close()
-        result = await hass.config_entries.flow.async_configure(result["flow_id"], {"host": f"127.0.0.1:{old.port}"})
-        assert result["errors"] == {"base": "cannot_connect"}
-        result = await hass.config_entries.flow.async_configure(result["flow_id"], {"host": f"127.0.0.1:{new.port}"})
-        assert result["type"] is FlowResultType.ABORT and result["reason"] == "reconfigure_successful"
-        await hass.async_block_till_done(wait_background_tasks=True)
+        await finish_reconfigure(hass, result["flow_id"], old, new)
 
         assert entry.unique_id == f"tcp:127.0.0.1:{new.port}"
         assert entry.data["port"] == new.port
@@ -141,7 +138,7 @@ async def test_reconfigure_serial_and_already_configured(hass: HomeAssistant) ->
     sim = JbdSimulator(jbd_state(cells=4))
     async with await serve_pty(sim) as first, await serve_pty(JbdSimulator(jbd_state(cells=4))) as second:
         entry = serial_entry(first.path)
-        await _loaded(hass, entry)
+        await setup_entry(hass, entry)
         other = serial_entry(second.path)
         other.add_to_hass(hass)
         result = await entry.start_reconfigure_flow(hass)

@@ -18,11 +18,10 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 import custom_components.bms_gateway as integration
 from custom_components.bms_gateway import connection
-from custom_components.bms_gateway.connection import unique_id
 from custom_components.bms_gateway.const import DOMAIN, PACK_MISSING_AFTER, REPAIR_AFTER_FAILURES
 from custom_components.bms_gateway.repairs import CLOCK_SAVE_EVERY
 from vendor_plugins.jbd.simulator import JbdSimulator
@@ -30,12 +29,17 @@ from vendor_plugins.plugin import SimulatorOptions
 from vendor_plugins.registry import default_registry
 from vendor_plugins.sim import serve_pty, serve_tcp
 
-from .helpers import jbd_state, serial_entry, tcp_entry
-
-
-async def _tick(hass: HomeAssistant, seconds: int = 16) -> None:
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=seconds))
-    await hass.async_block_till_done(wait_background_tasks=True)
+from .helpers import (
+    answer_again,
+    bus_simulators,
+    jbd_state,
+    pace_bus_over_tcp,
+    refresh,
+    serial_entry,
+    silence,
+    tcp_entry,
+    tick,
+)
 
 
 def _issue(hass: HomeAssistant, ident: str) -> ir.IssueEntry | None:
@@ -74,7 +78,7 @@ async def test_serial_port_missing_created_and_cleared(hass: HomeAssistant, tmp_
         port.unlink()  # unplugged while running: the port is gone, polls fail
     for _ in range(REPAIR_AFTER_FAILURES):
         assert _issue(hass, ident) is None
-        await _tick(hass)
+        await tick(hass)
     assert _issue(hass, ident) is not None
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.config_entries.async_remove(entry.entry_id)
@@ -105,48 +109,30 @@ async def test_wrong_vendor_detected_and_fixed(hass: HomeAssistant, monkeypatch:
 
 
 async def test_pack_missing_created_cleared_and_removed(hass: HomeAssistant) -> None:
-    plugin = default_registry().get("pace")
-    sims = [plugin.create_simulator(SimulatorOptions(profile="static", seed=a, address=a)) for a in (1, 2, 3)]
-    sims[2].handle = lambda request: None  # type: ignore[method-assign]  # pack 3 left the bus
-    async with await serve_tcp(sims) as server:
-        data = {
-            "link": "tcp",
-            "host": server.host,
-            "port": server.port,
-            "vendor": "pace",
-            "family": "ascii-25",
-            "packs": [1, 2, 3],
-        }
-        entry = MockConfigEntry(domain=DOMAIN, data=data, unique_id=unique_id(data), title="PACE bus")
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
-
-        async def poll() -> None:
-            await entry.runtime_data.async_refresh()
-            await hass.async_block_till_done(wait_background_tasks=True)
-
+    sims = bus_simulators((1, 2, 3))
+    silence(sims[2])  # pack 3 left the bus
+    async with pace_bus_over_tcp(hass, sims, [1, 2, 3]) as (_, entry):
         ident = f"pack_missing_{entry.entry_id}_3"
-        await poll()
+        await refresh(hass, entry)
         assert 3 in entry.runtime_data.errors
         assert _issue(hass, ident) is None  # silent, but not for long yet
 
         entry.runtime_data.last_seen[3] = dt_util.utcnow() - PACK_MISSING_AFTER - timedelta(minutes=1)
-        await poll()
+        await refresh(hass, entry)
         assert _issue(hass, ident) is not None
 
-        del sims[2].handle  # back on the bus: the issue goes away by itself (and the entry reloads: new entities)
+        answer_again(sims[2])  # back on the bus: the issue goes away by itself (and the entry reloads: new entities)
         for _ in range(8):  # the poller retries an absent pack with back-off
-            await poll()
+            await refresh(hass, entry)
             if 3 not in entry.runtime_data.errors:
                 break
         assert 3 not in entry.runtime_data.errors
         assert _issue(hass, ident) is None
 
-        sims[2].handle = lambda request: None  # type: ignore[method-assign]  # gone again, for good
-        await poll()
+        silence(sims[2])  # gone again, for good
+        await refresh(hass, entry)
         entry.runtime_data.last_seen[3] = dt_util.utcnow() - PACK_MISSING_AFTER - timedelta(minutes=1)
-        await poll()
+        await refresh(hass, entry)
         assert _issue(hass, ident) is not None
         await _fix(hass, ident)
         assert entry.data["packs"] == [1, 2]
@@ -160,21 +146,8 @@ async def test_pack_missing_created_cleared_and_removed(hass: HomeAssistant) -> 
 
 
 async def test_stale_pack_device_can_be_deleted_answering_ones_cannot(hass: HomeAssistant) -> None:
-    plugin = default_registry().get("pace")
-    sims = [plugin.create_simulator(SimulatorOptions(profile="static", seed=a, address=a)) for a in (1, 2)]
-    async with await serve_tcp(sims) as server:
-        data = {
-            "link": "tcp",
-            "host": server.host,
-            "port": server.port,
-            "vendor": "pace",
-            "family": "ascii-25",
-            "packs": [1, 2],
-        }
-        entry = MockConfigEntry(domain=DOMAIN, data=data, unique_id=unique_id(data), title="PACE bus")
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
+    sims = bus_simulators((1, 2))
+    async with pace_bus_over_tcp(hass, sims, [1, 2]) as (_, entry):
         devices = dr.async_get(hass)
 
         def device(suffix: str) -> dr.DeviceEntry:
@@ -184,30 +157,13 @@ async def test_stale_pack_device_can_be_deleted_answering_ones_cannot(hass: Home
 
         assert not await integration.async_remove_config_entry_device(hass, entry, device("1"))  # answers
         assert not await integration.async_remove_config_entry_device(hass, entry, device("bus"))
-        sims[1].handle = lambda request: None  # type: ignore[method-assign]
-        await _tick(hass)
+        silence(sims[1])
+        await tick(hass)
         assert await integration.async_remove_config_entry_device(hass, entry, device("2"))
         assert entry.data["packs"] == [1]
         await hass.async_block_till_done(wait_background_tasks=True)
         assert entry.runtime_data.packs == (1,)
         assert await hass.config_entries.async_unload(entry.entry_id)
-
-
-def _pace_bus_entry(server_host: str, server_port: int) -> MockConfigEntry:
-    data = {
-        "link": "tcp",
-        "host": server_host,
-        "port": server_port,
-        "vendor": "pace",
-        "family": "ascii-25",
-        "packs": [1, 2, 3],
-    }
-    return MockConfigEntry(domain=DOMAIN, data=data, unique_id=unique_id(data), title="PACE bus")
-
-
-async def _poll(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    await entry.runtime_data.async_refresh()
-    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 #: Frozen wall clock (``freezer.tick`` moves it by hours); the event loop and the library keep real monotonic time,
@@ -227,18 +183,13 @@ async def test_pack_missing_clock_survives_a_restart(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, hass_storage: dict[str, Any]
 ) -> None:
     """Silent 5 h, Home Assistant restarts (the entry reloads), 1 h more: the pack has been missing for 6 h."""
-    plugin = default_registry().get("pace")
-    sims = [plugin.create_simulator(SimulatorOptions(profile="static", seed=a, address=a)) for a in (1, 2, 3)]
-    sims[2].handle = lambda request: None  # type: ignore[method-assign]  # pack 3 left the bus
-    async with await serve_tcp(sims) as server:
-        entry = _pace_bus_entry(server.host, server.port)
-        entry.add_to_hass(hass)
-        started = dt_util.utcnow()
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
+    sims = bus_simulators((1, 2, 3))
+    silence(sims[2])  # pack 3 left the bus
+    started = dt_util.utcnow()  # the wall clock is frozen: the time of the set-up
+    async with pace_bus_over_tcp(hass, sims, [1, 2, 3]) as (_, entry):
         ident = f"pack_missing_{entry.entry_id}_3"
         freezer.tick(timedelta(hours=5))
-        await _poll(hass, entry)
+        await refresh(hass, entry)
         assert 3 in entry.runtime_data.errors
         assert _issue(hass, ident) is None
 
@@ -248,11 +199,11 @@ async def test_pack_missing_clock_survives_a_restart(
         assert dt_util.parse_datetime(stored["3"]) == started
         assert entry.runtime_data.last_seen[3] == started  # not the restart time
         assert entry.runtime_data.last_seen[1] == dt_util.utcnow()  # answering packs: seen now
-        await _poll(hass, entry)
+        await refresh(hass, entry)
         assert _issue(hass, ident) is None
 
         freezer.tick(timedelta(hours=1, minutes=1))
-        await _poll(hass, entry)
+        await refresh(hass, entry)
         assert _issue(hass, ident) is not None
         assert await hass.config_entries.async_unload(entry.entry_id)
 
@@ -262,13 +213,8 @@ async def test_pack_clock_is_saved_rarely_and_survives_a_crash(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, hass_storage: dict[str, Any]
 ) -> None:
     """Not written on every poll; a silent pack's time is saved within the save period, so a crash keeps it."""
-    plugin = default_registry().get("pace")
-    sims = [plugin.create_simulator(SimulatorOptions(profile="static", seed=a, address=a)) for a in (1, 2, 3)]
-    async with await serve_tcp(sims) as server:
-        entry = _pace_bus_entry(server.host, server.port)
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
+    sims = bus_simulators((1, 2, 3))
+    async with pace_bus_over_tcp(hass, sims, [1, 2, 3]) as (_, entry):
         key = f"{DOMAIN}.pack_clock.{entry.entry_id}"
 
         async def period() -> None:
@@ -278,8 +224,8 @@ async def test_pack_clock_is_saved_rarely_and_survives_a_crash(
             await period()
         assert key not in hass_storage
 
-        sims[2].handle = lambda request: None  # type: ignore[method-assign]  # pack 3 leaves the bus
-        await _poll(hass, entry)
+        silence(sims[2])  # pack 3 leaves the bus
+        await refresh(hass, entry)
         last_answer = entry.runtime_data.last_seen[3]
         await period()  # 1 of 4 periods (1 h) of silence
         saved = hass_storage[key]
@@ -296,10 +242,10 @@ async def test_pack_clock_is_saved_rarely_and_survives_a_crash(
         await hass.async_block_till_done()
         assert entry.runtime_data.last_seen[3] == last_answer
         ident = f"pack_missing_{entry.entry_id}_3"
-        await _poll(hass, entry)
+        await refresh(hass, entry)
         assert _issue(hass, ident) is None
         freezer.tick(timedelta(hours=1))
-        await _poll(hass, entry)
+        await refresh(hass, entry)
         assert _issue(hass, ident) is not None
         assert await hass.config_entries.async_unload(entry.entry_id)
         await hass.config_entries.async_remove(entry.entry_id)
@@ -312,23 +258,18 @@ async def test_pack_that_came_back_leaves_no_stale_time_behind(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, hass_storage: dict[str, Any]
 ) -> None:
     """A pack silent for a while, then back: after a crash its clock must not restart from the old silence."""
-    plugin = default_registry().get("pace")
-    sims = [plugin.create_simulator(SimulatorOptions(profile="static", seed=a, address=a)) for a in (1, 2, 3)]
-    async with await serve_tcp(sims) as server:
-        entry = _pace_bus_entry(server.host, server.port)
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
+    sims = bus_simulators((1, 2, 3))
+    async with pace_bus_over_tcp(hass, sims, [1, 2, 3]) as (_, entry):
         key = f"{DOMAIN}.pack_clock.{entry.entry_id}"
-        sims[2].handle = lambda request: None  # type: ignore[method-assign]
-        await _poll(hass, entry)
+        silence(sims[2])
+        await refresh(hass, entry)
         old = entry.runtime_data.last_seen[3]
         await _save_period(hass, freezer)
         assert dt_util.parse_datetime(hass_storage[key]["data"]["3"]) == old
 
-        del sims[2].handle  # back on the bus
+        answer_again(sims[2])  # back on the bus
         for _ in range(40):  # the bus poller retries a silent pack with back-off
-            await _poll(hass, entry)
+            await refresh(hass, entry)
             if 3 not in entry.runtime_data.errors:
                 break
         assert 3 not in entry.runtime_data.errors
@@ -338,7 +279,7 @@ async def test_pack_that_came_back_leaves_no_stale_time_behind(
         crash_copy = copy.deepcopy(hass_storage[key])
         assert await hass.config_entries.async_unload(entry.entry_id)
         hass_storage[key] = crash_copy
-        sims[2].handle = lambda request: None  # type: ignore[method-assign]  # gone while Home Assistant was down
+        silence(sims[2])  # gone while Home Assistant was down
         freezer.tick(timedelta(hours=5))
         started = dt_util.utcnow()
         assert await hass.config_entries.async_setup(entry.entry_id)
@@ -349,13 +290,8 @@ async def test_pack_that_came_back_leaves_no_stale_time_behind(
 
 async def test_pack_clock_is_saved_when_home_assistant_stops(hass: HomeAssistant, hass_storage: dict[str, Any]) -> None:
     """A restart does not unload the entries: Home Assistant's stop is what stores every pack's time."""
-    plugin = default_registry().get("pace")
-    sims = [plugin.create_simulator(SimulatorOptions(profile="static", seed=a, address=a)) for a in (1, 2, 3)]
-    async with await serve_tcp(sims) as server:
-        entry = _pace_bus_entry(server.host, server.port)
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
+    sims = bus_simulators((1, 2, 3))
+    async with pace_bus_over_tcp(hass, sims, [1, 2, 3]) as (_, entry):
         key = f"{DOMAIN}.pack_clock.{entry.entry_id}"
         assert key not in hass_storage
         seen = dict(entry.runtime_data.last_seen)

@@ -6,7 +6,6 @@ library's tests prove that equals the simulator's state); the integration must s
 
 from __future__ import annotations
 
-from datetime import timedelta
 from unittest.mock import patch
 
 import pytest
@@ -14,18 +13,17 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
-from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.bms_gateway.connection import unique_id
-from custom_components.bms_gateway.const import CONF_FAMILY, CONF_PACKS, CONF_VENDOR, DEFAULT_SCAN_INTERVAL, DOMAIN
+from custom_components.bms_gateway.const import CONF_FAMILY, CONF_PACKS, CONF_VENDOR, DOMAIN
 from vendor_plugins.errors import UnsupportedError
 from vendor_plugins.plugin import LinkKind, SimulatorOptions, VendorPlugin
 from vendor_plugins.registry import load_registry
 from vendor_plugins.sim import Simulator, serve_pty, serve_tcp
 from vendor_plugins.transports import Link, SerialLink, TcpLink
 
-from .helpers import assert_states_match
+from .helpers import assert_states_match, bus_simulators, setup_entry, tick
 
 BUS_PACKS = (1, 2, 3)
 
@@ -46,8 +44,7 @@ SIMULATED = _simulated()
 
 def _simulators(plugin: VendorPlugin) -> tuple[list[Simulator], list[int | None]]:
     if plugin.capabilities.multi_address:
-        sims = [plugin.create_simulator(SimulatorOptions(profile="static", seed=a, address=a)) for a in BUS_PACKS]
-        return sims, list(BUS_PACKS)
+        return bus_simulators(BUS_PACKS, plugin), list(BUS_PACKS)
     return [plugin.create_simulator(SimulatorOptions(profile="static", seed=1))], [None]
 
 
@@ -76,10 +73,9 @@ async def test_vendor_states_equal_the_simulated_pack(
         await link.close()
 
         data.update({CONF_VENDOR: plugin.name, CONF_FAMILY: family, CONF_PACKS: packs})
-        entry = MockConfigEntry(domain=DOMAIN, data=data, unique_id=unique_id(data), title=plugin.title)
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
+        entry = await setup_entry(
+            hass, MockConfigEntry(domain=DOMAIN, data=data, unique_id=unique_id(data), title=plugin.title)
+        )
         assert entry.state is ConfigEntryState.LOADED
         for pack in packs:
             pack_uid = entry.unique_id if pack is None else f"{entry.unique_id}_{pack}"
@@ -87,11 +83,6 @@ async def test_vendor_states_equal_the_simulated_pack(
         assert await hass.config_entries.async_unload(entry.entry_id)
     finally:
         await server.close()
-
-
-async def _tick(hass: HomeAssistant) -> None:
-    async_fire_time_changed(hass, dt_util.utcnow() + DEFAULT_SCAN_INTERVAL + timedelta(seconds=1))
-    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 def _pack_states(hass: HomeAssistant, entry_id: str, pack_uid: str) -> set[str]:
@@ -131,22 +122,22 @@ async def test_vendor_packs_go_unavailable_and_come_back(hass: HomeAssistant, pl
             silent = sims[1]
             handle = silent.handle
             silent.handle = lambda request: None  # type: ignore[method-assign]
-            await _tick(hass)
+            await tick(hass)
             assert _pack_states(hass, entry.entry_id, uids[packs[1]]) == {"unavailable"}
             assert _pack_states(hass, entry.entry_id, uids[packs[0]]) - {"unavailable"}
             assert "unavailable" not in _pack_states(hass, entry.entry_id, uids[packs[0]])
             silent.handle = handle  # type: ignore[method-assign]
-            await _tick(hass)  # the library's bus poller retries a silent pack after 2 cycles
-            await _tick(hass)
+            await tick(hass)  # the library's bus poller retries a silent pack after 2 cycles
+            await tick(hass)
             back = _pack_states(hass, entry.entry_id, uids[packs[1]])
             assert back and "unavailable" not in back
 
         await server.close()
-        await _tick(hass)
+        await tick(hass)
         for pack in packs:
             assert _pack_states(hass, entry.entry_id, uids[pack]) == {"unavailable"}
         server = await serve_tcp(sims, port=port)
-        await _tick(hass)
+        await tick(hass)
         for pack in packs:
             assert "unavailable" not in _pack_states(hass, entry.entry_id, uids[pack])
             assert assert_states_match(hass, uids[pack], expected[pack]) > 10
@@ -167,10 +158,8 @@ async def test_bus_pack_absent_at_startup_gets_entities_when_it_answers(
     async with await serve_tcp(sims) as server:
         data = {"link": "tcp", "host": "127.0.0.1", "port": server.port, CONF_VENDOR: plugin.name, CONF_PACKS: packs}
         entry = MockConfigEntry(domain=DOMAIN, data=data, unique_id=unique_id(data), title=plugin.title)
-        entry.add_to_hass(hass)
         with patch("custom_components.bms_gateway.connection.DEFAULT_TIMEOUT", 0.2):
-            assert await hass.config_entries.async_setup(entry.entry_id)
-            await hass.async_block_till_done()
+            await setup_entry(hass, entry)
             absent_uid = f"{entry.unique_id}_{packs[1]}"
             registry = er.async_get(hass)
             assert not [
@@ -180,7 +169,7 @@ async def test_bus_pack_absent_at_startup_gets_entities_when_it_answers(
             ]
             silent.handle = handle  # type: ignore[method-assign]
             for _ in range(3):  # the bus poller retries the silent pack with back-off
-                await _tick(hass)
+                await tick(hass)
                 await hass.async_block_till_done(wait_background_tasks=True)
             assert entry.state is ConfigEntryState.LOADED
             states = _pack_states(hass, entry.entry_id, absent_uid)

@@ -7,15 +7,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import signal
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.vendor_plugins.test_cli_e2e import BMSGW, ROOT, STARTUP_TIMEOUT, _env, _first_line, bmsgw
+from tests.vendor_plugins.cli_runner import bmsgw, running
 from vendor_plugins.capture import ReplayLink, load_capture
 from vendor_plugins.hiximi.families import FAMILY_NAMES
 from vendor_plugins.hiximi.plugin import PLUGIN
@@ -27,26 +25,8 @@ pytestmark = pytest.mark.timeout(30)
 @contextlib.contextmanager
 def simulate_hiximi(family: str, *where: str) -> Iterator[str]:
     """``bmsgw simulate --vendor hiximi --family FAMILY WHERE`` (static); yields where it listens."""
-    proc = subprocess.Popen(
-        [*BMSGW, "simulate", "--vendor", "hiximi", "--family", family, "--profile", "static", *where],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=_env(),
-    )
-    try:
-        yield _first_line(proc, STARTUP_TIMEOUT)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=3)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=3)
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
+    with running("simulate", "--vendor", "hiximi", "--family", family, "--profile", "static", *where) as (line, _):
+        yield line
 
 
 def transport_args(where: str) -> list[str]:
