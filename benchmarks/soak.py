@@ -258,6 +258,16 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
                 malloc_free_kept_kib=(malloc_in_use_kib() or (None, None))[1],
             )
         )
+        if args.progress:
+            last = samples[-1]
+            slowest = min(c[0] for c in cycles.values()) / POLLS_PER_HOUR
+            print(
+                f"{last.seconds:6d} s  simulated h mean {last.simulated_hours:6.2f} slowest {slowest:6.2f}"
+                f"  rigs running {last.rigs_running:2d}  RSS {last.rss_kib} KiB"
+                f"  malloc in use {last.malloc_in_use_kib} KiB",
+                file=sys.stderr,
+                flush=True,
+            )
     for runner in runners:
         runner.result()  # an exception in a runner is a failure of the soak itself
     gc.collect()
@@ -374,6 +384,7 @@ def main() -> int:
     parser.add_argument("--trim", action="store_true", help="malloc_trim at every sample (memory really held)")
     parser.add_argument("--sample-every", type=float, default=30.0, help="seconds between memory samples")
     parser.add_argument("--json", help="also write the report here")
+    parser.add_argument("--progress", action="store_true", help="one line per memory sample on stderr")
     args = parser.parse_args()
     report = asyncio.run(soak(args))
     text = json.dumps(report, indent=2, default=str)

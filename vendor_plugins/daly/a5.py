@@ -85,9 +85,11 @@ class A5Assembler(FrameAssembler):
     The 8-bit sum passes one corrupt 13-byte window in 256, so framing is checked too: frames of one answer are sent
     back to back, so the bytes right after a frame must be the start of another, or idle-line bytes (0x00/0xFF, as
     an RS485 transceiver may leave when it turns around), or nothing yet. A window shifted by a lost or inserted byte
-    ends inside the next frame (or one byte before it) and is dropped as junk. When a frame ended a chunk, the next
-    chunk is checked the same way: :attr:`straddled` counts frames already returned that the next chunk showed to be
-    such a window (a reader refuses the answer then).
+    ends inside the next frame (or one byte before it) and is dropped as junk. A window followed by an idle byte that
+    could be its own sum, pushed out by an inserted byte, is refused too; followed by a lone A5 that could be that
+    sum, it waits for the next byte (the address of a real next frame, or nothing and a timeout). When a frame ended
+    a chunk, the next chunk is checked the same way: :attr:`straddled` counts frames already returned that the next
+    chunk showed to be such a window (a reader refuses the answer then).
     """
 
     def __init__(self, *, request: bool = False) -> None:
@@ -97,6 +99,7 @@ class A5Assembler(FrameAssembler):
         #: Frames returned whose following bytes (in a later chunk) could not start a frame.
         self.straddled = 0
         self._open_tail = False
+        self._last_raw = b""
 
     def next_start(self, buf: bytearray, pos: int) -> int:
         """Next A5 byte."""
@@ -122,19 +125,44 @@ class A5Assembler(FrameAssembler):
             raise FrameError("not a DALY A5 header (address byte)")
         if have >= 4 and buf[start + 3] != t.A5_DATA_LEN:
             raise FrameError("not a DALY A5 header (length byte)")
-        if have > t.A5_FRAME_LEN and not self.may_start(buf, start + t.A5_FRAME_LEN):
-            raise FrameError("DALY A5 window followed by junk: a lost or inserted byte shifted it")
+        if have > t.A5_FRAME_LEN:
+            end = start + t.A5_FRAME_LEN
+            if not self.may_start(buf, end):
+                raise FrameError("DALY A5 window followed by junk: a lost or inserted byte shifted it")
+            follower = buf[end]
+            if (follower in _IDLE_BYTES or have == t.A5_FRAME_LEN + 1) and self._slipped(buf[start:end], follower):
+                if follower in _IDLE_BYTES:
+                    raise FrameError("DALY A5 window may hold an inserted byte: the idle byte after it is its sum")
+                return None  # a lone A5 after it: its sum, or the next frame's start? The next byte tells.
         return t.A5_FRAME_LEN if have >= 4 else None
+
+    def _slipped(self, window: bytes | bytearray, follower: int) -> bool:
+        """Whether ``window`` and the byte after it also read as a frame with one byte inserted.
+
+        A byte inserted into a frame pushes its sum out of the window. When that sum is 0x00 or 0xFF it looks like
+        idle line, and when it is 0xA5 like the next frame's start. If dropping one of the window's bytes 1..12 and
+        taking ``follower`` as the sum gives a valid frame, the two readings cannot be told apart from these bytes
+        alone (a real frame followed by such a byte reads both ways about one time in 30).
+        """
+        joined = bytes(window) + bytes((follower,))
+        for i in range(1, t.A5_FRAME_LEN):
+            try:
+                parse_frame(joined[:i] + joined[i + 1 :], request=self.request)
+            except FrameError, ChecksumError:
+                continue
+            return True
+        return False
 
     def feed(self, data: bytes) -> list[Frame]:
         """Frames completed by ``data``; counts a frame of the previous chunk that ``data`` shows was shifted."""
         if self._open_tail and data:
             self._open_tail = False
-            if not self.may_start(data, 0):
+            if not self.may_start(data, 0) or (data[0] in _IDLE_BYTES and self._slipped(self._last_raw, data[0])):
                 self.straddled += 1
         frames = super().feed(data)
         if frames:
             self._open_tail = self.pending == 0
+            self._last_raw = frames[-1].raw
         return frames
 
     def reset(self) -> None:
