@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Mapping
-from typing import Self
 
 from pymodbus import FramerType
 from pymodbus.constants import ExcCodes
@@ -26,7 +25,7 @@ from pymodbus.simulator import DataType, SimData, SimDevice
 from ..crc import crc16_modbus
 from ..errors import ChecksumError, FrameError
 from ..framing import Frame, FrameAssembler
-from ..sim.base import RequestLog, Simulator
+from ..sim.base import ClosingServer, RequestLog, Simulator
 from . import modbus_codec as codec
 from . import table as t
 from .state import PaceState
@@ -149,7 +148,7 @@ def sim_device(unit: int, state: PaceState, *, reject_pack_block: bool = False) 
     return SimDevice(id=unit, simdata=blocks, action=action)
 
 
-class ModbusSimServer:
+class ModbusSimServer(ClosingServer):
     """A running pymodbus server of simulated packs; ``host``/``port`` are where it listens."""
 
     def __init__(self, server: ModbusTcpServer, states: Mapping[int, PaceState]) -> None:
@@ -162,14 +161,6 @@ class ModbusSimServer:
     async def close(self) -> None:
         """Stop listening (idempotent)."""
         await self.server.shutdown()  # type: ignore[no-untyped-call]
-
-    async def __aenter__(self) -> Self:
-        """Use as an async context manager."""
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        """Close on exit."""
-        await self.close()
 
 
 async def serve_modbus_tcp(

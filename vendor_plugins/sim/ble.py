@@ -125,13 +125,17 @@ class FakeBleClient:
 
     async def write_gatt_char(self, char_specifier: str, data: bytes, /, response: bool = False) -> None:
         """Write a request; the simulator's answer is notified in ``mtu_payload``-sized pieces."""
+        self._accept_write(char_specifier, data)
+        reply = self._endpoint.feed(bytes(data))
+        self._notify(reply)
+
+    def _accept_write(self, char_specifier: str, data: bytes) -> None:
+        """Check a write as a device would (connected, writable characteristic) and record it in :attr:`writes`."""
         self._require_connected()
         char = self._char(char_specifier)
         if "write" not in char.properties and "write-without-response" not in char.properties:
             raise BleakError(f"Characteristic {char_specifier} is not writable")
         self.writes.append(bytes(data))
-        reply = self._endpoint.feed(bytes(data))
-        self._notify(reply)
 
     def notify(self, data: bytes) -> None:
         """Send unsolicited ``data`` as notifications (test hook: noise, a late reply)."""

@@ -518,11 +518,7 @@ class FaultyBleClient(FakeBleClient):
 
     async def write_gatt_char(self, char_specifier: str, data: bytes, /, response: bool = False) -> None:
         """A request; the answer is (mis)delivered as notifications."""
-        self._require_connected()
-        char = self._char(char_specifier)
-        if "write" not in char.properties and "write-without-response" not in char.properties:
-            raise BleakError(f"Characteristic {char_specifier} is not writable")
-        self.writes.append(bytes(data))
+        self._accept_write(char_specifier, data)
         assert self._conn is not None
         self._conn.feed(bytes(data))
 

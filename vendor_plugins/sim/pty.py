@@ -14,8 +14,8 @@ import contextlib
 import logging
 import os
 import tty
-from typing import Self
 
+from .base import ClosingServer
 from .serving import SimEndpoint, Simulators
 
 _LOGGER = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ _LOGGER = logging.getLogger(__name__)
 _READ_SIZE = 4096
 
 
-class PtyServer:
+class PtyServer(ClosingServer):
     """A simulator behind a pseudo-terminal; open :attr:`path` as a serial port."""
 
     def __init__(self, endpoint: SimEndpoint, *, baud: int | None = None) -> None:
@@ -120,14 +120,6 @@ class PtyServer:
                 await self._writer
         os.close(self._master)
         os.close(self._slave)
-
-    async def __aenter__(self) -> Self:
-        """Use the server as an async context manager (closed on exit)."""
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        """Close on exit."""
-        await self.close()
 
 
 async def serve_pty(simulator_or_sims: Simulators, *, baud: int | None = None) -> PtyServer:

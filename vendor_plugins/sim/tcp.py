@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from abc import ABC, abstractmethod
-from typing import Self
+from abc import abstractmethod
 
+from .base import ClosingServer
 from .serving import SimEndpoint, Simulators
 
 _LOGGER = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ class _SimProtocol(asyncio.Protocol):
         self._transport = None
 
 
-class TcpServerBase(ABC):
+class TcpServerBase(ClosingServer):
     """What every simulator TCP server shares: its address, its listener, and closing both with the clients.
 
     A subclass says how to serve a connection (:meth:`_protocol`) and how to drop its clients (:meth:`drop_clients`).
@@ -90,14 +90,6 @@ class TcpServerBase(ABC):
         server = self._stop_listening()
         if server is not None:
             await server.wait_closed()
-
-    async def __aenter__(self) -> Self:
-        """Use the server as an async context manager (closed on exit)."""
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        """Close on exit."""
-        await self.close()
 
 
 class SimServer(TcpServerBase):

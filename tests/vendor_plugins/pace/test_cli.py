@@ -9,26 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import selectors
-import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.vendor_plugins.cli_runner import bmsgw, spawn, stop
 from vendor_plugins.pace.plugin import PLUGIN
 from vendor_plugins.pace.simulator import PaceAsciiSimulator
 from vendor_plugins.plugin import SimulatorOptions
 from vendor_plugins.sim.tcp import SimServer, serve_tcp
-
-ROOT = Path(__file__).resolve().parents[3]
-BMSGW = [sys.executable, "-m", "vendor_plugins.cli"]
 
 pytestmark = pytest.mark.timeout(40)
 
@@ -54,23 +48,11 @@ def bus() -> Iterator[tuple[str, list[PaceAsciiSimulator]]]:
         loop.close()
 
 
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
 def test_read_all_shows_every_pack(bus: tuple[str, list[PaceAsciiSimulator]]) -> None:
     """One JSON document with 15 pack entries (1-15), each with its own snapshot and device info."""
     target, sims = bus
-    proc = subprocess.run(
-        [*BMSGW, "read", "--vendor", "pace", "--tcp", target, "--address", "all", "--json", "--timeout", "0.5"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-        env=_env(),
+    proc = bmsgw(
+        "read", "--vendor", "pace", "--tcp", target, "--address", "all", "--json", "--timeout", "0.5", timeout=30
     )
     assert (proc.returncode, proc.stderr) == (0, "")
     doc = json.loads(proc.stdout)
@@ -102,29 +84,14 @@ def test_watch_survives_a_pack_removed_mid_run(bus: tuple[str, list[PaceAsciiSim
     """Unplug pack 7 while watching: it reports an error, the other 14 keep new readings in every document."""
     target, sims = bus
     argv = ["read", "--vendor", "pace", "--tcp", target, "--address", "all", "--json", "--timeout", "0.3"]
-    proc = subprocess.Popen(
-        [*BMSGW, *argv, "--watch", "0.2"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=_env(),
-    )
+    proc = spawn(*argv, "--watch", "0.2")
     try:
         before = _documents(proc, 2, 15)
         assert all(p["error"] is None for doc in before for p in doc["packs"])
         sims[6].present = False
         after = _documents(proc, 6, 20)[1:]  # the first may have been read before the removal
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=5)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-            for stream in (proc.stdout, proc.stderr):
-                if stream is not None:
-                    stream.close()
+        stop(proc)
     assert proc.returncode == 0
     for doc in after:
         by_address = {p["address"]: p for p in doc["packs"]}
