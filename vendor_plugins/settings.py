@@ -17,7 +17,9 @@ translation key Home Assistant's config flow shows next to the field.
 * :class:`BleAddress` — a Bluetooth MAC (``AA:BB:CC:DD:EE:FF``) or a CoreBluetooth UUID (macOS).
 
 :func:`validate` runs a schema and turns voluptuous' ``MultipleInvalid`` back into the first :class:`InvalidSetting`;
-:func:`field_errors` gives Home Assistant's ``{field: key}`` error mapping.
+:func:`field_errors` gives Home Assistant's ``{field: key}`` error mapping. The form schemas
+(:func:`tcp_bridge_schema`, :func:`serial_schema`, :func:`modbus_tcp_schema`, :func:`modbus_rtu_tcp_schema`,
+:func:`modbus_serial_schema`, :func:`options_schema`) combine them as Home Assistant's config flow asks.
 """
 
 from __future__ import annotations
@@ -474,15 +476,26 @@ def tcp_bridge_schema() -> vol.Schema:
     return vol.Schema({vol.Required("host"): HostPort("host")}, extra=vol.ALLOW_EXTRA)
 
 
+def _units(allowed_units: Sequence[int]) -> dict[Any, Any]:
+    """The optional ``units`` text of a Modbus form (``"1-4, 7"``; empty: every allowed unit) → sorted unit ids."""
+    allowed = tuple(allowed_units)
+    return {vol.Optional("units", default=""): lambda text: parse_addresses(text, allowed)}
+
+
 def modbus_tcp_schema(allowed_units: Sequence[int]) -> vol.Schema:
     """A Modbus-TCP gateway: ``host`` (``HOST[:PORT]``, port 502 by default) and optional ``units`` text."""
     return vol.Schema(
-        {
-            vol.Required("host"): HostPort("host", default_port=MODBUS_TCP_PORT),
-            vol.Optional("units", default=""): lambda text: parse_addresses(text, allowed_units),
-        },
+        {vol.Required("host"): HostPort("host", default_port=MODBUS_TCP_PORT), **_units(allowed_units)},
         extra=vol.ALLOW_EXTRA,
     )
+
+
+def modbus_rtu_tcp_schema(allowed_units: Sequence[int]) -> vol.Schema:
+    """Modbus RTU through a transparent RS485-to-TCP bridge: ``host`` (``HOST:PORT``, no default port) and ``units``.
+
+    A bridge's raw port is whatever it was set to (4196, 8899, 502…): leaving it out is refused (``bad_port``).
+    """
+    return vol.Schema({vol.Required("host"): HostPort("host"), **_units(allowed_units)}, extra=vol.ALLOW_EXTRA)
 
 
 def serial_schema() -> vol.Schema:
@@ -491,6 +504,11 @@ def serial_schema() -> vol.Schema:
         {vol.Required("device"): SerialDevice("device"), vol.Required("baudrate"): BaudRate("baudrate")},
         extra=vol.ALLOW_EXTRA,
     )
+
+
+def modbus_serial_schema(allowed_units: Sequence[int]) -> vol.Schema:
+    """Modbus RTU on a serial port (RS485 adapter): ``device``, ``baudrate`` and optional ``units`` text."""
+    return serial_schema().extend(_units(allowed_units))
 
 
 def options_schema() -> vol.Schema:

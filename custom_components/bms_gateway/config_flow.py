@@ -1,19 +1,22 @@
-"""Config flow: pick a connection (Bluetooth device, serial port, TCP bridge, Modbus-TCP gateway), a vendor, the packs.
+"""Config flow: pick a connection (Bluetooth device, serial port, TCP bridge, Modbus bus), a vendor, the packs.
 
 Entries are created only after a successful read (test before configure); the unique id is the physical
-connection, so one device or port cannot be added twice. Bluetooth discovery proposes devices the registry
-recognises (Home Assistant's manifest matchers are broad; the library identifies precisely); USB discovery
-proposes serial adapters commonly used for RS485 and continues with the vendor choice. A Modbus-TCP gateway
-(``HOST[:PORT]``, port 502 by default) is offered for the plugins that speak Modbus (PACE): its unit ids (all the
-vendor allows, or the ones the user lists) are scanned and the packs that answer are offered.
+connection, so one device or port cannot be added twice (nor used by two entries of different kinds: a serial entry
+and a Modbus RTU entry on one port). Bluetooth discovery proposes devices the registry recognises (Home Assistant's
+manifest matchers are broad; the library identifies precisely); USB discovery proposes serial adapters commonly used
+for RS485 and continues with the vendor choice. For the plugins that speak Modbus (PACE) a Modbus bus is offered
+three ways: a Modbus-TCP gateway (``HOST[:PORT]``, port 502 by default), Modbus RTU on a serial port (an RS485
+adapter: port and baud rate) and Modbus RTU through a transparent RS485-to-TCP bridge (``HOST:PORT``, no default
+port); its unit ids (all the vendor allows, or the ones the user lists) are scanned and the packs that answer are
+offered.
 
 Every value the user types is checked by :mod:`vendor_plugins.settings` first; a refused one is shown next to its
 field with the validator's translation key (``bad_host``, ``bad_port``, ``bad_serial_device``, ``bad_baudrate``,
 ``bad_address``; ``bad_scan_interval`` in the options flow).
 
 *Reconfigure* moves an entry to another host/port (bridge or Modbus gateway) or serial port (every pack must answer
-there first); entity and device ids follow the connection, so they are migrated, not recreated — history and
-automations keep working.
+there first; a Modbus entry keeps its mode); entity and device ids follow the connection, so they are migrated, not
+recreated — history and automations keep working.
 The *options* flow sets the poll interval, enables control (off by default) and picks the per-cell entities.
 """
 
@@ -30,6 +33,7 @@ from homeassistant.components import bluetooth, usb
 from homeassistant.components.bluetooth import BluetoothServiceInfoBleak
 from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResult, OptionsFlowWithReload
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.data_entry_flow import AbortFlow
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
@@ -56,7 +60,7 @@ from vendor_plugins.transports import Link
 from vendor_plugins.transports.tcp import format_host_port
 
 from .bus_growth import can_grow
-from .connection import create_link, describe, plugins_for, registry, unique_id
+from .connection import create_link, describe, modbus_mode, physical_key, plugins_for, registry, unique_id
 from .const import (
     CELL_CHOICES,
     CELLS_DEFAULT,
@@ -83,6 +87,8 @@ from .const import (
     FLOW_TIMEOUT,
     MAX_SCAN_SECONDS,
     MIN_SCAN_SECONDS,
+    MODBUS_MODE_RTU,
+    MODBUS_MODE_RTU_OVER_TCP,
     MODBUS_MODE_TCP,
     MODBUS_TCP_PORT,
     SCAN_TIMEOUT,
@@ -96,6 +102,20 @@ BAUDRATES = [str(rate) for rate in settings.BAUD_RATES]
 
 #: Field errors :mod:`vendor_plugins.settings` reports (its ``InvalidSetting.key``), each translated.
 FIELD_ERRORS = ("bad_host", "bad_port", "bad_serial_device", "bad_baudrate", "bad_address")
+
+#: The form (step id) of each Modbus mode.
+MODBUS_STEPS = {
+    MODBUS_MODE_TCP: "modbus_tcp",
+    MODBUS_MODE_RTU: "modbus_serial",
+    MODBUS_MODE_RTU_OVER_TCP: "modbus_rtu_tcp",
+}
+
+#: The settings schema of each Modbus form (given the unit ids the vendors allow).
+MODBUS_SCHEMAS = {
+    MODBUS_MODE_TCP: settings.modbus_tcp_schema,
+    MODBUS_MODE_RTU: settings.modbus_serial_schema,
+    MODBUS_MODE_RTU_OVER_TCP: settings.modbus_rtu_tcp_schema,
+}
 
 
 def _baud_selector() -> SelectSelector:
@@ -161,7 +181,7 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
         """Choose how the BMS is connected."""
         menu = ["bluetooth_device", "serial", "tcp"]
         if plugins_for(LinkKind.MODBUS):
-            menu.append("modbus_tcp")
+            menu.extend(MODBUS_STEPS.values())
         return self.async_show_menu(step_id="user", menu_options=menu)
 
     async def async_step_tcp(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
@@ -194,6 +214,13 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
                 return await self._async_connection_chosen(
                     {CONF_LINK: LinkKind.SERIAL.value, CONF_DEVICE: device, CONF_BAUDRATE: checked[CONF_BAUDRATE]}
                 )
+        schema = vol.Schema(await self._async_serial_fields())
+        return self.async_show_form(
+            step_id="serial", data_schema=self.add_suggested_values_to_schema(schema, user_input), errors=errors
+        )
+
+    async def _async_serial_fields(self) -> dict[Any, Any]:
+        """The port picker (the ports Home Assistant sees, or a typed path) and the baud rate."""
         ports = [
             SelectOptionDict(
                 value=port.device,
@@ -208,44 +235,66 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
             )
             for port in await usb.async_scan_serial_ports(self.hass)
         ]
-        schema = vol.Schema(
-            {
-                vol.Required(CONF_DEVICE): SelectSelector(
-                    SelectSelectorConfig(options=ports, custom_value=True, mode=SelectSelectorMode.DROPDOWN)
-                ),
-                vol.Required(CONF_BAUDRATE, default=str(DEFAULT_BAUDRATE)): _baud_selector(),
-            }
-        )
-        return self.async_show_form(
-            step_id="serial", data_schema=self.add_suggested_values_to_schema(schema, user_input), errors=errors
-        )
+        return {
+            vol.Required(CONF_DEVICE): SelectSelector(
+                SelectSelectorConfig(options=ports, custom_value=True, mode=SelectSelectorMode.DROPDOWN)
+            ),
+            vol.Required(CONF_BAUDRATE, default=str(DEFAULT_BAUDRATE)): _baud_selector(),
+        }
 
     async def async_step_modbus_tcp(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """A Modbus-TCP gateway at HOST[:PORT] (502 by default), and which unit ids to scan."""
-        plugins = plugins_for(LinkKind.MODBUS)
+        return await self._async_modbus_step(MODBUS_MODE_TCP, user_input)
+
+    async def async_step_modbus_serial(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Modbus RTU on a serial port (USB-RS485 adapter): the port, its baud rate and which unit ids to scan."""
+        return await self._async_modbus_step(MODBUS_MODE_RTU, user_input)
+
+    async def async_step_modbus_rtu_tcp(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Modbus RTU through a transparent RS485-to-TCP bridge at HOST:PORT, and which unit ids to scan."""
+        return await self._async_modbus_step(MODBUS_MODE_RTU_OVER_TCP, user_input)
+
+    async def _async_modbus_step(self, mode: str, user_input: dict[str, Any] | None) -> ConfigFlowResult:
+        """Check the form of the Modbus ``mode``; go on to the vendor (or straight to the scan) with its data."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            checked, errors = settings.field_errors(settings.modbus_tcp_schema(modbus_units(plugins)), user_input)
+            allowed = modbus_units(plugins_for(LinkKind.MODBUS))
+            checked, errors = settings.field_errors(MODBUS_SCHEMAS[mode](allowed), user_input)
             if not errors:
-                host, port = checked[CONF_HOST]
                 units: list[int] = checked[CONF_UNITS]
                 self._units = units if str(user_input.get(CONF_UNITS) or "").strip() else None
-                data = {CONF_LINK: LinkKind.MODBUS.value, CONF_MODBUS_MODE: MODBUS_MODE_TCP}
-                return await self._async_connection_chosen(data | {CONF_HOST: host, CONF_PORT: port})
-        return self._async_modbus_form(user_input, errors)
+                data: dict[str, Any] = {CONF_LINK: LinkKind.MODBUS.value, CONF_MODBUS_MODE: mode}
+                if mode == MODBUS_MODE_RTU:
+                    device = await self.hass.async_add_executor_job(usb.get_serial_by_id, checked[CONF_DEVICE])
+                    data |= {CONF_DEVICE: device, CONF_BAUDRATE: checked[CONF_BAUDRATE]}
+                else:
+                    host, port = checked[CONF_HOST]
+                    data |= {CONF_HOST: host, CONF_PORT: port}
+                return await self._async_connection_chosen(data)
+        return await self._async_modbus_form(mode, user_input, errors)
 
-    def _async_modbus_form(
-        self, user_input: dict[str, Any] | None, errors: dict[str, str], placeholders: dict[str, str] | None = None
+    async def _async_modbus_form(
+        self,
+        mode: str,
+        user_input: dict[str, Any] | None,
+        errors: dict[str, str],
+        placeholders: dict[str, str] | None = None,
     ) -> ConfigFlowResult:
+        """The form of the Modbus ``mode`` (filled in with what was typed or chosen before)."""
         allowed = modbus_units(plugins_for(LinkKind.MODBUS))
-        schema = vol.Schema({vol.Required(CONF_HOST): TextSelector(), vol.Optional(CONF_UNITS): TextSelector()})
+        fields = (
+            await self._async_serial_fields() if mode == MODBUS_MODE_RTU else {vol.Required(CONF_HOST): TextSelector()}
+        )
+        schema = vol.Schema({**fields, vol.Optional(CONF_UNITS): TextSelector()})
         suggested = user_input
         if suggested is None and self._data.get(CONF_LINK) == LinkKind.MODBUS:
-            units = ", ".join(str(u) for u in self._units or [])
-            where = format_host_port(str(self._data[CONF_HOST]), int(self._data[CONF_PORT]))
-            suggested = {CONF_HOST: where, CONF_UNITS: units}
+            suggested = {CONF_UNITS: ", ".join(str(u) for u in self._units or [])}
+            if mode == MODBUS_MODE_RTU:
+                suggested |= {CONF_DEVICE: self._data[CONF_DEVICE], CONF_BAUDRATE: str(self._data[CONF_BAUDRATE])}
+            else:
+                suggested[CONF_HOST] = format_host_port(str(self._data[CONF_HOST]), int(self._data[CONF_PORT]))
         return self.async_show_form(
-            step_id="modbus_tcp",
+            step_id=MODBUS_STEPS[mode],
             data_schema=self.add_suggested_values_to_schema(schema, suggested),
             errors=errors,
             description_placeholders={
@@ -319,6 +368,7 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
         self._data = {CONF_LINK: LinkKind.SERIAL.value, CONF_DEVICE: device, CONF_BAUDRATE: DEFAULT_BAUDRATE}
         await self.async_set_unique_id(unique_id(self._data))
         self._abort_if_unique_id_configured()
+        self._abort_if_connection_in_use(self._data)
         name = usb.human_readable_device_name(
             device,
             discovery_info.serial_number,
@@ -354,12 +404,15 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
         kind = LinkKind(entry.data[CONF_LINK])
         if kind is LinkKind.BLE:
             return self.async_abort(reason="reconfigure_ble")
+        modbus_tcp = kind is LinkKind.MODBUS and modbus_mode(entry.data) == MODBUS_MODE_TCP
+        # a TCP bridge, a Modbus-TCP gateway, Modbus RTU through a bridge: HOST:PORT; else a serial port (and baud rate)
+        by_host = kind is LinkKind.TCP or (kind is LinkKind.MODBUS and modbus_mode(entry.data) != MODBUS_MODE_RTU)
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {"where": describe(entry.data)}
         if user_input is not None:
             data: dict[str, Any] = dict(entry.data)
-            if kind in (LinkKind.TCP, LinkKind.MODBUS):
-                default_port = MODBUS_TCP_PORT if kind is LinkKind.MODBUS else None
+            if by_host:
+                default_port = MODBUS_TCP_PORT if modbus_tcp else None
                 try:
                     data[CONF_HOST], data[CONF_PORT] = settings.HostPort(CONF_HOST, default_port)(user_input[CONF_HOST])
                 except settings.InvalidSetting as err:
@@ -376,6 +429,7 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
                 if new_id != entry.unique_id:
                     await self.async_set_unique_id(new_id, raise_on_progress=False)
                     self._abort_if_unique_id_configured()
+                    self._abort_if_connection_in_use(data, entry.entry_id)
                 self._data = data
                 plugin = registry().get(str(entry.data[CONF_VENDOR]))
                 self._family = entry.data.get(CONF_FAMILY)
@@ -389,7 +443,7 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
                 errors["base"] = error
                 placeholders["vendor"] = plugin.title
                 placeholders["error"] = self._last_error
-        if kind in (LinkKind.TCP, LinkKind.MODBUS):
+        if by_host:
             schema = vol.Schema({vol.Required(CONF_HOST): TextSelector()})
             suggested = {CONF_HOST: format_host_port(str(entry.data[CONF_HOST]), int(entry.data[CONF_PORT]))}
         else:
@@ -412,10 +466,22 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
         self._data = data
         await self.async_set_unique_id(unique_id(data), raise_on_progress=False)
         self._abort_if_unique_id_configured()
+        self._abort_if_connection_in_use(data)
         if self._modbus_vendor() is not None:
             self._plugin = self._modbus_vendor()
             return await self.async_step_packs()
         return await self.async_step_vendor()
+
+    def _abort_if_connection_in_use(self, data: dict[str, Any], entry_id: str | None = None) -> None:
+        """Abort ``already_configured`` when another entry uses the same port or bridge under another kind of link.
+
+        A serial entry and a Modbus RTU entry on one port (or a TCP bridge and Modbus RTU through the same bridge)
+        have different unique ids but one physical connection: a second entry would fight over it.
+        """
+        key = physical_key(data)
+        for entry in self._async_current_entries(include_ignore=False):
+            if entry.entry_id != entry_id and CONF_LINK in entry.data and physical_key(entry.data) == key:
+                raise AbortFlow("already_configured")
 
     def _modbus_vendor(self) -> VendorPlugin | None:
         """On a Modbus connection, the vendor when only one (a bus vendor) speaks Modbus: no vendor step then."""
@@ -464,9 +530,9 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
             try:
                 self._found = await self._async_scan(self._plugin)
             except CannotConnect as err:
-                return self._async_vendor_error("cannot_connect", str(err))
+                return await self._async_vendor_error("cannot_connect", str(err))
             if not self._found:
-                return self._async_vendor_error("no_packs_found")
+                return await self._async_vendor_error("no_packs_found")
         else:
             packs = sorted(int(a) for a in user_input[CONF_PACKS])
             if not packs:
@@ -489,11 +555,11 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
             },
         )
 
-    def _async_vendor_error(self, error: str, message: str = "") -> ConfigFlowResult:
+    async def _async_vendor_error(self, error: str, message: str = "") -> ConfigFlowResult:
         """Back to the form that chose the vendor (the Modbus form when there was no vendor step), with ``error``."""
         placeholders = {"where": describe(self._data), "error": message}
         if self._modbus_vendor() is not None:
-            return self._async_modbus_form(None, {"base": error}, placeholders)
+            return await self._async_modbus_form(modbus_mode(self._data), None, {"base": error}, placeholders)
         options = _vendor_options(LinkKind(self._data[CONF_LINK]))
         default = self._plugin.name if self._plugin else options[0]["value"]
         schema = vol.Schema(

@@ -1,9 +1,11 @@
 """Physical connections: turn config-entry data into a library link, a unique id and a title.
 
-One config entry is one physical connection (a TCP bridge, a serial port, a Bluetooth device, a Modbus-TCP gateway:
-link ``modbus`` with ``modbus_mode`` ``tcp``, its packs are Modbus unit ids). Bluetooth goes
-through Home Assistant's bluetooth stack: the link gets the ``BLEDevice`` Home Assistant knows (so ESPHome proxies
-work) and a callback returning the freshest one; the library never scans inside Home Assistant.
+One config entry is one physical connection (a TCP bridge, a serial port, a Bluetooth device, or a Modbus bus: link
+``modbus``, its packs are Modbus unit ids, reached by ``modbus_mode`` ``tcp`` — a Modbus-TCP gateway at host/port —,
+``rtu`` — RTU on the serial port ``device`` at ``baudrate`` — or ``rtu-over-tcp`` — RTU through a transparent
+RS485-to-TCP bridge at host/port). Bluetooth goes through Home Assistant's bluetooth stack: the link gets the
+``BLEDevice`` Home Assistant knows (so ESPHome proxies work) and a callback returning the freshest one; the library
+never scans inside Home Assistant.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from .const import (
     CONF_MODBUS_MODE,
     CONF_PORT,
     DEFAULT_BAUDRATE,
+    MODBUS_MODE_RTU,
+    MODBUS_MODE_RTU_OVER_TCP,
     MODBUS_MODE_TCP,
     MODBUS_TCP_PORT,
 )
@@ -68,16 +72,56 @@ def unique_id(data: Mapping[str, Any]) -> str:
     if kind is LinkKind.SERIAL:
         return f"serial:{data[CONF_DEVICE]}"
     if kind is LinkKind.MODBUS:
-        return f"modbus-{_modbus_mode(data)}:{format_host_port(str(data[CONF_HOST]).lower(), _port(data))}"
+        return f"modbus-{modbus_mode(data)}:{_modbus_where(data, lower=True)}"
     return f"tcp:{format_host_port(str(data[CONF_HOST]).lower(), int(data[CONF_PORT]))}"
 
 
-def _modbus_mode(data: Mapping[str, Any]) -> str:
+def modbus_mode(data: Mapping[str, Any]) -> str:
+    """How a ``modbus`` entry reaches its units (``MODBUS_MODE_*``; an entry without a mode is Modbus-TCP)."""
     return str(data.get(CONF_MODBUS_MODE) or MODBUS_MODE_TCP)
+
+
+def serial_device(data: Mapping[str, Any]) -> str | None:
+    """The serial port the connection uses (a serial link or Modbus RTU on a serial port); ``None``: no serial port."""
+    kind = str(data.get(CONF_LINK))
+    if kind == LinkKind.SERIAL or (kind == LinkKind.MODBUS and modbus_mode(data) == MODBUS_MODE_RTU):
+        return str(data.get(CONF_DEVICE))
+    return None
+
+
+def physical_key(data: Mapping[str, Any]) -> str:
+    """What two entries must not share: the serial port, the TCP endpoint, the Bluetooth device.
+
+    A serial entry and a Modbus RTU entry on the same port (or a TCP bridge and Modbus RTU through the same bridge)
+    have different unique ids but would fight over one port: they are the same physical connection.
+    """
+    device = serial_device(data)
+    if device is not None:
+        return f"serial:{device}"
+    kind = LinkKind(data[CONF_LINK])
+    if kind is LinkKind.TCP or (kind is LinkKind.MODBUS and modbus_mode(data) == MODBUS_MODE_RTU_OVER_TCP):
+        return f"tcp:{format_host_port(str(data[CONF_HOST]).lower(), int(data[CONF_PORT]))}"
+    return unique_id(data)
 
 
 def _port(data: Mapping[str, Any]) -> int:
     return int(data.get(CONF_PORT) or MODBUS_TCP_PORT)
+
+
+def _modbus_where(data: Mapping[str, Any], *, lower: bool = False) -> str:
+    """The serial port (RTU) or ``HOST:PORT`` of a Modbus connection."""
+    if modbus_mode(data) == MODBUS_MODE_RTU:
+        return str(data[CONF_DEVICE])
+    host = str(data[CONF_HOST])
+    return format_host_port(host.lower() if lower else host, _port(data))
+
+
+#: URL scheme of each Modbus mode in titles (the library's ``ModbusLink.description`` uses the same).
+_MODBUS_SCHEMES = {
+    MODBUS_MODE_TCP: "modbus-tcp",
+    MODBUS_MODE_RTU: "modbus-rtu",
+    MODBUS_MODE_RTU_OVER_TCP: "modbus-rtu+tcp",
+}
 
 
 def describe(data: Mapping[str, Any]) -> str:
@@ -88,7 +132,8 @@ def describe(data: Mapping[str, Any]) -> str:
     if kind is LinkKind.SERIAL:
         return str(data[CONF_DEVICE])
     if kind is LinkKind.MODBUS:
-        return f"modbus-{_modbus_mode(data)}://{format_host_port(str(data[CONF_HOST]), _port(data))}"
+        mode = modbus_mode(data)
+        return f"{_MODBUS_SCHEMES.get(mode, f'modbus-{mode}')}://{_modbus_where(data)}"
     return format_host_port(str(data[CONF_HOST]), int(data[CONF_PORT]))
 
 
@@ -108,12 +153,23 @@ def create_link(
     if kind is LinkKind.BLE:
         return _create_ble_link(hass, str(data[CONF_ADDRESS]).upper(), plugin, timeout)
     if kind is LinkKind.MODBUS:
-        if (mode := _modbus_mode(data)) != MODBUS_MODE_TCP:
-            raise TransportError(f"Modbus mode {mode!r} is not supported by the integration yet (only Modbus-TCP)")
-        from vendor_plugins.transports.modbus import ModbusLink  # pymodbus only for Modbus entries
-
-        return ModbusLink.tcp(str(data[CONF_HOST]), _port(data), timeout=timeout)
+        return _create_modbus_link(data, timeout)
     raise TransportError(f"link kind {kind} is not supported by the integration yet")
+
+
+def _create_modbus_link(data: Mapping[str, Any], timeout: float) -> Link:
+    mode = modbus_mode(data)
+    if mode not in _MODBUS_SCHEMES:
+        known = ", ".join(_MODBUS_SCHEMES)
+        raise TransportError(f"Modbus mode {mode!r} is not supported by the integration (one of {known})")
+    from vendor_plugins.transports.modbus import ModbusLink  # pymodbus only for Modbus entries
+
+    if mode == MODBUS_MODE_RTU:
+        baudrate = int(data.get(CONF_BAUDRATE) or DEFAULT_BAUDRATE)
+        return ModbusLink.rtu_serial(str(data[CONF_DEVICE]), baudrate, timeout=timeout)
+    if mode == MODBUS_MODE_RTU_OVER_TCP:
+        return ModbusLink.rtu_over_tcp(str(data[CONF_HOST]), int(data[CONF_PORT]), timeout=timeout)
+    return ModbusLink.tcp(str(data[CONF_HOST]), _port(data), timeout=timeout)
 
 
 def _create_ble_link(hass: HomeAssistant, address: str, plugin: VendorPlugin, timeout: float) -> Link:

@@ -23,13 +23,18 @@ CONF_PACKS: Final = "packs"  # pack addresses on the link ([None] = the vendor's
 CONF_IGNORED_PACKS: Final = "ignored_packs"
 #: Option (bool, default on): look for packs that join the bus after set-up (bus entries only).
 CONF_SCAN_NEW_PACKS: Final = "scan_new_packs"
-CONF_MODBUS_MODE: Final = "modbus_mode"  # link "modbus": "tcp" (Modbus-TCP; the only mode the flow offers so far)
+CONF_MODBUS_MODE: Final = "modbus_mode"  # link "modbus": one of the MODBUS_MODE_* values below
 
 #: Config-flow form field: the Modbus unit ids to scan ("1-4, 7"; empty: every unit the vendor allows).
 CONF_UNITS: Final = "units"
 
-#: How a "modbus" entry reaches its units (a vendor_plugins.transports.modbus.ModbusMode value).
+#: How a "modbus" entry reaches its units (vendor_plugins.transports.modbus.ModbusMode values; pymodbus is imported
+#: only when a Modbus link is built, so they are repeated here). Modbus-TCP: ``host``/``port`` (an entry without a
+#: mode is Modbus-TCP); RTU on a serial port: ``device``/``baudrate``; RTU through a transparent bridge:
+#: ``host``/``port``.
 MODBUS_MODE_TCP: Final = "tcp"
+MODBUS_MODE_RTU: Final = "rtu"
+MODBUS_MODE_RTU_OVER_TCP: Final = "rtu-over-tcp"
 MODBUS_TCP_PORT: Final = settings.MODBUS_TCP_PORT
 
 #: Vendor choice meaning "probe every plugin that supports this link".

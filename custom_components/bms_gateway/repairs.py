@@ -1,8 +1,8 @@
 """Repair issues for persistent conditions, and the flows that fix the ones Home Assistant can fix.
 
-* ``serial_port_missing`` — the entry's serial port does not exist (adapter unplugged or renamed): raised at
-  set-up or after :data:`~.const.REPAIR_AFTER_FAILURES` failed polls; the user plugs the adapter back in or points
-  the entry at the new port with *Reconfigure*. Not fixable here.
+* ``serial_port_missing`` — the entry's serial port (a serial link, or Modbus RTU on a serial port) does not exist
+  (adapter unplugged or renamed): raised at set-up or after :data:`~.const.REPAIR_AFTER_FAILURES` failed polls; the
+  user plugs the adapter back in or points the entry at the new port with *Reconfigure*. Not fixable here.
 * ``wrong_vendor`` — the device does not answer the configured vendor's protocol but another plugin's read-only
   probe gets an answer: fixable (the entry switches to the vendor that answered and reloads).
 * ``pack_missing`` — a pack of a bus has not answered for :data:`~.const.PACK_MISSING_AFTER`: fixable (the pack
@@ -31,13 +31,11 @@ from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from vendor_plugins.plugin import LinkKind
-
 from .bus_growth import without_pack
+from .connection import serial_device
 from .const import (
     CONF_DEVICE,
     CONF_FAMILY,
-    CONF_LINK,
     CONF_VENDOR,
     DOMAIN,
     PACK_MISSING_AFTER,
@@ -58,8 +56,9 @@ def issue_id(kind: str, entry_id: str, pack: int | None = None) -> str:
 
 
 def serial_port_missing(data: Any) -> bool:
-    """Whether ``data`` is a serial connection whose device path does not exist."""
-    return data.get(CONF_LINK) == LinkKind.SERIAL and not os.path.exists(str(data.get(CONF_DEVICE)))
+    """Whether ``data`` uses a serial port (serial link, Modbus RTU) whose device path does not exist."""
+    device = serial_device(data)
+    return device is not None and not os.path.exists(device)
 
 
 @callback

@@ -48,7 +48,14 @@ def _short_scan(monkeypatch: pytest.MonkeyPatch) -> None:
 async def _start_tcp(hass: HomeAssistant, where: str) -> dict:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": config_entries.SOURCE_USER})
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["bluetooth_device", "serial", "tcp", "modbus_tcp"]
+    assert result["menu_options"] == [
+        "bluetooth_device",
+        "serial",
+        "tcp",
+        "modbus_tcp",
+        "modbus_serial",
+        "modbus_rtu_tcp",
+    ]
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "tcp"})
     assert result["step_id"] == "tcp"
     return await hass.config_entries.flow.async_configure(result["flow_id"], {"host": where})

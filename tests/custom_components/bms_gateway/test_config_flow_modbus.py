@@ -229,5 +229,8 @@ def test_connection_helpers_for_modbus(hass: HomeAssistant) -> None:
     assert describe({**data, "host": "fd00::5"}) == "modbus-tcp://[fd00::5]:1502"
     link = create_link(hass, data, default_registry().get("pace"), timeout=0.5)
     assert isinstance(link, ModbusLink) and link.description == "modbus-tcp://127.0.0.1:1502"
-    with pytest.raises(TransportError, match="only Modbus-TCP"):
-        create_link(hass, {**data, "modbus_mode": "rtu"}, default_registry().get("pace"))
+    assert create_link(hass, {**data, "modbus_mode": None}, default_registry().get("pace")).description == (
+        "modbus-tcp://127.0.0.1:1502"  # an entry without a mode is Modbus-TCP
+    )
+    with pytest.raises(TransportError, match="'ascii' is not supported"):
+        create_link(hass, {**data, "modbus_mode": "ascii"}, default_registry().get("pace"))
