@@ -363,8 +363,8 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def main() -> int:
-    """Parse arguments, soak, print the report."""
+def build_parser() -> argparse.ArgumentParser:
+    """The soak's command line (also used by the short soak in the test run)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--packs", type=int, default=15, help="packs on the PACE bus rig")
@@ -385,22 +385,31 @@ def main() -> int:
     parser.add_argument("--sample-every", type=float, default=30.0, help="seconds between memory samples")
     parser.add_argument("--json", help="also write the report here")
     parser.add_argument("--progress", action="store_true", help="one line per memory sample on stderr")
-    args = parser.parse_args()
+    return parser
+
+
+def problems(report: dict[str, Any]) -> list[str]:
+    """What makes a soak fail: anything wrong shown, an escaped exception, a hang, a failed recovery, a leak."""
+    found = [f"{key}: {report[key]}" for key in ("wrong", "escaped", "hangs") if report[key]]
+    if report["recovery_checks"].get("failed", 0):
+        found.append(f"recovery checks failed: {report['recovery_checks']}")
+    for what in ("tasks", "fds"):
+        before, after = report[f"{what}_before"], report[f"{what}_after_close"]
+        if after > before:
+            found.append(f"{what} leaked: {before} before, {after} after close")
+    return found
+
+
+def main() -> int:
+    """Parse arguments, soak, print the report."""
+    args = build_parser().parse_args()
     report = asyncio.run(soak(args))
     text = json.dumps(report, indent=2, default=str)
     print(text)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             f.write(text)
-    bad = (
-        report["wrong"]
-        or report["escaped"]
-        or report["hangs"]
-        or report["recovery_checks"].get("failed", 0)
-        or report["tasks_after_close"] > report["tasks_before"]
-        or report["fds_after_close"] > report["fds_before"]
-    )
-    return 1 if bad else 0
+    return 1 if problems(report) else 0
 
 
 if __name__ == "__main__":
