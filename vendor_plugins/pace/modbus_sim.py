@@ -22,10 +22,11 @@ from pymodbus.constants import ExcCodes
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
+from ..closing import AsyncClosing
 from ..crc import crc16_modbus
 from ..errors import ChecksumError, FrameError
 from ..framing import Frame, FrameAssembler
-from ..sim.base import ClosingServer, RequestLog, Simulator
+from ..sim.base import RequestLog, Simulator
 from . import modbus_codec as codec
 from . import table as t
 from .state import PaceState
@@ -148,7 +149,7 @@ def sim_device(unit: int, state: PaceState, *, reject_pack_block: bool = False) 
     return SimDevice(id=unit, simdata=blocks, action=action)
 
 
-class ModbusSimServer(ClosingServer):
+class ModbusSimServer(AsyncClosing):
     """A running pymodbus server of simulated packs; ``host``/``port`` are where it listens."""
 
     def __init__(self, server: ModbusTcpServer, states: Mapping[int, PaceState]) -> None:

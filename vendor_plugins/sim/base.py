@@ -6,34 +6,16 @@ the incoming byte stream into requests. ``advance(seconds)`` moves the simulated
 flowing, SoC changing) so a watched simulator looks alive; it is a no-op unless the simulator is "live".
 
 :class:`RequestLog` is the bounded list simulators and fake clients keep of what they saw (tests read it like a
-list; a long run keeps only the most recent entries). :class:`ClosingServer` is what every way of serving a simulator
-(TCP, pseudo-terminal, Modbus) shares: ``await close()``, or ``async with`` to close on the way out.
+list; a long run keeps only the most recent entries).
 """
 
 from __future__ import annotations
 
 import abc
 from collections.abc import Iterable
-from typing import Self, SupportsIndex
+from typing import SupportsIndex
 
 from ..framing import FrameAssembler
-
-
-class ClosingServer(abc.ABC):
-    """A served simulator: closed by :meth:`close` (idempotent) or on leaving ``async with``."""
-
-    @abc.abstractmethod
-    async def close(self) -> None:
-        """Stop serving and release what the server holds (idempotent)."""
-
-    async def __aenter__(self) -> Self:
-        """Use the server as an async context manager (closed on exit)."""
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        """Close on exit."""
-        await self.close()
-
 
 #: Entries a :class:`RequestLog` keeps by default.
 DEFAULT_LOG_SIZE = 1000

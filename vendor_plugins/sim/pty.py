@@ -15,7 +15,7 @@ import logging
 import os
 import tty
 
-from .base import ClosingServer
+from ..closing import AsyncClosing
 from .serving import SimEndpoint, Simulators
 
 _LOGGER = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ _LOGGER = logging.getLogger(__name__)
 _READ_SIZE = 4096
 
 
-class PtyServer(ClosingServer):
+class PtyServer(AsyncClosing):
     """A simulator behind a pseudo-terminal; open :attr:`path` as a serial port."""
 
     def __init__(self, endpoint: SimEndpoint, *, baud: int | None = None) -> None:

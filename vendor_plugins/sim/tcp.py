@@ -12,7 +12,7 @@ import asyncio
 import logging
 from abc import abstractmethod
 
-from .base import ClosingServer
+from ..closing import AsyncClosing
 from .serving import SimEndpoint, Simulators
 
 _LOGGER = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ class _SimProtocol(asyncio.Protocol):
         self._transport = None
 
 
-class TcpServerBase(ClosingServer):
+class TcpServerBase(AsyncClosing):
     """What every simulator TCP server shares: its address, its listener, and closing both with the clients.
 
     A subclass says how to serve a connection (:meth:`_protocol`) and how to drop its clients (:meth:`drop_clients`).

@@ -37,8 +37,9 @@ import collections
 import logging
 import time
 from collections.abc import Callable
-from typing import Literal, Self
+from typing import Literal
 
+from ..closing import AsyncClosing
 from ..errors import DeviceTimeout, ProtocolError, TransportError
 from ..framing import Expect, Frame, FrameAssembler
 from ..plugin import LinkKind
@@ -57,7 +58,7 @@ _UNSETTLED_KEPT = 8
 LateReplyPolicy = Literal["flush", "guard", "off"]
 
 
-class Link(abc.ABC):
+class Link(AsyncClosing):
     """A connection to one device or bus."""
 
     kind: LinkKind
@@ -74,14 +75,6 @@ class Link(abc.ABC):
     @abc.abstractmethod
     async def close(self) -> None:
         """Release the connection; the next exchange reconnects."""
-
-    async def __aenter__(self) -> Self:
-        """Use the link as an async context manager (closed on exit)."""
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        """Close on exit."""
-        await self.close()
 
 
 class ByteLink(Link):

@@ -24,7 +24,7 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.bms_gateway.connection import unique_id
+from custom_components.bms_gateway.connection import describe, unique_id
 from custom_components.bms_gateway.const import (
     CONF_ADDRESS,
     CONF_DEVICE,
@@ -317,3 +317,9 @@ def state_of(hass: HomeAssistant, uid: str, key: str, platform: str = "sensor") 
     state = hass.states.get(entity_id_of(hass, uid, key, platform))
     assert state is not None, key
     return state.state
+
+
+def pace_modbus_entry(packs: list[int], **where: Any) -> MockConfigEntry:
+    """A PACE Modbus entry for ``packs`` reached as ``where`` says (``modbus_mode`` and host/port or device/baud)."""
+    data = {"link": "modbus", **where, "vendor": "pace", "family": "modbus", "packs": packs}
+    return MockConfigEntry(domain=DOMAIN, data=data, unique_id=unique_id(data), title=f"PACE {describe(data)}")

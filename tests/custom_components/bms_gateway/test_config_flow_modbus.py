@@ -27,7 +27,7 @@ from vendor_plugins.pace.state import PaceState
 from vendor_plugins.registry import default_registry
 from vendor_plugins.transports.modbus import ModbusLink
 
-from .helpers import entity_id_of, finish_reconfigure, setup_entry, state_of
+from .helpers import entity_id_of, finish_reconfigure, pace_modbus_entry, setup_entry, state_of
 
 UNITS = (1, 2, 4)
 
@@ -171,16 +171,7 @@ async def test_test_before_configure_when_the_gateway_goes_away(hass: HomeAssist
 
 
 def _modbus_entry(port: int, packs: list[int]) -> MockConfigEntry:
-    data = {
-        "link": "modbus",
-        "modbus_mode": "tcp",
-        "host": "127.0.0.1",
-        "port": port,
-        "vendor": "pace",
-        "family": "modbus",
-        "packs": packs,
-    }
-    return MockConfigEntry(domain=DOMAIN, data=data, unique_id=unique_id(data), title=f"PACE {describe(data)}")
+    return pace_modbus_entry(packs, modbus_mode="tcp", host="127.0.0.1", port=port)
 
 
 async def test_same_gateway_twice_is_already_configured(hass: HomeAssistant, gateway: ModbusSimServer) -> None:

@@ -36,6 +36,7 @@ from .helpers import (
     assert_states_match,
     entity_id_of,
     finish_reconfigure,
+    pace_modbus_entry,
     serial_entry,
     setup_entry,
     state_of,
@@ -91,29 +92,11 @@ async def _read(link: ModbusLink, units: tuple[int, ...]) -> dict[int, BmsSnapsh
 
 
 def _rtu_entry(device: str, packs: list[int], baudrate: int = 9600) -> MockConfigEntry:
-    data = {
-        "link": "modbus",
-        "modbus_mode": "rtu",
-        "device": device,
-        "baudrate": baudrate,
-        "vendor": "pace",
-        "family": "modbus",
-        "packs": packs,
-    }
-    return MockConfigEntry(domain=DOMAIN, data=data, unique_id=unique_id(data), title=f"PACE {describe(data)}")
+    return pace_modbus_entry(packs, modbus_mode="rtu", device=device, baudrate=baudrate)
 
 
 def _rtu_tcp_entry(port: int, packs: list[int]) -> MockConfigEntry:
-    data = {
-        "link": "modbus",
-        "modbus_mode": "rtu-over-tcp",
-        "host": "127.0.0.1",
-        "port": port,
-        "vendor": "pace",
-        "family": "modbus",
-        "packs": packs,
-    }
-    return MockConfigEntry(domain=DOMAIN, data=data, unique_id=unique_id(data), title=f"PACE {describe(data)}")
+    return pace_modbus_entry(packs, modbus_mode="rtu-over-tcp", host="127.0.0.1", port=port)
 
 
 async def test_rtu_on_a_serial_port_finds_the_packs_and_creates_a_working_entry(hass: HomeAssistant) -> None:
