@@ -51,14 +51,14 @@ from vendor_plugins.errors import DeviceTimeout
 from vendor_plugins.framing import Expect, Frame
 from vendor_plugins.jbd.simulator import JbdSimulator, JbdState
 from vendor_plugins.plugin import LinkKind
-from vendor_plugins.transports.base import Link
+from vendor_plugins.transports.base import ByteLink
 
 ROUNDS = 50
 BATCHES = 80
 PROFILE = os.environ.get("BENCH_PROFILE")  # "unchanged", "changed" or "busy": print a profile of that scenario
 
 
-class MemoryLink(Link):
+class MemoryLink(ByteLink):
     """A link whose peer is a table ``request -> reply bytes`` (what the device would send).
 
     Replies go through the framing family's assembler and the exchange's frame matching, exactly as bytes from a

@@ -19,7 +19,7 @@ from typing import Any
 from . import __version__
 from .errors import ConfigError
 from .plugin import LinkKind
-from .transports.base import ByteLink
+from .transports.base import BufferedByteLink, ByteLink
 
 CAPTURE_TYPE = "real capture (bmsgw capture)"
 
@@ -105,7 +105,7 @@ def load_capture(path: Path) -> list[dict[str, Any]]:
     return data
 
 
-class ReplayLink(ByteLink):
+class ReplayLink(BufferedByteLink):
     """A link whose "device" is a capture: each request is answered with the bytes recorded for it.
 
     Requests are matched to entries by their bytes, in recorded order; received chunks are replayed as they were

@@ -364,7 +364,8 @@ def check_address(plugin: VendorPlugin, spec: LinkSpec, args: argparse.Namespace
     protocol: str | None = getattr(args, "protocol", None)
     if family == "modbus":
         protocol = "modbus"
-    allowed = settings.allowed_addresses(plugin, spec.kind, protocol)
+    extra: dict[str, str | int] = {} if protocol is None else {"protocol": protocol}
+    allowed = settings.allowed_addresses(plugin, spec.kind, SessionOptions(family=family, extra=extra))
     settings.BusAddress("--address", allowed=allowed, vendor=plugin.name)(address)
 
 

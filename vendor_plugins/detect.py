@@ -75,7 +75,7 @@ class ProbeLog:
     where: str = ""
 
 
-class ProbeLink(Link):
+class ProbeLink(ByteLink):
     """A byte link as one plugin's probe sees it: short timeouts, every request logged, no question asked twice.
 
     A wrapped BLE link's :attr:`profile` stays reachable, so a session may choose the GATT service (HiXiMi).
@@ -132,7 +132,7 @@ class ProbeLink(Link):
 
 def probe_order(plugins: Iterable[VendorPlugin]) -> list[VendorPlugin]:
     """Plugins in probe order: as given, those with ``probe_last`` (HiXiMi) after the others."""
-    return sorted(plugins, key=lambda p: bool(getattr(p, "probe_last", False)))
+    return sorted(plugins, key=lambda p: p.probe_last)
 
 
 def _addresses(plugin: VendorPlugin, address: Addresses) -> list[int | None]:

@@ -64,3 +64,9 @@ class ControlNotConfirmed(ControlError):
 
 class ConfigError(BmsError):
     """User-supplied configuration is invalid (bad host:port, unknown vendor, bad address...)."""
+
+
+def one_line(err: BaseException) -> str:
+    """An error as a single line of text (the class name when the error carries no message)."""
+    text = " ".join(str(err).split())
+    return text or type(err).__name__

@@ -141,6 +141,22 @@ def frames_from(assembler: FrameAssembler, data: bytes) -> list[Frame]:
     return assembler.feed(data)
 
 
+def fed_in_two(make: Callable[[], FrameAssembler], parse: Callable[[bytes], object]) -> Callable[[bytes], None]:
+    """A fuzz entry point for an assembler: the input fed in two pieces, every frame it yields parsed strictly.
+
+    The cut is at the first byte's value. Plugins declare these in
+    :meth:`~vendor_plugins.plugin.VendorPlugin.fuzz_targets`.
+    """
+
+    def run(data: bytes) -> None:
+        assembler = make()
+        cut = data[0] % (len(data) + 1) if data else 0
+        for frame in assembler.feed(data[:cut]) + assembler.feed(data[cut:]):
+            parse(frame.raw)
+
+    return run
+
+
 @dataclass(frozen=True, slots=True)
 class Expect:
     """What a link waits for after sending a request.

@@ -14,7 +14,7 @@ import dataclasses
 import enum
 import fnmatch
 import types
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -110,6 +110,48 @@ class SimulatorOptions:
     address: int | None = None
     seed: int | None = None
     profile: str = "live"
+
+
+@dataclass(frozen=True, slots=True)
+class VendorOption:
+    """A vendor-specific session option a user may set (``bmsgw`` offers it as ``flag``).
+
+    The parsed value lands in :attr:`SessionOptions.extra` under ``key``; ``parse`` turns the user's text into it
+    and raises ``ValueError`` with a clear message for text it refuses. Several plugins may declare the same option
+    (same ``flag`` and ``key``): the command line then offers it once.
+    """
+
+    key: str
+    flag: str
+    help: str
+    metavar: str
+    parse: Callable[[str], str | int]
+
+
+@dataclass(frozen=True, slots=True)
+class FuzzTarget:
+    """A sans-IO entry point a fuzzer may feed arbitrary bytes: it must return or raise a ``BmsError``, nothing else."""
+
+    name: str
+    run: Callable[[bytes], object]
+
+
+@dataclass(frozen=True, slots=True)
+class RigTarget:
+    """One protocol family the reliability rigs (tests, soak) put behind faulty transports.
+
+    Simulators are created at ``addresses`` with ``family``; sessions are opened with ``family`` and ``extra``. The
+    rigs take the transports from the plugin (its link kinds, and :meth:`VendorPlugin.needs_register_link`).
+    """
+
+    name: str
+    family: str | None
+    addresses: tuple[int | None, ...] = (None,)
+    extra: Mapping[str, str | int] = field(default_factory=dict)
+
+    def options(self) -> SessionOptions:
+        """The session options of this target (the family is given: no detection)."""
+        return SessionOptions(family=self.family, extra=dict(self.extra))
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +256,15 @@ class VendorPlugin(abc.ABC):
     reported_alarms: frozenset[Alarm] = frozenset(Alarm)
     #: Pack addresses a bus of this vendor can hold (empty for single-pack vendors).
     bus_addresses: tuple[int, ...] = ()
+    #: Modbus unit ids a Modbus bus of this vendor may use (empty: the library's default, 1-16).
+    modbus_units: tuple[int, ...] = ()
+    #: Whether detection tries this plugin after the others: it speaks no protocol of its own but recognises another
+    #: plugin's (HiXiMi), so the protocol's owner wins.
+    probe_last: bool = False
+    #: Vendor-specific session options a user may set (``bmsgw`` flags; stored in ``SessionOptions.extra``).
+    options: tuple[VendorOption, ...] = ()
+    #: Protocol families the reliability rigs put behind faulty transports (empty: none).
+    reliability_targets: tuple[RigTarget, ...] = ()
 
     @abc.abstractmethod
     def open_session(self, link: Link, options: SessionOptions | None = None) -> Session:
@@ -234,6 +285,22 @@ class VendorPlugin(abc.ABC):
         except BmsError:
             return None
         return ProbeResult(plugin=self.name, family=session.family, address=info.address, device=info)
+
+    def needs_register_link(self, options: SessionOptions) -> bool:
+        """Whether a session with ``options`` reads registers (Modbus) rather than exchanging frames.
+
+        ``True`` means the session needs a :class:`~.transports.base.RegisterLink`; plugins that speak Modbus say
+        for which options.
+        """
+        return False
+
+    def fuzz_targets(self) -> tuple[FuzzTarget, ...]:
+        """The plugin's sans-IO entry points for the fuzzers (names without the plugin prefix)."""
+        return ()
+
+    def fuzz_seeds(self) -> tuple[bytes, ...]:
+        """Valid inputs the fuzzers start from (typically frames the plugin's simulator generates)."""
+        return ()
 
     def create_simulator(self, options: SimulatorOptions) -> Simulator:
         """A virtual device speaking this vendor's protocol (``bmsgw simulate``, tests, the demo)."""

@@ -1,13 +1,19 @@
-"""The vendor registry: built-in plugins plus third-party ones from the entry-point group ``bms_gateway.vendors``.
+"""The vendor registry: every plugin, built-in or third-party, found through the entry points ``bms_gateway.vendors``.
 
-Each entry point must load a :class:`~vendor_plugins.plugin.VendorPlugin` instance. A broken third-party plugin
-is logged and skipped — it never takes the built-ins down with it.
+Each entry point must load a :class:`~vendor_plugins.plugin.VendorPlugin` instance. The built-in vendors are declared
+in this project's own ``pyproject.toml`` exactly as a third-party package declares its own: nothing here names them.
+A built-in entry point is one whose target lives in this package; it must load (a broken built-in is a bug, raised).
+A broken third-party plugin is logged and skipped — it never takes the built-ins down with it.
+
+Run from a source tree that was never installed (no distribution metadata), the built-ins are found by package
+discovery instead: every sub-package of ``vendor_plugins`` with a ``plugin`` module exporting ``PLUGIN``.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+import pkgutil
 from collections.abc import Iterable, Iterator
 from importlib.metadata import EntryPoint, entry_points
 
@@ -15,21 +21,10 @@ from .errors import ConfigError
 from .plugin import Advertisement, VendorPlugin
 
 ENTRY_POINT_GROUP = "bms_gateway.vendors"
-
-#: Built-in plugins: name -> "module:attribute". Later vendor issues add their lines here.
-BUILTIN_PLUGINS: dict[str, str] = {
-    "daly": "vendor_plugins.daly.plugin:PLUGIN",
-    "hiximi": "vendor_plugins.hiximi.plugin:PLUGIN",
-    "jbd": "vendor_plugins.jbd.plugin:PLUGIN",
-    "pace": "vendor_plugins.pace.plugin:PLUGIN",
-}
+#: Entry points whose target starts with this are built-ins (this package's own).
+_BUILTIN_PREFIX = f"{__package__}."
 
 _LOGGER = logging.getLogger(__name__)
-
-
-def _load_target(target: str) -> object:
-    module_name, _, attribute = target.partition(":")
-    return getattr(importlib.import_module(module_name), attribute)
 
 
 class Registry:
@@ -78,24 +73,56 @@ class Registry:
         return [p for p in self if p.matches_advertisement(adv)]
 
 
-def _third_party_entry_points() -> list[EntryPoint]:
+def _entry_points() -> list[EntryPoint]:
     return list(entry_points(group=ENTRY_POINT_GROUP))
+
+
+def _is_builtin(ep: EntryPoint) -> bool:
+    return ep.value.startswith(_BUILTIN_PREFIX)
+
+
+def _as_plugin(loaded: object) -> VendorPlugin:
+    plugin = loaded() if isinstance(loaded, type) and issubclass(loaded, VendorPlugin) else loaded
+    if not isinstance(plugin, VendorPlugin):
+        raise TypeError(f"{loaded!r} is not a VendorPlugin instance")
+    return plugin
+
+
+def _discovered_builtins() -> list[VendorPlugin]:
+    """Built-ins by package discovery (a source tree without installed metadata)."""
+    package = importlib.import_module(__package__ or "vendor_plugins")
+    found = []
+    for info in pkgutil.iter_modules(package.__path__):
+        if not info.ispkg:
+            continue
+        try:
+            module = importlib.import_module(f"{package.__name__}.{info.name}.plugin")
+        except ModuleNotFoundError as err:
+            if err.name != f"{package.__name__}.{info.name}.plugin":
+                raise
+            continue
+        if hasattr(module, "PLUGIN"):
+            found.append(_as_plugin(module.PLUGIN))
+    return found
 
 
 def load_registry(*, include_third_party: bool = True) -> Registry:
     """Build a registry of the built-ins and (unless disabled) every installed third-party plugin."""
     registry = Registry()
-    for target in BUILTIN_PLUGINS.values():
-        plugin = _load_target(target)
-        assert isinstance(plugin, VendorPlugin)
-        registry.add(plugin)
+    eps = _entry_points()
+    builtins = [ep for ep in eps if _is_builtin(ep)]
+    if builtins:
+        for ep in builtins:
+            registry.add(_as_plugin(ep.load()))
+    else:
+        for plugin in _discovered_builtins():
+            registry.add(plugin)
     if include_third_party:
-        for ep in _third_party_entry_points():
+        for ep in eps:
+            if _is_builtin(ep):
+                continue
             try:
-                plugin = ep.load()
-                if isinstance(plugin, type) and issubclass(plugin, VendorPlugin):
-                    plugin = plugin()
-                registry.add(plugin)
+                registry.add(_as_plugin(ep.load()))
             except Exception as err:  # a broken third-party plugin must not break the built-ins
                 _LOGGER.warning("skipping vendor plugin entry point %s (%s): %s", ep.name, ep.value, err)
     return registry

@@ -35,7 +35,7 @@ from typing import Any, Final
 import voluptuous as vol
 
 from .errors import ConfigError
-from .plugin import LinkKind, VendorPlugin
+from .plugin import LinkKind, SessionOptions, VendorPlugin
 
 #: Baud rates accepted for serial links (the standard UART rates BMS adapters use).
 BAUD_RATES: Final = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400)
@@ -308,17 +308,28 @@ class BaudRate(_Validator):
 
 
 # --- addresses -------------------------------------------------------------------------------------------------
-def allowed_addresses(plugin: VendorPlugin, kind: LinkKind, protocol: str | None = None) -> tuple[int, ...]:
+def byte_value(text: str) -> int:
+    """A number 0..255, decimal or ``0x`` hex (``ValueError`` with a clear message otherwise)."""
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise ValueError(f"not an integer (decimal or 0x hex): {text!r}") from None
+    if not 0 <= value <= 0xFF:
+        raise ValueError(f"must be 0..255, not {text!r}")
+    return value
+
+
+def allowed_addresses(plugin: VendorPlugin, kind: LinkKind, options: SessionOptions | None = None) -> tuple[int, ...]:
     """Pack addresses ``plugin`` can use on a link of ``kind`` (empty: one pack per link, no address).
 
-    A Modbus link (or ``protocol == "modbus"``) uses Modbus unit ids: the plugin's ``modbus_units`` when it
-    declares them, else :data:`DEFAULT_MODBUS_UNITS`; other links use :attr:`VendorPlugin.bus_addresses`.
+    A Modbus link (or options with which the plugin reads registers) uses Modbus unit ids: the plugin's
+    ``modbus_units`` when it declares them, else :data:`DEFAULT_MODBUS_UNITS`; other links use
+    :attr:`VendorPlugin.bus_addresses`.
     """
     if not plugin.capabilities.multi_address:
         return ()
-    if kind is LinkKind.MODBUS or protocol == "modbus":
-        units: Sequence[int] | None = getattr(plugin, "modbus_units", None)
-        return tuple(units) if units else DEFAULT_MODBUS_UNITS
+    if kind is LinkKind.MODBUS or (options is not None and plugin.needs_register_link(options)):
+        return plugin.modbus_units or DEFAULT_MODBUS_UNITS
     return tuple(plugin.bus_addresses) or tuple(range(16))
 
 

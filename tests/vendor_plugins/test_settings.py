@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from vendor_plugins import settings
 from vendor_plugins.errors import ConfigError
 from vendor_plugins.pace.plugin import PLUGIN as PACE
-from vendor_plugins.plugin import LinkKind
+from vendor_plugins.plugin import LinkKind, SessionOptions
 from vendor_plugins.registry import default_registry
 from vendor_plugins.settings import InvalidSetting
 
@@ -197,7 +197,9 @@ def test_other_baud_rates_are_refused(rate: object) -> None:
 def test_allowed_addresses_per_vendor_and_link() -> None:
     registry = default_registry()
     assert settings.allowed_addresses(PACE, LinkKind.TCP) == tuple(range(16))  # ASCII DIP-switch addresses
-    assert settings.allowed_addresses(PACE, LinkKind.SERIAL, "modbus") == tuple(range(1, 17))
+    assert settings.allowed_addresses(PACE, LinkKind.SERIAL, SessionOptions(extra={"protocol": "modbus"})) == tuple(
+        range(1, 17)
+    )
     assert settings.allowed_addresses(PACE, LinkKind.MODBUS) == tuple(range(1, 17))
     for single in ("jbd", "daly", "hiximi"):
         assert settings.allowed_addresses(registry.get(single), LinkKind.TCP) == ()

@@ -15,7 +15,17 @@ from collections.abc import Mapping
 
 from ..errors import ConfigError, DeviceTimeout
 from ..model import BmsSnapshot, DeviceInfo, Switch
-from ..plugin import Capabilities, LinkKind, Session, SessionOptions, SimulatorOptions, VendorPlugin, alarms_in
+from ..plugin import (
+    Capabilities,
+    LinkKind,
+    Session,
+    SessionOptions,
+    SimulatorOptions,
+    VendorOption,
+    VendorPlugin,
+    alarms_in,
+)
+from ..settings import byte_value
 from ..transports.base import Link
 from . import d2
 from . import table as t
@@ -27,6 +37,12 @@ from .simulator import A5Simulator, ModbusSimulator, create_simulator
 _LOGGER = logging.getLogger(__name__)
 
 AUTO = "auto"
+
+
+#: ``--host-address``: the A5 host address to talk as (found by probing when not given).
+HOST_ADDRESS_OPTION = VendorOption(
+    key="host_address", flag="--host-address", help="host address (daly a5)", metavar="0x40|0x80", parse=byte_value
+)
 
 
 def host_address_option(extra: Mapping[str, str | int]) -> int | None:
@@ -125,6 +141,7 @@ class DalyPlugin(VendorPlugin):
     title = "DALY smart BMS"
     link_kinds = frozenset({LinkKind.BLE, LinkKind.SERIAL, LinkKind.TCP})
     ble_matchers = t.BLE_MATCHERS
+    options = (HOST_ADDRESS_OPTION,)
     ble_profile = t.BLE_PROFILE
     capabilities = Capabilities(switches=frozenset({Switch.CHARGE, Switch.DISCHARGE}), multi_address=False)
     families = t.FAMILIES

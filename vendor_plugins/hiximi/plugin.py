@@ -11,6 +11,7 @@ family probed first; a session switches the link to DALY's (fff0) when it probes
 
 from __future__ import annotations
 
+from ..daly.plugin import HOST_ADDRESS_OPTION
 from ..daly.plugin import PLUGIN as DALY
 from ..jbd.plugin import PLUGIN as JBD
 from ..model import Switch
@@ -34,6 +35,7 @@ class HiximiPlugin(VendorPlugin):
     reported_alarms = JBD.reported_alarms | DALY.reported_alarms
     #: Speaks no protocol of its own: a generic probe tries it after the plugins that own JBD and DALY.
     probe_last = True
+    options = (HOST_ADDRESS_OPTION,)
 
     def open_session(self, link: Link, options: SessionOptions | None = None) -> HiximiSession:
         """A session over ``link`` (:class:`~vendor_plugins.errors.ConfigError` for an unknown family)."""

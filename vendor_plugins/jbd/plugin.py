@@ -16,7 +16,7 @@ from ..errors import ConfigError, ControlNotConfirmed
 from ..framing import Expect, Frame
 from ..model import BmsSnapshot, DeviceInfo, Switch
 from ..plugin import Capabilities, LinkKind, Session, SessionOptions, SimulatorOptions, VendorPlugin, alarms_in
-from ..transports.base import Link
+from ..transports.base import Link, as_byte_link
 from . import codec
 from . import table as t
 from .simulator import JbdSimulator
@@ -57,12 +57,12 @@ class JbdSession(Session):
     _last: _LastRead | None = None
 
     async def _request(self, request: bytes, register: int) -> bytes:
-        frames = await self.link.exchange(request, _expect(register))
+        frames = await as_byte_link(self.link).exchange(request, _expect(register))
         return codec.check_response(frames[0], register)
 
     async def _read_register(self, register: int) -> bytes:
         request, expect = _READS[register]
-        frames = await self.link.exchange(request, expect)
+        frames = await as_byte_link(self.link).exchange(request, expect)
         return codec.check_response(frames[0], register)
 
     async def read_basic(self) -> codec.BasicInfo:

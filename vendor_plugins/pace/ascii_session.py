@@ -14,7 +14,7 @@ from ..errors import BmsError, ConfigError, ControlNotConfirmed, ControlRefused,
 from ..framing import Expect, Frame
 from ..model import BmsSnapshot, DeviceInfo, Switch
 from ..plugin import Session, SessionOptions
-from ..transports.base import Link
+from ..transports.base import Link, as_byte_link
 from . import ascii_codec as codec
 from . import ascii_layout as layout
 from . import table as t
@@ -51,7 +51,7 @@ class PaceAsciiSession(Session):
 
     async def request(self, address: int, request: bytes, what: str) -> bytes:
         """Send ``request`` to the pack at ``address`` and return the INFO of its normal answer."""
-        frames = await self.link.exchange(request, self._expect(address))
+        frames = await as_byte_link(self.link).exchange(request, self._expect(address))
         return codec.check_response(codec.from_frame(frames[0]), address, self.variant, what)
 
     async def read_analog(self, address: int) -> layout.AnalogInfo:
@@ -103,7 +103,7 @@ class PaceAsciiSession(Session):
             raise ControlRefused(f"MOSFET control is documented for PACE v0x25 only, not {self.family}")
         request = codec.build_mosfet(address, switch is Switch.CHARGE, on)
         what = f"switching the {switch} MOSFET {'on' if on else 'off'}"
-        frames = await self.link.exchange(request, self._expect(address))
+        frames = await as_byte_link(self.link).exchange(request, self._expect(address))
         reply = codec.from_frame(frames[0])
         if reply.rtn != t.RTN_OK:
             reason = codec.rtn_text(reply.rtn)

@@ -14,7 +14,16 @@ from __future__ import annotations
 
 from ..errors import ConfigError
 from ..model import Switch
-from ..plugin import Capabilities, LinkKind, Session, SessionOptions, SimulatorOptions, VendorPlugin, alarms_in
+from ..plugin import (
+    Capabilities,
+    LinkKind,
+    Session,
+    SessionOptions,
+    SimulatorOptions,
+    VendorOption,
+    VendorPlugin,
+    alarms_in,
+)
 from ..sim.base import Simulator
 from ..transports.base import Link
 from . import ascii_codec
@@ -56,6 +65,19 @@ class PacePlugin(VendorPlugin):
     families = FAMILIES
     reported_alarms = alarms_in(pace_table)
     bus_addresses = tuple(range(pace_table.MAX_ADDRESS + 1))
+    options = (
+        VendorOption(
+            key="protocol",
+            flag="--protocol",
+            help="protocol (pace); modbus with --tcp/--serial means Modbus RTU",
+            metavar="ascii|modbus",
+            parse=str,
+        ),
+    )
+
+    def needs_register_link(self, options: SessionOptions) -> bool:
+        """Modbus (family ``modbus`` or protocol ``modbus``) reads registers; ASCII exchanges frames."""
+        return options.family == "modbus" or options.extra.get("protocol") == "modbus"
 
     def open_session(self, link: Link, options: SessionOptions | None = None) -> Session:
         """An ASCII or Modbus session over ``link``."""

@@ -23,7 +23,7 @@ from ..errors import BmsError, DeviceTimeout
 from ..framing import Expect, Frame, FrameAssembler
 from ..model import BmsSnapshot
 from ..plugin import LinkKind, Session
-from ..transports.base import Link
+from ..transports.base import ByteLink, Link
 from .base import Simulator
 
 
@@ -98,7 +98,7 @@ class RecordingSimulator(Simulator):
         return reply
 
 
-class ReplayLink(Link):
+class ReplayLink(ByteLink):
     """A link whose device answers each request with a chosen recorded reply (or times out)."""
 
     def __init__(self, answers: Mapping[bytes, Sequence[bytes]], choice: Mapping[bytes, int], kind: LinkKind) -> None:

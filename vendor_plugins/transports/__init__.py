@@ -1,6 +1,7 @@
 """Links: how bytes reach a BMS (TCP bridge, serial port, Bluetooth LE).
 
-Every link offers ``exchange(request, expect) -> frames`` and ``close()`` (see :mod:`.base`). ``BleLink`` is
+Byte links offer ``exchange(request, expect) -> frames``, register links (Modbus) ``read_registers`` and
+``write_registers``; every link ``close()`` and the raw-traffic ``tap`` (see :mod:`.base`). ``BleLink`` is
 imported on first use so that tools which never touch Bluetooth do not pay for importing bleak; ``ModbusLink``
 (register reads through pymodbus, :mod:`.modbus`) likewise, so that byte-link users do not import pymodbus.
 User-supplied ``HOST:PORT`` text is checked by :class:`vendor_plugins.settings.HostPort`.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .base import DEFAULT_TIMEOUT, ByteLink, Link
+from .base import DEFAULT_TIMEOUT, BufferedByteLink, ByteLink, Link, RegisterLink, as_byte_link, as_register_link
 from .serial import SerialLink
 from .tcp import TcpLink
 
@@ -21,11 +22,15 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_TIMEOUT",
     "BleLink",
+    "BufferedByteLink",
     "ByteLink",
     "Link",
     "ModbusLink",
+    "RegisterLink",
     "SerialLink",
     "TcpLink",
+    "as_byte_link",
+    "as_register_link",
 ]
 
 

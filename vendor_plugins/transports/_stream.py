@@ -1,11 +1,11 @@
 """What the stream links (TCP and serial) share: the asyncio protocol and the connection bookkeeping.
 
-:class:`StreamProtocol` forwards received chunks and the end of the connection to a :class:`~.base.ByteLink`'s
+:class:`StreamProtocol` forwards received chunks and the end of the connection to a :class:`~.base.BufferedByteLink`'s
 ``_on_data`` and ``_on_lost`` callbacks. A link *detaches* the protocol before closing the transport itself, so
 the callbacks of a connection the link already gave up (a late ``connection_lost`` after our own ``close()``)
 never reach the link and are never mistaken for the failure of a newer connection.
 
-:class:`StreamLink` is a :class:`~.base.ByteLink` over one asyncio transport: subclasses only say how to open it
+:class:`StreamLink` is a :class:`~.base.BufferedByteLink` over one asyncio transport: subclasses only say how to open it
 (``_open``) and which write errors their transport raises.
 """
 
@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable
 
 from ..errors import TransportError
-from .base import DEFAULT_TIMEOUT, ByteLink
+from .base import DEFAULT_TIMEOUT, BufferedByteLink
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class StreamProtocol(asyncio.Protocol):
             self._on_lost(exc)
 
 
-class StreamLink(ByteLink):
+class StreamLink(BufferedByteLink):
     """A byte link over one asyncio transport, opened on the first exchange and reopened after a drop."""
 
     #: Exceptions the transport's ``write`` may raise (turned into :class:`TransportError`).

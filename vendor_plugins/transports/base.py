@@ -1,4 +1,9 @@
-"""The link contract and the request/response mechanism shared by every byte link (TCP, serial, BLE).
+r"""The link contract and the request/response mechanism shared by every byte link (TCP, serial, BLE).
+
+Two kinds of link, as separate types so a session asks for what it needs: a :class:`ByteLink` moves frames
+(``exchange``), a :class:`RegisterLink` moves Modbus registers (``read_registers`` / ``write_registers``). Both are
+:class:`Link`\ s (``kind``, ``description``, ``close`` and the raw-traffic ``tap``). :class:`BufferedByteLink` is the
+mechanism every byte transport shares.
 
 A link moves bytes and knows nothing about vendors. ``exchange(request, expect)`` sends one request and collects
 the frames that answer it: before sending it discards unread bytes (so a late reply to an earlier request is
@@ -21,9 +26,7 @@ was sent. Sending such a request again (policy ``flush``, the default):
 3. sends it again and returns that answer.
 
 A late reply then needs a third fault in a row to be taken for an answer (or a reply later than the horizon that
-also beats a fresh answer); the price is one extra round trip, paid only after a failed exchange. The earlier
-policy ``guard`` (kept for measurement) sent the repeat once and failed only when a second, different answer
-followed within the guard: a late reply whose genuine successor was lost too (two faults in a row) went through.
+also beats a fresh answer); the price is one extra round trip, paid only after a failed exchange.
 Other requests are not delayed (a late reply to another command or pack is rejected by ``expect.match``); what
 remains out of reach here are protocols whose replies do not say which command they answer (PACE ASCII carries
 no CID2 in its reply: only the address and the decoder's length checks guard there).
@@ -36,11 +39,11 @@ import asyncio
 import collections
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 from ..closing import AsyncClosing
-from ..errors import DeviceTimeout, ProtocolError, TransportError
+from ..errors import DeviceTimeout, TransportError, UnsupportedError
 from ..framing import Expect, Frame, FrameAssembler
 from ..plugin import LinkKind
 
@@ -55,13 +58,19 @@ _MIN_GUARD = 0.02
 #: How many unfinished requests a link remembers.
 _UNSETTLED_KEPT = 8
 
-LateReplyPolicy = Literal["flush", "guard", "off"]
+LateReplyPolicy = Literal["flush", "off"]
 
 
 class Link(AsyncClosing):
-    """A connection to one device or bus."""
+    """A connection to one device or bus: what every link offers, whatever it moves.
+
+    ``tap``, when set, sees the raw traffic: ``tap("tx" | "rx", data)`` for every piece of bytes sent or received
+    (``bmsgw capture`` and Home Assistant's diagnostics record through it). Every link honours it.
+    """
 
     kind: LinkKind
+    #: Optional observer of raw traffic (``None``: nobody listens).
+    tap: Callable[[str, bytes], None] | None = None
 
     @property
     @abc.abstractmethod
@@ -69,15 +78,49 @@ class Link(AsyncClosing):
         """Where this link goes, as a URL-like string (``tcp://host:port``, ``serial:///dev/ttyUSB0``)."""
 
     @abc.abstractmethod
-    async def exchange(self, request: bytes, expect: Expect) -> list[Frame]:
-        """Send ``request`` and return the frames that answer it."""
-
-    @abc.abstractmethod
     async def close(self) -> None:
-        """Release the connection; the next exchange reconnects."""
+        """Release the connection; the next request reconnects."""
 
 
 class ByteLink(Link):
+    """A link that moves frames: the contract of TCP, serial and BLE links (and of wrappers around them)."""
+
+    @abc.abstractmethod
+    async def exchange(self, request: bytes, expect: Expect) -> list[Frame]:
+        """Send ``request`` and return the frames that answer it."""
+
+
+class RegisterLink(Link):
+    """A link that moves registers (Modbus): holding-register reads and writes addressed to a unit."""
+
+    @abc.abstractmethod
+    async def read_registers(
+        self, unit: int, address: int, count: int, *, reply_timeout: float | None = None
+    ) -> list[int]:
+        """Read ``count`` holding registers from ``address`` of ``unit``."""
+
+    @abc.abstractmethod
+    async def write_registers(
+        self, unit: int, address: int, values: Sequence[int], *, reply_timeout: float | None = None
+    ) -> None:
+        """Write ``values`` to consecutive holding registers from ``address`` of ``unit``."""
+
+
+def as_byte_link(link: Link) -> ByteLink:
+    """``link`` as a byte link, for a session that exchanges frames; :class:`UnsupportedError` for any other link."""
+    if isinstance(link, ByteLink):
+        return link
+    raise UnsupportedError(f"{link.description} is a {link.kind} link: this protocol exchanges frames, not registers")
+
+
+def as_register_link(link: Link) -> RegisterLink:
+    """``link`` as a register link, for a session that reads registers; :class:`UnsupportedError` otherwise."""
+    if isinstance(link, RegisterLink):
+        return link
+    raise UnsupportedError(f"{link.description} is not a Modbus link: this protocol reads registers")
+
+
+class BufferedByteLink(ByteLink):
     """Shared exchange logic for links that receive a byte stream (TCP, serial, BLE notifications).
 
     Subclasses implement ``_connect``, ``_write``, ``_disconnect`` and ``connected``, and call
@@ -89,7 +132,7 @@ class ByteLink(Link):
         self.timeout = timeout
         #: Longest wait for a stale answer's successor (seconds); 0 turns the late-reply protection off.
         self.late_reply_guard = DEFAULT_LATE_REPLY_GUARD
-        #: ``flush`` (default), ``guard`` (the earlier, weaker policy, kept for comparison) or ``off``.
+        #: ``flush`` (default) or ``off`` (no late-reply protection: only for measuring what it prevents).
         self.late_reply_policy: LateReplyPolicy = "flush"
         #: Seconds after an unanswered request before it is sent again (``None``: twice the timeout).
         self.late_reply_horizon: float | None = None
@@ -106,8 +149,6 @@ class ByteLink(Link):
         self._chunks: asyncio.Queue[bytes | BaseException] = asyncio.Queue()
         self.bytes_sent = 0
         self.bytes_received = 0
-        #: Optional observer of raw traffic: ``tap("tx" | "rx", data)`` (``bmsgw capture`` records through it).
-        self.tap: Callable[[str, bytes], None] | None = None
 
     # --- subclass hooks ------------------------------------------------------------------------
     @property
@@ -158,8 +199,6 @@ class ByteLink(Link):
             quiet_at = self._unsettled.get(request)
             if quiet_at is None or self.late_reply_guard <= 0 or self.late_reply_policy == "off":
                 return await self._settling(request, expect)
-            if self.late_reply_policy == "guard":
-                return await self._guarded(request, expect)
             await self._outwait(quiet_at)
             await self._flush(request, expect)
             return await self._settling(request, expect)
@@ -236,48 +275,6 @@ class ByteLink(Link):
                 await self._disconnect()
                 return
             assembler.feed(item)
-
-    async def _guarded(self, request: bytes, expect: Expect) -> list[Frame]:
-        """The earlier policy (``guard``): one exchange, then fail if a second, different answer follows it."""
-        answered = False
-        try:
-            frames, assembler, overflow = await self._exchange(request, expect)
-            answered = True
-            await self._guard_late_reply(frames, expect, assembler, overflow)
-            return frames
-        finally:
-            if answered:  # guarded once (even if cut short): settled, whatever the guard found
-                self._unsettled.pop(request, None)
-
-    async def _guard_late_reply(
-        self, frames: list[Frame], expect: Expect, assembler: FrameAssembler, overflow: list[Frame]
-    ) -> None:
-        """Repeating an unfinished request: fail if a second, different complete answer follows this one."""
-        deadline = time.monotonic() + self._guard_seconds()
-        extra: list[Frame] = []
-        pending = list(overflow)
-        while True:
-            for frame in pending:
-                if not expect.complete(extra):
-                    extra.append(frame)
-                if expect.complete(extra):
-                    if [f.raw for f in extra] != [f.raw for f in frames[: len(extra)]]:
-                        raise ProtocolError(
-                            f"{self.description}: two different answers arrived after an unanswered request"
-                            " (one is a late reply); discarded both"
-                        )
-                    extra.clear()
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return
-            try:
-                item = await asyncio.wait_for(self._chunks.get(), remaining)
-            except TimeoutError:
-                return
-            if isinstance(item, BaseException):  # the answer is complete; the next exchange reconnects
-                await self._disconnect()
-                return
-            pending = [f for f in assembler.feed(item) if expect.accepts(f)]
 
     async def _exchange(self, request: bytes, expect: Expect) -> tuple[list[Frame], FrameAssembler, list[Frame]]:
         """One exchange, the lock held: the answer, its assembler, and accepted frames that came after it."""

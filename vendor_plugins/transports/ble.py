@@ -1,7 +1,7 @@
 """Bluetooth Low Energy link: write requests to one GATT characteristic, read answers from notifications.
 
 The characteristics come from the plugin's :class:`~vendor_plugins.plugin.BleProfile`. Notifications arrive in
-MTU-sized pieces (often 20 bytes); :class:`~.base.ByteLink` reassembles them into frames.
+MTU-sized pieces (often 20 bytes); :class:`~.base.BufferedByteLink` reassembles them into frames.
 
 Connecting:
 
@@ -30,7 +30,7 @@ from bleak.exc import BleakError
 
 from ..errors import TransportError
 from ..plugin import BleProfile, LinkKind
-from .base import DEFAULT_TIMEOUT, ByteLink
+from .base import DEFAULT_TIMEOUT, BufferedByteLink
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ class DisconnectNotifying(Protocol):
         ...
 
 
-class BleLink(ByteLink):
+class BleLink(BufferedByteLink):
     """A BLE device speaking through a write characteristic and a notify characteristic."""
 
     kind = LinkKind.BLE

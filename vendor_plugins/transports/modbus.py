@@ -1,17 +1,17 @@
 """Modbus link over ``pymodbus``: Modbus-TCP, RTU over a serial port, and RTU through a raw TCP bridge.
 
-Unlike the byte links this link moves registers, not frames: ``read_registers(unit, address, count)`` (FC 0x03)
-and ``write_registers(unit, address, values)`` (FC 0x10), one request at a time (a lock serialises a bus shared
-by several units). ``exchange`` is not offered. The pymodbus client is created and connected on the first request
-and again after :meth:`close`; it never retries on its own (an absent unit on a bus must cost one timeout, not
-four) and never gives up the connection because units stay silent. pymodbus errors become the library's own,
-each with a one-line message: no connection → :class:`TransportError`, no answer → :class:`DeviceTimeout`, an
-exception answer → :class:`DeviceError`, an answer from another unit → :class:`AddressError`. A connection that
-drops while a request waits for its answer fails that request at once with :class:`TransportError` (not with a
-:class:`DeviceTimeout` a full timeout later: the link failed, not the unit); bytes pymodbus cannot decode fail it
-with :class:`ProtocolError` and are dropped (pymodbus alone would kill the connection with a logged traceback).
-On Modbus-TCP, whose frames carry no checksum, a failed exchange (no answer, a bad one) also closes the
-connection: the rest of a late answer can then never be read as the next request's answer.
+Unlike the byte links this link moves registers, not frames: ``read_registers(unit, address, count)`` (FC 0x03) and
+``write_registers(unit, address, values)`` (FC 0x10), one request at a time (a lock serialises a bus shared by several
+units); it is a :class:`~.base.RegisterLink`, not a byte link. Raw frames go to the ``tap``. The pymodbus client is
+created and connected on the first request and again after :meth:`close`; it never retries on its own (an absent unit on
+a bus must cost one timeout, not four) and never gives up the connection because units stay silent. pymodbus errors
+become the library's own, each with a one-line message: no connection → :class:`TransportError`, no answer →
+:class:`DeviceTimeout`, an exception answer → :class:`DeviceError`, an answer from another unit → :class:`AddressError`.
+A connection that drops while a request waits for its answer fails that request at once with :class:`TransportError`
+(not with a :class:`DeviceTimeout` a full timeout later: the link failed, not the unit); bytes pymodbus cannot decode
+fail it with :class:`ProtocolError` and are dropped (pymodbus alone would kill the connection with a logged traceback).
+On Modbus-TCP, whose frames carry no checksum, a failed exchange (no answer, a bad one) also closes the connection: the
+rest of a late answer can then never be read as the next request's answer.
 
 pymodbus logs every unanswered request and every bad frame at ERROR or WARNING level, with a dump of the last
 frames. Such records, when they come from a request of this link, are re-logged on this module's logger at DEBUG
@@ -32,10 +32,9 @@ from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusIOException
 from pymodbus.pdu import ExceptionResponse, ModbusPDU
 
-from ..errors import AddressError, DeviceError, DeviceTimeout, ProtocolError, TransportError, UnsupportedError
-from ..framing import Expect, Frame
+from ..errors import AddressError, DeviceError, DeviceTimeout, ProtocolError, TransportError
 from ..plugin import LinkKind
-from .base import DEFAULT_TIMEOUT, Link
+from .base import DEFAULT_TIMEOUT, RegisterLink
 from .tcp import format_host_port
 
 _LOGGER = logging.getLogger(__name__)
@@ -93,7 +92,7 @@ PacketTrace = Callable[[bool, bytes], None]
 _Client = AsyncModbusTcpClient | AsyncModbusSerialClient
 
 
-class ModbusLink(Link):
+class ModbusLink(RegisterLink):
     """Register access through pymodbus. Use :meth:`tcp`, :meth:`rtu_over_tcp` or :meth:`rtu_serial`."""
 
     kind = LinkKind.MODBUS
@@ -160,6 +159,8 @@ class ModbusLink(Link):
     def _trace_packet(self, sending: bool, data: bytes) -> bytes:
         if self.trace is not None:
             self.trace(sending, bytes(data))
+        if self.tap is not None:
+            self.tap("tx" if sending else "rx", bytes(data))
         return data
 
     def _fail_request(self, err: ModbusException) -> None:
@@ -342,10 +343,6 @@ class ModbusLink(Link):
         await self._execute(
             what, unit, reply_timeout, lambda c: c.write_registers(address, list(values), device_id=unit)
         )
-
-    async def exchange(self, request: bytes, expect: Expect) -> list[Frame]:
-        """Not offered: a Modbus link moves registers (use :meth:`read_registers`)."""
-        raise UnsupportedError(f"{self.description} is a Modbus link: it reads registers, it does not send raw frames")
 
     async def _drop(self) -> None:
         client, self._client = self._client, None

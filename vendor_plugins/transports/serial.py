@@ -1,6 +1,6 @@
 """Serial link (UART, RS485, RS232 adapters) over ``serialx``, Home Assistant's asyncio serial library.
 
-A serial port is a byte stream like TCP: the exchange mechanism is :class:`~.base.ByteLink`'s, one request at a
+A serial port is a byte stream like TCP: the exchange mechanism is :class:`~.base.BufferedByteLink`'s, one request at a
 time, so several packs on one RS485 bus share the link safely. The port is opened (exclusively locked, 8N1) on
 the first exchange and reopened on the next exchange after it disappeared (a USB adapter unplugged). A missing
 port, a permission problem or a busy port becomes a one-line :class:`~vendor_plugins.errors.TransportError`.

@@ -1,7 +1,7 @@
 """Raw TCP link to an RS485/UART-to-Ethernet (or Wi-Fi) bridge.
 
 The bridge forwards bytes unchanged between the socket and the serial bus, so this link is a plain byte stream:
-the request/response mechanism is :class:`~.base.ByteLink`'s. The connection is opened on the first exchange and
+the request/response mechanism is :class:`~.base.BufferedByteLink`'s. The connection is opened on the first exchange and
 reopened lazily on the next exchange after it dropped. Connection failures (refused, unresolvable host, timeout)
 become a one-line :class:`~vendor_plugins.errors.TransportError` naming ``host:port``.
 """

@@ -27,7 +27,7 @@ from vendor_plugins.sim.ble import FakeBleClient
 from vendor_plugins.sim.pty import serve_pty
 from vendor_plugins.sim.tcp import serve_tcp
 from vendor_plugins.transports import BleLink, SerialLink, TcpLink
-from vendor_plugins.transports.base import Link
+from vendor_plugins.transports.base import ByteLink, Link
 
 TIMEOUT = 0.4
 
@@ -53,7 +53,7 @@ def make_sim(family: str, state: DalyState | None = None, **kwargs: bool) -> A5S
     return ModbusSimulator(state or _state(), family=family)
 
 
-class RecordingLink(Link):
+class RecordingLink(ByteLink):
     """Wraps a link and records every request sent through it."""
 
     def __init__(self, inner: Link) -> None:
