@@ -18,6 +18,7 @@ from ..model import BmsSnapshot, DeviceInfo, Switch
 from ..plugin import (
     Capabilities,
     LinkKind,
+    RigTarget,
     Session,
     SessionOptions,
     SimulatorOptions,
@@ -142,6 +143,11 @@ class DalyPlugin(VendorPlugin):
     link_kinds = frozenset({LinkKind.BLE, LinkKind.SERIAL, LinkKind.TCP})
     ble_matchers = t.BLE_MATCHERS
     options = (HOST_ADDRESS_OPTION,)
+    reliability_targets = (
+        RigTarget("daly-a5", "a5", extra={"host_address": 0x80}),
+        RigTarget("daly-d2", "d2"),
+        RigTarget("daly-p81", "p81"),
+    )
     ble_profile = t.BLE_PROFILE
     capabilities = Capabilities(switches=frozenset({Switch.CHARGE, Switch.DISCHARGE}), multi_address=False)
     families = t.FAMILIES

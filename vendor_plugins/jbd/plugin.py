@@ -15,7 +15,16 @@ from dataclasses import dataclass
 from ..errors import ConfigError, ControlNotConfirmed
 from ..framing import Expect, Frame
 from ..model import BmsSnapshot, DeviceInfo, Switch
-from ..plugin import Capabilities, LinkKind, Session, SessionOptions, SimulatorOptions, VendorPlugin, alarms_in
+from ..plugin import (
+    Capabilities,
+    LinkKind,
+    RigTarget,
+    Session,
+    SessionOptions,
+    SimulatorOptions,
+    VendorPlugin,
+    alarms_in,
+)
 from ..transports.base import Link, as_byte_link
 from . import codec
 from . import table as t
@@ -152,6 +161,7 @@ class JbdPlugin(VendorPlugin):
     link_kinds = frozenset({LinkKind.BLE, LinkKind.SERIAL, LinkKind.TCP})
     ble_matchers = t.BLE_MATCHERS
     ble_profile = t.BLE_PROFILE
+    reliability_targets = (RigTarget("jbd", "jbd"),)
     capabilities = Capabilities(switches=frozenset({Switch.CHARGE, Switch.DISCHARGE}), multi_address=False)
     families = ("jbd",)
     reported_alarms = alarms_in(t.PROTECTION_BITS)

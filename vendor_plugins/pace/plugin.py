@@ -17,6 +17,7 @@ from ..model import Switch
 from ..plugin import (
     Capabilities,
     LinkKind,
+    RigTarget,
     Session,
     SessionOptions,
     SimulatorOptions,
@@ -65,6 +66,11 @@ class PacePlugin(VendorPlugin):
     families = FAMILIES
     reported_alarms = alarms_in(pace_table)
     bus_addresses = tuple(range(pace_table.MAX_ADDRESS + 1))
+    reliability_targets = (
+        RigTarget("pace-ascii", "ascii-25", addresses=(1, 2, 3)),
+        RigTarget("pace-modbus", "modbus", addresses=(1, 2, 3)),
+        RigTarget("pace-modbus-1", "modbus", addresses=(1,)),
+    )
     options = (
         VendorOption(
             key="protocol",
