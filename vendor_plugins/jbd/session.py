@@ -1,10 +1,10 @@
-"""The JBD vendor plugin: read sequence (0x03 then 0x04), device info (0x05) and verified MOSFET control (0xE1).
+"""The JBD session: read sequence (0x03 then 0x04), device info (0x05) and verified MOSFET control (0xE1).
 
-JBD boards have no bus address: one pack per link, over BLE (service ff00), UART-TTL, RS485 or a TCP bridge.
-Control follows the real phone-app traffic (PROTOCOLS.md §3.5): write register 0xE1, then "exit factory mode
-without saving" (register 0x01 = 0000), then read 0x03 back until the FET bits show the requested state.
-With ``SessionOptions.extra["factory_mode"] = 1`` the session first enters factory mode (0x00 = 5678), as
-dbus-serialbattery does, for firmware that insists on it.
+JBD boards have no bus address: one pack per link (BLE, UART-TTL, RS485 or a TCP bridge), so the session exchanges
+frames over one byte link. Control follows the real phone-app traffic (PROTOCOLS.md §3.5): write register 0xE1,
+then "exit factory mode without saving" (register 0x01 = 0000), then read 0x03 back until the FET bits show the
+requested state. With ``SessionOptions.extra["factory_mode"] = 1`` the session first enters factory mode
+(0x00 = 5678), as dbus-serialbattery does, for firmware that insists on it.
 """
 
 from __future__ import annotations
@@ -12,25 +12,13 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from ..errors import ConfigError, ControlNotConfirmed
+from ..errors import ControlNotConfirmed
 from ..framing import Expect, Frame
 from ..model import BmsSnapshot, DeviceInfo, Switch
-from ..plugin import (
-    Capabilities,
-    LinkKind,
-    RigTarget,
-    Session,
-    SessionOptions,
-    SimulatorOptions,
-    VendorPlugin,
-    alarms_in,
-)
+from ..plugin import Session, SessionOptions
 from ..transports.base import Link, as_byte_link
 from . import codec
 from . import table as t
-from .simulator import JbdSimulator
-
-SIMULATOR_PROFILES = ("live", "static")
 
 #: How many times, and how far apart, control reads the state back before calling it not confirmed.
 CONFIRM_ATTEMPTS = 3
@@ -65,13 +53,18 @@ class JbdSession(Session):
     family = "jbd"
     _last: _LastRead | None = None
 
+    def __init__(self, link: Link, options: SessionOptions) -> None:
+        """Exchange frames over ``link`` (a byte link; any other raises ``UnsupportedError``)."""
+        super().__init__(link, options)
+        self.byte_link = as_byte_link(link)
+
     async def _request(self, request: bytes, register: int) -> bytes:
-        frames = await as_byte_link(self.link).exchange(request, _expect(register))
+        frames = await self.byte_link.exchange(request, _expect(register))
         return codec.check_response(frames[0], register)
 
     async def _read_register(self, register: int) -> bytes:
         request, expect = _READS[register]
-        frames = await as_byte_link(self.link).exchange(request, expect)
+        frames = await self.byte_link.exchange(request, expect)
         return codec.check_response(frames[0], register)
 
     async def read_basic(self) -> codec.BasicInfo:
@@ -151,32 +144,3 @@ class JbdSession(Session):
         else:
             discharge = on
         return charge, discharge
-
-
-class JbdPlugin(VendorPlugin):
-    """JBD / Jiabaida / Xiaoxiang smart BMS."""
-
-    name = "jbd"
-    title = "JBD (Jiabaida / Xiaoxiang)"
-    link_kinds = frozenset({LinkKind.BLE, LinkKind.SERIAL, LinkKind.TCP})
-    ble_matchers = t.BLE_MATCHERS
-    ble_profile = t.BLE_PROFILE
-    reliability_targets = (RigTarget("jbd", "jbd"),)
-    capabilities = Capabilities(switches=frozenset({Switch.CHARGE, Switch.DISCHARGE}), multi_address=False)
-    families = ("jbd",)
-    reported_alarms = alarms_in(t.PROTECTION_BITS)
-
-    def open_session(self, link: Link, options: SessionOptions | None = None) -> JbdSession:
-        """A session over ``link``."""
-        return JbdSession(link, options or SessionOptions())
-
-    def create_simulator(self, options: SimulatorOptions) -> JbdSimulator:
-        """A simulated 4S LiFePO4 pack ("live" profile: a compressed charge/discharge cycle)."""
-        if options.profile not in SIMULATOR_PROFILES:
-            raise ConfigError(
-                f"unknown JBD simulator profile {options.profile!r} (known: {', '.join(SIMULATOR_PROFILES)})"
-            )
-        return JbdSimulator(live=options.profile == "live", seed=options.seed)
-
-
-PLUGIN = JbdPlugin()
