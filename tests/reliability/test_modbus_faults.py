@@ -15,8 +15,8 @@ import pytest
 
 from vendor_plugins.errors import TransportError
 from vendor_plugins.model import BmsSnapshot
-from vendor_plugins.pace.modbus_sim import PaceRtuSimulator
-from vendor_plugins.pace.state import PaceState
+from vendor_plugins.pace.simulator_modbus import PaceRtuSimulator
+from vendor_plugins.pace.simulator_state import PaceState
 from vendor_plugins.sim.faults import REPLY_FAULTS, FaultPlan
 from vendor_plugins.sim.modbus import MbapBridge, read_request
 from vendor_plugins.sim.reliability import CORRUPTING_FAULTS, MODBUS_TRANSPORTS, TARGETS, Rig

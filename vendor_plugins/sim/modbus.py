@@ -1,7 +1,7 @@
 """Modbus pieces for the reliability rigs: a Modbus-TCP face for RTU simulators, and a register-level replay link.
 
 * :class:`MbapBridge` puts a bus of sans-IO Modbus RTU simulators (e.g.
-  :class:`~vendor_plugins.pace.modbus_sim.PaceRtuSimulator`) behind Modbus-TCP framing (MBAP header): each request
+  :class:`~vendor_plugins.pace.simulator_modbus.PaceRtuSimulator`) behind Modbus-TCP framing (MBAP header): each request
   is translated to RTU, answered by the unit it addresses, and the answer sent back with the request's transaction
   id. Served by the faulty TCP server it is a misbehaving Modbus-TCP device; the simulators inside still see (and a
   :class:`~.truth.TruthRecorder` still records) plain RTU frames.

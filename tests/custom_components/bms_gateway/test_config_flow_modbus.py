@@ -22,8 +22,8 @@ from custom_components.bms_gateway import config_flow
 from custom_components.bms_gateway.connection import create_link, describe, unique_id
 from custom_components.bms_gateway.const import DOMAIN
 from vendor_plugins.errors import TransportError
-from vendor_plugins.pace.modbus_sim import ModbusSimServer, serve_modbus_tcp
-from vendor_plugins.pace.state import PaceState
+from vendor_plugins.pace.simulator_modbus import ModbusSimServer, serve_modbus_tcp
+from vendor_plugins.pace.simulator_state import PaceState
 from vendor_plugins.registry import default_registry
 from vendor_plugins.transports.modbus import ModbusLink
 

@@ -26,8 +26,8 @@ from custom_components.bms_gateway import config_flow, const
 from custom_components.bms_gateway.connection import create_link, describe, physical_key, unique_id
 from custom_components.bms_gateway.const import DOMAIN
 from vendor_plugins.model import BmsSnapshot
-from vendor_plugins.pace.modbus_sim import PaceRtuSimulator
-from vendor_plugins.pace.state import PaceState
+from vendor_plugins.pace.simulator_modbus import PaceRtuSimulator
+from vendor_plugins.pace.simulator_state import PaceState
 from vendor_plugins.registry import default_registry
 from vendor_plugins.sim import serve_pty, serve_tcp
 from vendor_plugins.transports.modbus import ModbusLink, ModbusMode
