@@ -26,6 +26,7 @@ from ..daly.session import DalySession
 from ..daly.session_a5 import A5Reader
 from ..daly.session_d2 import ModbusReader
 from ..errors import ConfigError, DeviceError, DeviceTimeout, ProtocolError, UnsupportedError
+from ..jbd import codec as jbd_codec
 from ..jbd.plugin import PLUGIN as JBD
 from ..plugin import BleProfile, Session, SessionOptions, VendorPlugin
 from ..transports.base import ByteLink, Link
@@ -42,9 +43,9 @@ AUTO = "auto"
 #: It returns the options the family's session needs (the A5 host address that answered), or ``None``.
 Probe = Callable[[ByteLink, int | None], Awaitable[dict[str, str | int] | None]]
 
-#: JBD's basic-info read (register 0x03), as the JBD session sends it — named in messages; the probe itself is the
-#: JBD session's own read (a test checks the two agree).
-JBD_BASIC_READ = bytes.fromhex("DD A5 03 00 FF FD 77")
+#: JBD's basic-info read (register 0x03), built by JBD's codec — named in messages; the probe itself is the JBD
+#: session's own read (a test checks the two agree).
+JBD_BASIC_READ = jbd_codec.build_read(0x03)
 
 
 def _profile(plugin: VendorPlugin) -> BleProfile:
