@@ -159,7 +159,7 @@ async def test_bench_refresh(hass: HomeAssistant, enable_custom_integrations: No
     data = {"link": "tcp", "host": "bench", "port": 1, "vendor": "jbd", "family": "jbd", "packs": [None]}
     entry = MockConfigEntry(domain=DOMAIN, data=data, unique_id="tcp:bench:1", title="bench")
     entry.add_to_hass(hass)
-    with patch("custom_components.bms_gateway.create_link", return_value=link):
+    with patch("custom_components.bms_gateway.open_entry_link", return_value=link):
         assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     coordinator = entry.runtime_data

@@ -22,7 +22,7 @@ from vendor_plugins.errors import BmsError, ConfigError, TransportError
 from vendor_plugins.plugin import LinkKind, VendorPlugin
 
 from . import bus_growth, repairs
-from .connection import BleDeviceNotFound, create_link, describe, plugins_for, registry
+from .connection import BleDeviceNotFound, describe, open_entry_link, plugins_for, registry
 from .const import CONF_LINK, CONF_PACKS, CONF_VENDOR, DOMAIN, FLOW_TIMEOUT
 from .coordinator import BmsCoordinator
 from .entity import pack_device_info, pack_of_device
@@ -49,7 +49,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: BmsConfigEntry) -> bool:
             translation_placeholders={"device": describe(entry.data)},
         )
     try:
-        link = create_link(hass, entry.data, plugin)
+        link = open_entry_link(hass, entry.data, plugin)
     except BleDeviceNotFound as err:
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
@@ -120,7 +120,7 @@ async def _async_look_for_other_vendor(hass: HomeAssistant, entry: BmsConfigEntr
         if other.name == plugin.name:
             continue
         try:
-            link = create_link(hass, entry.data, other, timeout=FLOW_TIMEOUT)
+            link = open_entry_link(hass, entry.data, other, timeout=FLOW_TIMEOUT)
         except BmsError:
             return
         try:

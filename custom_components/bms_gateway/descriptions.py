@@ -180,8 +180,8 @@ def _warning_count(snapshot: BmsSnapshot) -> int:
 
 
 def reported_alarms(plugin: VendorPlugin) -> tuple[Alarm, ...]:
-    """The alarms ``plugin`` can report (every member while the library does not say)."""
-    declared = getattr(plugin, "reported_alarms", None)
+    """The alarms ``plugin`` declares it can report, in model order (every member when it declares none)."""
+    declared = plugin.reported_alarms
     if declared:
         return tuple(a for a in Alarm if a in declared)
     return tuple(Alarm)
