@@ -15,6 +15,8 @@ from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.bms_gateway.const import DOMAIN
+from custom_components.bms_gateway.coordinator import BmsCoordinator
+from custom_components.bms_gateway.dispatch import PackFields
 from vendor_plugins.jbd.simulator import JbdSimulator
 from vendor_plugins.model import Alarm, BmsSnapshot
 
@@ -116,14 +118,16 @@ async def test_only_entities_whose_state_changed_write(hass: HomeAssistant) -> N
 
 
 class _Probe:
-    """A pack listener on one field, recording what it is handed."""
+    """A listener on one field of the default pack, recording the pack's snapshot each time it is told."""
 
-    def __init__(self, field: str) -> None:
-        self.field = field
-        self.calls: list[tuple[BmsSnapshot | None, bool]] = []
+    def __init__(self, coordinator: BmsCoordinator, field: str) -> None:
+        self.coordinator = coordinator
+        self.context = PackFields(None, (field,))
+        self.calls: list[BmsSnapshot | None] = []
 
-    def handle_snapshot(self, snapshot: BmsSnapshot | None, force: bool) -> None:
-        self.calls.append((snapshot, force))
+    @callback
+    def update(self) -> None:
+        self.calls.append(self.coordinator.snapshot(None))
 
 
 async def test_dispatch_follows_listeners_added_and_removed(hass: HomeAssistant) -> None:
@@ -135,17 +139,17 @@ async def test_dispatch_follows_listeners_added_and_removed(hass: HomeAssistant)
         await coordinator.async_refresh()  # the dispatch table of the pack's fields is built
 
         # A field entities already listen to, and one no entity listens to (the raw protocol values).
-        cycles, raw = _Probe("cycles"), _Probe("raw")
-        remove_cycles = coordinator.async_add_pack_listener(None, cycles)
-        remove_raw = coordinator.async_add_pack_listener(None, raw)
+        cycles, raw = _Probe(coordinator, "cycles"), _Probe(coordinator, "raw")
+        remove_cycles = coordinator.async_add_listener(cycles.update, cycles.context)
+        remove_raw = coordinator.async_add_listener(raw.update, raw.context)
         sim.state.cycles = 322
         await coordinator.async_refresh()
-        assert [(s.cycles if s else None, f) for s, f in cycles.calls] == [(322, False)]
+        assert [s.cycles if s else None for s in cycles.calls] == [322]
         assert raw.calls == []  # the raw values did not change
 
         sim.state.alarms = {Alarm.SHORT_CIRCUIT}  # the protection word, part of the raw values
         await coordinator.async_refresh()
-        assert [s.raw["protection_status"] if s else None for s, _ in raw.calls] == [1 << 10]
+        assert [s.raw["protection_status"] if s else None for s in raw.calls] == [1 << 10]
         assert len(cycles.calls) == 1
 
         remove_cycles()

@@ -84,7 +84,7 @@ async def test_profile_matches_the_analytic_integral_and_survives_a_restart(
         # A pack that stops answering: unavailable, and the gap is not bridged.
         sim.state.current = 50.0
         await _poll(hass, freezer)
-        before = entry.runtime_data.energy[None].charged_wh
+        before = entry.runtime_data.energy.wh(None, "charged")
         # The link's wait for a late reply after a failed exchange runs on the loop clock, which the frozen time
         # of this test stops: let it not wait.
         link = entry.runtime_data.link
@@ -95,9 +95,9 @@ async def test_profile_matches_the_analytic_integral_and_survives_a_restart(
         assert hass.states.get(charged_id).state == STATE_UNAVAILABLE
         async with await serve_tcp(sim, port=server.port):
             await _poll(hass, freezer, 600)  # 10 minutes away: longer than 4 polls, nothing integrated
-            assert entry.runtime_data.energy[None].charged_wh == pytest.approx(before)
+            assert entry.runtime_data.energy.wh(None, "charged") == pytest.approx(before)
             await _poll(hass, freezer)
-            assert entry.runtime_data.energy[None].charged_wh == pytest.approx(before + voltage * 50 * POLL / 3600)
+            assert entry.runtime_data.energy.wh(None, "charged") == pytest.approx(before + voltage * 50 * POLL / 3600)
 
             # Restart: the totals are saved and restored, and keep growing from there.
             charged = float(hass.states.get(charged_id).state)
