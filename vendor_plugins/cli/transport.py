@@ -106,12 +106,12 @@ def target(
     if byte_link_for is not None and base.kind is LinkKind.MODBUS:
         _refuse_modbus(byte_link_for, str(request) if request is not None else flag)
     options = vendor_options.session_options(args, plugin, control=control)
-    connect.check_link_kind(plugin, base.kind)
+    connect.check_link_kind(plugin, base.kind, via=flag)
     settings = connect.settings_for(base, plugin, options)
     if settings.kind is not base.kind:  # the vendor reads registers with these options: Modbus RTU
         if byte_link_for is not None:
             _refuse_modbus(byte_link_for, f"--family {args.family}" if args.family else f"vendor {plugin.name!r}")
-        connect.check_link_kind(plugin, settings.kind)
+        connect.check_link_kind(plugin, settings.kind, via=flag)
     check_address(plugin, settings, options, args.address)
     vendor_options.check_family(plugin, args.family)
     return Target(plugin, settings, options, flag)
