@@ -19,12 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from unittest.mock import patch
 
-import pytest
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
-from syrupy.assertion import SnapshotAssertion
 
 from custom_components.bms_gateway.connection import unique_id
 from custom_components.bms_gateway.const import DOMAIN
@@ -132,16 +129,6 @@ PACKS: tuple[Pack16, ...] = (
 )
 
 PACK_IDS = [pack.id for pack in PACKS]
-
-
-@pytest.fixture(name="snapshot")
-def ha_snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
-    """Syrupy's ``snapshot`` with Home Assistant's extension (snapshots in ``snapshots/``, ids left out).
-
-    pytest-homeassistant-custom-component defines this fixture too, but syrupy's plugin is registered after it and
-    wins; a test module importing ``ha_snapshot`` gets Home Assistant's (as Home Assistant's own conftest does).
-    """
-    return snapshot.use_extension(HomeAssistantSnapshotExtension)
 
 
 @asynccontextmanager

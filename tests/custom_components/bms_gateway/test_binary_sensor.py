@@ -18,7 +18,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.bms_gateway.const import CONF_CELL_BALANCING
 
-from .packs16 import PACK_IDS, PACKS, START, Pack16, ha_snapshot, pack_on_platform  # noqa: F401 (ha_snapshot: a fixture)
+from .packs16 import PACK_IDS, PACKS, START, Pack16, pack_on_platform
 
 
 @pytest.mark.parametrize("pack", PACKS, ids=PACK_IDS)

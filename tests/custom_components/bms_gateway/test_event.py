@@ -20,15 +20,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.bms_gateway.const import DEFAULT_SCAN_INTERVAL
 
-from .packs16 import (  # noqa: F401 (ha_snapshot: a fixture)
-    PACK_IDS,
-    PACKS,
-    RAISED,
-    START,
-    Pack16,
-    ha_snapshot,
-    pack_on_platform,
-)
+from .packs16 import PACK_IDS, PACKS, RAISED, START, Pack16, pack_on_platform
 
 
 @pytest.mark.parametrize("pack", PACKS, ids=PACK_IDS)

@@ -14,7 +14,7 @@ from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
-from .packs16 import PACK_IDS, PACKS, START, Pack16, ha_snapshot, pack_on_platform  # noqa: F401 (ha_snapshot: a fixture)
+from .packs16 import PACK_IDS, PACKS, START, Pack16, pack_on_platform
 
 
 @pytest.mark.parametrize("pack", PACKS, ids=PACK_IDS)
