@@ -1,7 +1,8 @@
 """Shared test helpers: what the integration's tests set up and do again and again.
 
-Simulator states and config entries, entries set up against simulators served over loopback, silent packs, the
-passing of time and polls, the end of a reconfigure flow, and advertisements through habluetooth's public API.
+Simulator states and config entries, every vendor's simulated packs, entries set up against simulators served over
+loopback, silent packs, the passing of time and polls, the end of a reconfigure flow, and advertisements through
+habluetooth's public API.
 """
 
 from __future__ import annotations
@@ -38,13 +39,21 @@ from custom_components.bms_gateway.const import (
     DOMAIN,
 )
 from custom_components.bms_gateway.descriptions import SCALAR_SENSORS
+from vendor_plugins.errors import UnsupportedError
 from vendor_plugins.jbd.simulator import JbdSimulator, JbdState
 from vendor_plugins.model import Alarm, BmsSnapshot
 from vendor_plugins.plugin import SimulatorOptions, VendorPlugin
-from vendor_plugins.registry import default_registry
+from vendor_plugins.registry import default_registry, load_registry
 from vendor_plugins.sim import SimServer, Simulator, serve_tcp
 
 JBD_SERVICE = "0000ff00-0000-1000-8000-00805f9b34fb"
+
+#: The Bluetooth address and advertised name of the simulated JBD pack (the ``ble_sim`` fixture).
+BLE_ADDRESS = "A4:C1:38:12:34:56"
+BLE_NAME = "JBD-SP16S020"
+
+#: The bus addresses of a multi-address vendor's simulated packs (:func:`vendor_simulators`).
+VENDOR_BUS_PACKS = (1, 2, 3)
 
 
 class _Server(Protocol):
@@ -99,6 +108,28 @@ def bus_simulators(addresses: Iterable[int], plugin: VendorPlugin | None = None)
     """Static simulated packs of ``plugin`` (default: PACE) at ``addresses`` on one bus, each seeded by its address."""
     plugin = plugin or default_registry().get("pace")
     return [plugin.create_simulator(SimulatorOptions(profile="static", seed=a, address=a)) for a in addresses]
+
+
+def _simulated_plugins() -> list[VendorPlugin]:
+    out = []
+    for plugin in load_registry(include_third_party=False):
+        try:
+            plugin.create_simulator(SimulatorOptions(profile="static", seed=1))
+        except UnsupportedError:
+            continue
+        out.append(plugin)
+    return out
+
+
+#: Every vendor in the registry that ships a simulator.
+SIMULATED_PLUGINS = _simulated_plugins()
+
+
+def vendor_simulators(plugin: VendorPlugin) -> tuple[list[Simulator], list[int | None]]:
+    """``plugin``'s static simulated packs and the entry's packs: three on a bus (multi-address vendor), else one."""
+    if plugin.capabilities.multi_address:
+        return bus_simulators(VENDOR_BUS_PACKS, plugin), list(VENDOR_BUS_PACKS)
+    return [plugin.create_simulator(SimulatorOptions(profile="static", seed=1))], [None]
 
 
 def pace_bus_entry(
@@ -323,3 +354,18 @@ def pace_modbus_entry(packs: list[int], **where: Any) -> MockConfigEntry:
     """A PACE Modbus entry for ``packs`` reached as ``where`` says (``modbus_mode`` and host/port or device/baud)."""
     data = {"link": "modbus", **where, "vendor": "pace", "family": "modbus", "packs": packs}
     return MockConfigEntry(domain=DOMAIN, data=data, unique_id=unique_id(data), title=f"PACE {describe(data)}")
+
+
+def pace_modbus_tcp_entry(port: int, packs: list[int]) -> MockConfigEntry:
+    """A PACE Modbus entry for ``packs`` behind a Modbus-TCP gateway at ``port`` on loopback."""
+    return pace_modbus_entry(packs, modbus_mode="tcp", host="127.0.0.1", port=port)
+
+
+def pace_rtu_entry(device: str, packs: list[int], baudrate: int = 9600) -> MockConfigEntry:
+    """A PACE Modbus RTU entry for ``packs`` on the serial port ``device``."""
+    return pace_modbus_entry(packs, modbus_mode="rtu", device=device, baudrate=baudrate)
+
+
+def pace_rtu_tcp_entry(port: int, packs: list[int]) -> MockConfigEntry:
+    """A PACE Modbus RTU entry for ``packs`` through a transparent RS485-to-TCP bridge at ``port`` on loopback."""
+    return pace_modbus_entry(packs, modbus_mode="rtu-over-tcp", host="127.0.0.1", port=port)

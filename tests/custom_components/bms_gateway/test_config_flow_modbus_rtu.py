@@ -3,13 +3,11 @@
 The real PACE Modbus RTU simulator answers on both: the flow scans the unit ids, offers the packs that answer, reads
 each chosen pack before the entry is created, and the entry's entities show the simulator's values. Bad input is
 refused next to its field, one port or bridge cannot be added twice (not even as another kind of link), reconfigure
-moves an RTU entry to another port keeping its entities, and a vanished RTU serial port raises the same repair issue
-as a serial entry's.
+moves an RTU entry to another port keeping its entities, and the options offer no control.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,24 +17,22 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
-from homeassistant.helpers import issue_registry as ir
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.bms_gateway import const, probing
-from custom_components.bms_gateway.connection import describe, open_entry_link, physical_key, unique_id
+from custom_components.bms_gateway import probing
 from custom_components.bms_gateway.const import DOMAIN
 from vendor_plugins.model import BmsSnapshot
 from vendor_plugins.pace.simulator_modbus import PaceRtuSimulator
 from vendor_plugins.pace.simulator_state import PaceState
 from vendor_plugins.registry import default_registry
 from vendor_plugins.sim import serve_pty, serve_tcp
-from vendor_plugins.transports.modbus import ModbusLink, ModbusMode
+from vendor_plugins.transports.modbus import ModbusLink
 
 from .helpers import (
     assert_states_match,
     entity_id_of,
     finish_reconfigure,
-    pace_modbus_entry,
+    pace_rtu_entry,
+    pace_rtu_tcp_entry,
     serial_entry,
     setup_entry,
     state_of,
@@ -89,14 +85,6 @@ async def _read(link: ModbusLink, units: tuple[int, ...]) -> dict[int, BmsSnapsh
         return {unit: await session.read(unit) for unit in units}
     finally:
         await link.close()
-
-
-def _rtu_entry(device: str, packs: list[int], baudrate: int = 9600) -> MockConfigEntry:
-    return pace_modbus_entry(packs, modbus_mode="rtu", device=device, baudrate=baudrate)
-
-
-def _rtu_tcp_entry(port: int, packs: list[int]) -> MockConfigEntry:
-    return pace_modbus_entry(packs, modbus_mode="rtu-over-tcp", host="127.0.0.1", port=port)
 
 
 async def test_rtu_on_a_serial_port_finds_the_packs_and_creates_a_working_entry(hass: HomeAssistant) -> None:
@@ -241,9 +229,9 @@ async def test_missing_port_and_empty_bus_go_back_to_the_rtu_form(hass: HomeAssi
 
 async def test_same_port_or_bridge_twice_is_already_configured(hass: HomeAssistant) -> None:
     """Nothing connects: the unique id (or a port another kind of entry uses) aborts first."""
-    _rtu_entry("/dev/ttyRS485-a", [1]).add_to_hass(hass)
+    pace_rtu_entry("/dev/ttyRS485-a", [1]).add_to_hass(hass)
     serial_entry("/dev/ttyRS485-b").add_to_hass(hass)  # a serial (byte protocol) entry on another adapter
-    _rtu_tcp_entry(4196, [1]).add_to_hass(hass)
+    pace_rtu_tcp_entry(4196, [1]).add_to_hass(hass)
     tcp_entry("127.0.0.1", 8899).add_to_hass(hass)  # a raw bridge used by a byte protocol
     for step, user_input in (
         ("modbus_serial", {"device": "/dev/ttyRS485-a", "baudrate": "9600", "units": ""}),
@@ -266,7 +254,7 @@ async def test_same_port_or_bridge_twice_is_already_configured(hass: HomeAssista
 
 async def test_reconfigure_moves_an_rtu_entry_to_another_port(hass: HomeAssistant) -> None:
     async with await serve_pty(_bus((1, 2))) as old, await serve_pty(_bus((1, 2))) as new:
-        entry = await setup_entry(hass, _rtu_entry(old.path, [1, 2]))
+        entry = await setup_entry(hass, pace_rtu_entry(old.path, [1, 2]))
         voltage = entity_id_of(hass, f"{entry.unique_id}_2", "voltage")
         result = await entry.start_reconfigure_flow(hass)
         assert result["step_id"] == "reconfigure"
@@ -296,7 +284,7 @@ async def test_reconfigure_moves_an_rtu_entry_to_another_port(hass: HomeAssistan
 
 async def test_reconfigure_moves_an_rtu_bridge_entry_to_another_bridge(hass: HomeAssistant) -> None:
     async with await serve_tcp(_bus((1,))) as old, await serve_tcp(_bus((1,))) as new:
-        entry = await setup_entry(hass, _rtu_tcp_entry(old.port, [1]))
+        entry = await setup_entry(hass, pace_rtu_tcp_entry(old.port, [1]))
         result = await entry.start_reconfigure_flow(hass)
         result = await hass.config_entries.flow.async_configure(result["flow_id"], {"host": "127.0.0.1"})
         assert result["errors"] == {"host": "bad_port"}  # no default port for a bridge (502 is Modbus-TCP's)
@@ -308,53 +296,10 @@ async def test_reconfigure_moves_an_rtu_bridge_entry_to_another_bridge(hass: Hom
         assert await hass.config_entries.async_unload(entry.entry_id)
 
 
-async def test_vanished_rtu_serial_port_raises_the_serial_port_repair(hass: HomeAssistant, tmp_path: Path) -> None:
-    port = tmp_path / "ttyRS485"  # the adapter's stable name, e.g. /dev/serial/by-id/...
-    entry = _rtu_entry(str(port), [1])
-    entry.add_to_hass(hass)
-    assert not await hass.config_entries.async_setup(entry.entry_id)
-    assert entry.state is ConfigEntryState.SETUP_RETRY
-    ident = f"serial_port_missing_{entry.entry_id}"
-    issue = ir.async_get(hass).async_get_issue(DOMAIN, ident)
-    assert issue is not None and not issue.is_fixable
-    assert issue.translation_placeholders["device"] == str(port)
-    async with await serve_pty(_bus((1,))) as server:
-        port.symlink_to(server.path)  # the adapter is plugged back in
-        await hass.config_entries.async_reload(entry.entry_id)
-        await hass.async_block_till_done()
-        assert entry.state is ConfigEntryState.LOADED
-        assert ir.async_get(hass).async_get_issue(DOMAIN, ident) is None
-        assert await hass.config_entries.async_unload(entry.entry_id)
-
-
 async def test_options_of_an_rtu_entry_offer_no_control(hass: HomeAssistant) -> None:
     """PACE's Modbus map is read-only, however the registers travel."""
-    entry = _rtu_entry("/dev/ttyRS485", [1])
+    entry = pace_rtu_entry("/dev/ttyRS485", [1])
     entry.add_to_hass(hass)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     fields = {str(key) for key in result["data_schema"].schema}
     assert "control" not in fields and "scan_interval" in fields
-
-
-def test_connection_helpers_for_modbus_rtu(hass: HomeAssistant) -> None:
-    # The integration's mode names are the library's (pymodbus is not imported by const).
-    assert {const.MODBUS_MODE_TCP, const.MODBUS_MODE_RTU, const.MODBUS_MODE_RTU_OVER_TCP} == {
-        m.value for m in ModbusMode
-    }
-    rtu = _rtu_entry("/dev/serial/by-id/usb-RS485-if00", [1], baudrate=19200).data
-    assert unique_id(rtu) == "modbus-rtu:/dev/serial/by-id/usb-RS485-if00"
-    assert describe(rtu) == "modbus-rtu:///dev/serial/by-id/usb-RS485-if00"
-    link = open_entry_link(hass, rtu, PACE, timeout=0.5)
-    assert isinstance(link, ModbusLink)
-    assert link.description == "modbus-rtu:///dev/serial/by-id/usb-RS485-if00@19200"
-    bridge = {**_rtu_tcp_entry(4196, [1]).data, "host": "FD00::5"}
-    assert unique_id(bridge) == "modbus-rtu-over-tcp:[fd00::5]:4196"
-    assert describe(bridge) == "modbus-rtu+tcp://[FD00::5]:4196"
-    link = open_entry_link(hass, bridge, PACE, timeout=0.5)
-    assert isinstance(link, ModbusLink) and link.mode is ModbusMode.RTU_OVER_TCP and link.port == 4196
-    # One physical connection, whatever protocol runs on it.
-    assert physical_key(rtu) == physical_key(serial_entry("/dev/serial/by-id/usb-RS485-if00").data)
-    assert physical_key(bridge) == physical_key(tcp_entry("fd00::5", 4196).data)
-    assert physical_key(_rtu_tcp_entry(502, [1]).data) != physical_key(
-        {**_rtu_tcp_entry(502, [1]).data, "modbus_mode": "tcp"}
-    )

@@ -16,18 +16,13 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.bms_gateway import probing
-from custom_components.bms_gateway.connection import describe, open_entry_link, unique_id
 from custom_components.bms_gateway.const import DOMAIN
-from vendor_plugins.errors import TransportError
 from vendor_plugins.pace.simulator_modbus import ModbusSimServer, serve_modbus_tcp
 from vendor_plugins.pace.simulator_state import PaceState
-from vendor_plugins.registry import default_registry
-from vendor_plugins.transports.modbus import ModbusLink
 
-from .helpers import entity_id_of, finish_reconfigure, pace_modbus_entry, setup_entry, state_of
+from .helpers import entity_id_of, finish_reconfigure, pace_modbus_tcp_entry, setup_entry, state_of
 
 UNITS = (1, 2, 4)
 
@@ -170,12 +165,8 @@ async def test_test_before_configure_when_the_gateway_goes_away(hass: HomeAssist
     assert not hass.config_entries.async_entries(DOMAIN)
 
 
-def _modbus_entry(port: int, packs: list[int]) -> MockConfigEntry:
-    return pace_modbus_entry(packs, modbus_mode="tcp", host="127.0.0.1", port=port)
-
-
 async def test_same_gateway_twice_is_already_configured(hass: HomeAssistant, gateway: ModbusSimServer) -> None:
-    _modbus_entry(gateway.port, [1]).add_to_hass(hass)
+    pace_modbus_tcp_entry(gateway.port, [1]).add_to_hass(hass)
     result = await _start(hass, {"host": f"127.0.0.1:{gateway.port}", "units": ""})
     assert result["type"] is FlowResultType.ABORT and result["reason"] == "already_configured"
 
@@ -185,7 +176,7 @@ async def test_reconfigure_moves_to_another_gateway(hass: HomeAssistant) -> None
         await serve_modbus_tcp({1: _pack(1), 2: _pack(2)}) as old,
         await serve_modbus_tcp({1: _pack(1), 2: _pack(2)}) as new,
     ):
-        entry = await setup_entry(hass, _modbus_entry(old.port, [1, 2]))
+        entry = await setup_entry(hass, pace_modbus_tcp_entry(old.port, [1, 2]))
         voltage = entity_id_of(hass, f"{entry.unique_id}_2", "voltage")
 
         result = await entry.start_reconfigure_flow(hass)
@@ -205,23 +196,9 @@ async def test_reconfigure_moves_to_another_gateway(hass: HomeAssistant) -> None
 
 async def test_options_of_a_modbus_entry_offer_no_control(hass: HomeAssistant) -> None:
     """PACE's Modbus map is read-only: no control option, and control cannot be smuggled in."""
-    entry = _modbus_entry(1502, [1])
+    entry = pace_modbus_tcp_entry(1502, [1])
     entry.add_to_hass(hass)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     fields = {str(key) for key in result["data_schema"].schema}
     assert "control" not in fields and "scan_interval" in fields
     assert result["description_placeholders"]["default_interval"] == "15"
-
-
-def test_connection_helpers_for_modbus(hass: HomeAssistant) -> None:
-    data = _modbus_entry(1502, [1]).data
-    assert unique_id(data) == "modbus-tcp:127.0.0.1:1502"
-    assert describe(data) == "modbus-tcp://127.0.0.1:1502"
-    assert describe({**data, "host": "fd00::5"}) == "modbus-tcp://[fd00::5]:1502"
-    link = open_entry_link(hass, data, default_registry().get("pace"), timeout=0.5)
-    assert isinstance(link, ModbusLink) and link.description == "modbus-tcp://127.0.0.1:1502"
-    assert open_entry_link(hass, {**data, "modbus_mode": None}, default_registry().get("pace")).description == (
-        "modbus-tcp://127.0.0.1:1502"  # an entry without a mode is Modbus-TCP
-    )
-    with pytest.raises(TransportError, match="'ascii' is not supported"):
-        open_entry_link(hass, {**data, "modbus_mode": "ascii"}, default_registry().get("pace"))

@@ -1,4 +1,8 @@
-"""Setup, polling, availability, unload and reload against running simulators (TCP loopback and a pty)."""
+"""Set-up, polling, unload and reload against running simulators (TCP loopback, a pty, Bluetooth).
+
+What a set-up entry shows (states, translated names, devices), how many entities a pack gets, set-up errors and
+retries. The packs' availability while the entry runs is the coordinator's (``test_coordinator.py``).
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,11 @@ from vendor_plugins.model import Alarm
 from vendor_plugins.sim import serve_pty, serve_tcp
 
 from .helpers import (
+    BLE_ADDRESS,
+    BLE_NAME,
+    JBD_SERVICE,
+    FakeRemoteScanner,
+    ble_entry,
     closed_port,
     entity_id_of,
     jbd_over_tcp,
@@ -111,38 +120,6 @@ async def test_tcp_states_equal_simulator_and_follow_changes(hass: HomeAssistant
         await server.close()
 
 
-async def test_unavailable_when_simulator_stops_and_back_when_restarted(
-    hass: HomeAssistant, caplog: pytest.LogCaptureFixture
-) -> None:
-    """Stopping the simulator makes every entity unavailable (logged once); restarting brings them back."""
-    sim = JbdSimulator(jbd_state())
-    server = await serve_tcp(sim)
-    port = server.port
-    entry = tcp_entry(server.host, port)
-    entry.add_to_hass(hass)
-    try:
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
-        uid = entry.unique_id
-        await server.close()
-        await tick(hass)
-        assert state_of(hass, uid, "voltage") == STATE_UNAVAILABLE
-        assert state_of(hass, uid, "cell_1_voltage") == STATE_UNAVAILABLE
-        assert state_of(hass, uid, "charging", "binary_sensor") == STATE_UNAVAILABLE
-        await tick(hass)
-        assert caplog.text.count("stopped answering") == 1
-        assert "No pack answered on tcp://" in caplog.text  # UpdateFailed carries a translated message
-        sim.state.current = 7.25
-        server = await serve_tcp(sim, port=port)
-        await tick(hass)
-        assert float(state_of(hass, uid, "current")) == 7.25
-        assert state_of(hass, uid, "charging", "binary_sensor") == STATE_ON
-        assert caplog.text.count("answers again") == 1
-    finally:
-        await hass.config_entries.async_unload(entry.entry_id)
-        await server.close()
-
-
 async def test_pty_serial_port_setup_unload_and_reload(hass: HomeAssistant) -> None:
     """The same pack on a virtual serial port; unload closes the port, reload reopens it."""
     sim = JbdSimulator(jbd_state(cells=8))
@@ -198,17 +175,6 @@ async def test_unknown_vendor_is_a_setup_error(hass: HomeAssistant) -> None:
     assert entry.state is ConfigEntryState.SETUP_ERROR
 
 
-async def test_entity_counts_for_a_16_cell_pack(hass: HomeAssistant) -> None:
-    """A 16-cell JBD pack: how many entities exist and how many are enabled by default."""
-    sim = JbdSimulator(jbd_state(cells=20))
-    async with jbd_over_tcp(hass, sim) as (_, entry):
-        entries = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
-        cells = [e for e in entries if e.unique_id.endswith("_voltage") and "_cell_" in e.unique_id]
-        assert len(cells) == 20
-        assert sum(1 for e in cells if e.disabled_by is None) == ENABLED_CELLS
-        assert await hass.config_entries.async_unload(entry.entry_id)
-
-
 async def test_16_cell_pack_totals(hass: HomeAssistant) -> None:
     """The numbers the README quotes."""
     sim = JbdSimulator(jbd_state(cells=16))
@@ -230,3 +196,18 @@ async def test_names_in_spanish(hass: HomeAssistant) -> None:
         assert cell.attributes["friendly_name"] == f"{entry.title} Tensión de la celda 3"
         assert alarm.attributes["friendly_name"] == f"{entry.title} Sobretensión de celda"
         assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_setup_not_ready_until_device_is_seen(
+    hass: HomeAssistant, scanner: FakeRemoteScanner, ble_sim: JbdSimulator
+) -> None:
+    """No advertisement yet: retry later; once Home Assistant sees the device, setup succeeds."""
+    entry = ble_entry(BLE_ADDRESS)
+    entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    scanner.inject(BLE_ADDRESS, BLE_NAME, [JBD_SERVICE])
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    assert entry.state is ConfigEntryState.LOADED
+    await hass.config_entries.async_unload(entry.entry_id)

@@ -25,6 +25,7 @@ from custom_components.bms_gateway import connection
 from custom_components.bms_gateway.const import DOMAIN, PACK_MISSING_AFTER, REPAIR_AFTER_FAILURES
 from custom_components.bms_gateway.repair_watch import CLOCK_SAVE_EVERY
 from vendor_plugins.jbd.simulator import JbdSimulator
+from vendor_plugins.pace.simulator_modbus import PaceRtuSimulator
 from vendor_plugins.plugin import SimulatorOptions
 from vendor_plugins.registry import default_registry
 from vendor_plugins.sim import serve_pty, serve_tcp
@@ -34,6 +35,7 @@ from .helpers import (
     bus_simulators,
     jbd_state,
     pace_bus_over_tcp,
+    pace_rtu_entry,
     refresh,
     serial_entry,
     silence,
@@ -83,6 +85,25 @@ async def test_serial_port_missing_created_and_cleared(hass: HomeAssistant, tmp_
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.config_entries.async_remove(entry.entry_id)
     assert _issue(hass, ident) is None  # removing the entry removes its issues
+
+
+async def test_vanished_rtu_serial_port_raises_the_serial_port_repair(hass: HomeAssistant, tmp_path: Path) -> None:
+    port = tmp_path / "ttyRS485"  # the adapter's stable name, e.g. /dev/serial/by-id/...
+    entry = pace_rtu_entry(str(port), [1])
+    entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    ident = f"serial_port_missing_{entry.entry_id}"
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, ident)
+    assert issue is not None and not issue.is_fixable
+    assert issue.translation_placeholders["device"] == str(port)
+    async with await serve_pty([PaceRtuSimulator(unit=1)]) as server:
+        port.symlink_to(server.path)  # the adapter is plugged back in
+        await hass.config_entries.async_reload(entry.entry_id)
+        await hass.async_block_till_done()
+        assert entry.state is ConfigEntryState.LOADED
+        assert ir.async_get(hass).async_get_issue(DOMAIN, ident) is None
+        assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_wrong_vendor_detected_and_fixed(hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch) -> None:
