@@ -17,7 +17,7 @@ import json
 import time
 from collections.abc import Iterator
 
-from vendor_plugins.daly import a5
+from vendor_plugins.daly import codec_a5 as a5
 from vendor_plugins.daly import table as t
 from vendor_plugins.daly.simulator import A5Simulator
 

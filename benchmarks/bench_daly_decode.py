@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import time
 
-from vendor_plugins.daly import a5, d2
+from vendor_plugins.daly import codec_a5 as a5
+from vendor_plugins.daly import codec_d2 as d2
 from vendor_plugins.daly import table as t
-from vendor_plugins.daly.sim_state import DalyState
 from vendor_plugins.daly.simulator import A5Simulator
+from vendor_plugins.daly.simulator_state import DalyState
 from vendor_plugins.framing import Frame
 
 # Real frames (PROTOCOLS.md §1.5, §2.6): mpp-solar 0x90 and tomatensaus 0x93; esphome-daly-bms 80-register status.

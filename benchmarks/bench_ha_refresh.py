@@ -159,7 +159,7 @@ async def test_bench_refresh(hass: HomeAssistant, enable_custom_integrations: No
     data = {"link": "tcp", "host": "bench", "port": 1, "vendor": "jbd", "family": "jbd", "packs": [None]}
     entry = MockConfigEntry(domain=DOMAIN, data=data, unique_id="tcp:bench:1", title="bench")
     entry.add_to_hass(hass)
-    with patch("custom_components.bms_gateway.create_link", return_value=link):
+    with patch("custom_components.bms_gateway.open_entry_link", return_value=link):
         assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     coordinator = entry.runtime_data
@@ -216,13 +216,18 @@ async def test_bench_refresh(hass: HomeAssistant, enable_custom_integrations: No
 
         # The current sensor (not one of the binary sensors that also listen to the current: their state would
         # stay "on" and the write would only be a state report).
-        sensor = next(s for s in coordinator._listeners_by_pack[None]["current"] if isinstance(s, BmsSensor))
+        platform = hass.data["entity_components"]["sensor"]
+        sensor = next(
+            s
+            for s in platform.entities
+            if isinstance(s, BmsSensor) and s.pack is None and s.entity_description.key == "current"
+        )
         values = [1.0, 2.0]
 
         async def one_write() -> None:
             counter[0] += 1
-            sensor._set_value(values[counter[0] & 1])  # type: ignore[attr-defined]
-            sensor.async_write_ha_state()  # type: ignore[attr-defined]
+            sensor._value = values[counter[0] & 1]
+            sensor.async_write_ha_state()
 
         async def session_read() -> None:
             counter[0] += 1

@@ -18,12 +18,12 @@ import statistics
 import time
 
 from vendor_plugins.model import BmsSnapshot
-from vendor_plugins.pace import ascii_codec as codec
-from vendor_plugins.pace import ascii_layout as layout
+from vendor_plugins.pace import codec_ascii as codec
+from vendor_plugins.pace import codec_ascii_layout as layout
 from vendor_plugins.pace import table as t
 from vendor_plugins.pace.plugin import PLUGIN
-from vendor_plugins.pace.simulator import PaceAsciiSimulator
-from vendor_plugins.pace.state import PaceState
+from vendor_plugins.pace.simulator_ascii import PaceAsciiSimulator
+from vendor_plugins.pace.simulator_state import PaceState
 from vendor_plugins.poller import BusPoller
 from vendor_plugins.sim.pty import PtyServer
 from vendor_plugins.sim.serving import SimEndpoint

@@ -5,14 +5,14 @@ One config entry per physical connection (a Bluetooth device, a serial port, a T
 Set-up failures whose cause is known and persistent become repair issues (:mod:`.repairs`): a serial port that
 does not exist, a device answering another vendor's protocol. A pack device that left the bus can be deleted (and is
 then never re-added); on a bus, packs plugged in later are found in the background (:mod:`.bus_growth`). When each
-pack last answered survives a restart (:class:`.repairs.PackClock`), so the ``pack_missing`` clock does too.
+pack last answered survives a restart (:class:`.repair_watch.PackClock`), so the ``pack_missing`` clock does too.
 """
 
 from __future__ import annotations
 
 import time
 
-from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
@@ -22,14 +22,13 @@ from vendor_plugins.errors import BmsError, ConfigError, TransportError
 from vendor_plugins.plugin import LinkKind, VendorPlugin
 
 from . import bus_growth, repairs
-from .connection import BleDeviceNotFound, create_link, describe, plugins_for, registry
+from .connection import BleDeviceNotFound, describe, open_entry_link, plugins_for, registry
 from .const import CONF_LINK, CONF_PACKS, CONF_VENDOR, DOMAIN, FLOW_TIMEOUT
-from .coordinator import BmsCoordinator
+from .coordinator import BmsConfigEntry, BmsCoordinator
 from .entity import pack_device_info, pack_of_device
+from .repair_watch import async_remove_clock
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR, Platform.SWITCH]
-
-type BmsConfigEntry = ConfigEntry[BmsCoordinator]
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: BmsConfigEntry) -> bool:
@@ -49,7 +48,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: BmsConfigEntry) -> bool:
             translation_placeholders={"device": describe(entry.data)},
         )
     try:
-        link = create_link(hass, entry.data, plugin)
+        link = open_entry_link(hass, entry.data, plugin)
     except BleDeviceNotFound as err:
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
@@ -57,10 +56,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: BmsConfigEntry) -> bool:
             translation_placeholders={"address": describe(entry.data)},
         ) from err
     coordinator = BmsCoordinator(hass, entry, plugin, link, entry.data.get(CONF_PACKS) or [None])
-    clock: repairs.PackClock | None = None
-    if any(pack is not None for pack in coordinator.packs):
-        clock = repairs.PackClock(hass, entry.entry_id)
-        await clock.async_restore(coordinator)  # before the first poll: a pack that answers is seen now
+    await coordinator.repairs.async_restore()  # the stored pack clocks, before the first poll
     try:
         await coordinator.async_config_entry_first_refresh()
     except ConfigEntryNotReady as err:
@@ -81,10 +77,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: BmsConfigEntry) -> bool:
     _async_create_devices(hass, entry, coordinator)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     coordinator.entities_created = True
-    if clock is not None:
-        clock.async_start(entry)
+    coordinator.repairs.async_start()
     if bus_growth.applies(entry, plugin):
-        bus_growth.BusGrowth(hass, entry, coordinator).async_start()
+        growth = bus_growth.BusGrowth(hass, entry, coordinator)
+        entry.async_on_unload(coordinator.async_add_poll_listener(growth))
+        growth.async_start()
     return True
 
 
@@ -120,7 +117,7 @@ async def _async_look_for_other_vendor(hass: HomeAssistant, entry: BmsConfigEntr
         if other.name == plugin.name:
             continue
         try:
-            link = create_link(hass, entry.data, other, timeout=FLOW_TIMEOUT)
+            link = open_entry_link(hass, entry.data, other, timeout=FLOW_TIMEOUT)
         except BmsError:
             return
         try:
@@ -177,7 +174,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: BmsConfigEntry) -> bool
 async def async_remove_entry(hass: HomeAssistant, entry: BmsConfigEntry) -> None:
     """The entry is gone: so are its repair issues and its stored pack clock."""
     repairs.async_clear_all(hass, entry.entry_id)
-    await repairs.PackClock(hass, entry.entry_id).async_remove()
+    await async_remove_clock(hass, entry.entry_id)
 
 
 async def async_remove_config_entry_device(hass: HomeAssistant, entry: BmsConfigEntry, device: dr.DeviceEntry) -> bool:

@@ -6,8 +6,8 @@ from homeassistant.components.binary_sensor import BinarySensorEntity
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import BmsConfigEntry
 from .const import CONF_CELL_BALANCING
+from .coordinator import BmsConfigEntry
 from .descriptions import BmsBinarySensorEntityDescription, binary_sensor_descriptions
 from .entity import BmsEntity
 
@@ -38,4 +38,5 @@ class BmsBinarySensor(BmsEntity, BinarySensorEntity):
     @property
     def is_on(self) -> bool | None:
         """The flag (a plain property: a write has no cached property of Home Assistant's to invalidate)."""
-        return self._value  # type: ignore[no-any-return]
+        value: bool | None = self._value
+        return value

@@ -1,12 +1,13 @@
 """Dynamic devices on a bus: packs plugged in after set-up are found in the background, a little at a time.
 
-The set-up flow's scan finds the packs on a bus once. For a bus vendor (a plugin with ``bus_addresses``, e.g. PACE:
-several packs on one RS485 bus or TCP bridge) :class:`BusGrowth` then probes the addresses that are not configured,
+The set-up flow's scan finds the packs on a bus once. For a bus vendor (a plugin with ``bus_addresses``: several
+packs on one RS485 bus or TCP bridge) :class:`BusGrowth` then probes the addresses that are not configured,
 one address every :data:`PROBE_EVERY`, round robin, starting after the highest configured address (a new pack
 usually gets the next DIP-switch address). A probe is the library's read-only :func:`~vendor_plugins.poller.scan` of
 that one address through a session with control disabled, bounded by :data:`PROBE_TIMEOUT` and run inside the
-coordinator's :meth:`~.coordinator.BmsCoordinator.exclusive`: it never interleaves with a poll or a MOSFET write, and
-a poll waits for at most one probe. Nothing is probed while the bus does not answer at all.
+link owner's :meth:`~BusAccess.exclusive` (the coordinator's): it never interleaves with a poll or a MOSFET write,
+and a poll waits for at most one probe. It follows the polls (a :class:`~.poll.PollListener`) and probes nothing
+while the bus does not answer at all.
 
 A pack that answers joins the entry's packs and the entry reloads, which creates its device and entities (as for a
 configured pack that answers late). Addresses the user removed (device deletion, the ``pack_missing`` fix) are kept
@@ -19,8 +20,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, Protocol
 
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.core import HomeAssistant, callback
@@ -29,11 +31,10 @@ from homeassistant.helpers.event import async_track_time_interval
 from vendor_plugins.plugin import LinkKind, Session, SessionOptions, VendorPlugin
 from vendor_plugins.poller import scan
 from vendor_plugins.settings import allowed_addresses
+from vendor_plugins.transports import Link
 
 from .const import CONF_FAMILY, CONF_IGNORED_PACKS, CONF_LINK, CONF_PACKS, CONF_SCAN_NEW_PACKS, SCAN_TIMEOUT
-
-if TYPE_CHECKING:
-    from .coordinator import BmsCoordinator
+from .poll import Poll
 
 _LOGGER = logging.getLogger(__package__)
 
@@ -82,25 +83,42 @@ def probe_order(addresses: Sequence[int], configured: Iterable[int], ignored: It
     return after + [a for a in free if a <= top]
 
 
-class BusGrowth:
-    """Probes the unconfigured addresses of one bus entry, one per :data:`PROBE_EVERY`."""
+class BusAccess(Protocol):
+    """What a probe needs of the owner of the bus's link (the coordinator)."""
 
-    def __init__(self, hass: HomeAssistant, entry: ConfigEntry, coordinator: BmsCoordinator) -> None:
-        """Prepare a read-only session on the coordinator's link; nothing is sent until :meth:`async_start`."""
+    plugin: VendorPlugin
+    link: Link
+    session: Session
+
+    def exclusive(self) -> AbstractAsyncContextManager[None]:
+        """Hold the link exclusively for the body (no poll and no control write interleaves)."""
+        ...
+
+
+class BusGrowth:
+    """Probes the unconfigured addresses of one bus entry, one per :data:`PROBE_EVERY`; follows the polls."""
+
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry, bus: BusAccess) -> None:
+        """Prepare a read-only session on the bus's link; nothing is sent until :meth:`async_start`."""
         self.hass = hass
         self.entry = entry
-        self.coordinator = coordinator
-        family = coordinator.session.family or entry.data.get(CONF_FAMILY)
+        self.bus = bus
+        family = bus.session.family or entry.data.get(CONF_FAMILY)
         #: Its own session, control disabled: a probe cannot write, whatever the entry's options say.
-        self.session: Session = coordinator.plugin.open_session(
-            coordinator.link, SessionOptions(control_enabled=False, family=family)
-        )
+        self.session: Session = bus.plugin.open_session(bus.link, SessionOptions(control_enabled=False, family=family))
         configured = [int(p) for p in entry.data.get(CONF_PACKS) or []]
-        self.order = probe_order(bus_addresses(entry, coordinator.plugin), configured, ignored_packs(entry.data))
+        self.order = probe_order(bus_addresses(entry, bus.plugin), configured, ignored_packs(entry.data))
         self._next = 0
         self._task: asyncio.Task[int | None] | None = None
+        #: Whether some pack answered the last poll (it did at set-up, before this was made).
+        self.bus_answers = True
         #: Probes sent so far (diagnostics, tests).
         self.probes = 0
+
+    @callback
+    def poll_done(self, poll: Poll) -> None:
+        """Note whether the bus answers (a probe of a bus that does not would learn nothing)."""
+        self.bus_answers = bool(poll.readings)
 
     @callback
     def async_start(self) -> None:
@@ -121,12 +139,11 @@ class BusGrowth:
 
     async def async_probe_next(self) -> int | None:
         """Probe the next unconfigured address; return it when a new pack answered (the entry then reloads)."""
-        coordinator = self.coordinator
-        if not self.order or not coordinator.last_update_success:
+        if not self.order or not self.bus_answers:
             return None  # the bus (or the bridge) is down: a probe would learn nothing
         address = self.order[self._next % len(self.order)]
         self._next += 1
-        async with coordinator.exclusive():
+        async with self.bus.exclusive():
             if self.entry.state is not ConfigEntryState.LOADED or self.hass.is_stopping:
                 return None
             self.probes += 1
@@ -142,7 +159,7 @@ class BusGrowth:
         packs = [int(p) for p in entry.data.get(CONF_PACKS) or []]
         if address in packs or address in ignored_packs(entry.data) or entry.state is not ConfigEntryState.LOADED:
             return False
-        _LOGGER.info("%s: a new pack answers at address %s; adding it", self.coordinator.link.description, address)
+        _LOGGER.info("%s: a new pack answers at address %s; adding it", self.bus.link.description, address)
         self.hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_PACKS: sorted([*packs, address])})
         self.hass.config_entries.async_schedule_reload(entry.entry_id)
         return True
@@ -153,6 +170,7 @@ __all__ = [
     "CONF_SCAN_NEW_PACKS",
     "PROBE_EVERY",
     "PROBE_TIMEOUT",
+    "BusAccess",
     "BusGrowth",
     "applies",
     "ignored_packs",

@@ -1,26 +1,30 @@
-"""Physical connections: turn config-entry data into a library link, a unique id and a title.
+"""Physical connections: turn config-entry data into the library's link settings, a unique id and a title.
 
 One config entry is one physical connection (a TCP bridge, a serial port, a Bluetooth device, or a Modbus bus: link
 ``modbus``, its packs are Modbus unit ids, reached by ``modbus_mode`` ``tcp`` — a Modbus-TCP gateway at host/port —,
 ``rtu`` — RTU on the serial port ``device`` at ``baudrate`` — or ``rtu-over-tcp`` — RTU through a transparent
-RS485-to-TCP bridge at host/port). Bluetooth goes through Home Assistant's bluetooth stack: the link gets the
-``BLEDevice`` Home Assistant knows (so ESPHome proxies work) and a callback returning the freshest one; the library
-never scans inside Home Assistant.
+RS485-to-TCP bridge at host/port). :func:`link_settings` turns the entry data into
+:class:`~vendor_plugins.connect.LinkSettings`; :func:`open_entry_link` opens the link with the library's
+:func:`~vendor_plugins.connect.open_link`, which picks the link type. Bluetooth goes through Home Assistant's bluetooth
+stack: the link gets the ``BLEDevice`` Home Assistant knows (so ESPHome proxies work) and a callback returning the
+freshest one (:class:`~vendor_plugins.connect.BleAccess`); the library never scans inside Home Assistant.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components import bluetooth
 from homeassistant.core import HomeAssistant
 
+from vendor_plugins.connect import MODBUS_SCHEMES, BleAccess, LinkSettings, ModbusMode, check_link_kind, open_link
 from vendor_plugins.detect import probe_order
-from vendor_plugins.errors import TransportError
+from vendor_plugins.errors import ConfigError, TransportError
 from vendor_plugins.plugin import BleProfile, LinkKind, VendorPlugin
 from vendor_plugins.registry import Registry, default_registry
-from vendor_plugins.transports import DEFAULT_TIMEOUT, Link, SerialLink, TcpLink
+from vendor_plugins.transports import DEFAULT_TIMEOUT, Link
 from vendor_plugins.transports.tcp import format_host_port
 
 from .const import (
@@ -54,14 +58,18 @@ def registry() -> Registry:
     return default_registry()
 
 
-def plugins_for(kind: LinkKind) -> list[VendorPlugin]:
-    """Plugins that can run over ``kind``, in the library's probe order (a protocol's owner before HiXiMi).
+def _runs_over(plugin: VendorPlugin, kind: LinkKind) -> bool:
+    """Whether the library opens a link of ``kind`` for ``plugin`` (its own check, so offer and use agree)."""
+    try:
+        check_link_kind(plugin, kind)
+    except ConfigError:
+        return False
+    return True
 
-    Byte links: TCP bridges carry whatever the serial bus carries.
-    """
-    return probe_order(
-        p for p in registry() if kind in p.link_kinds or (kind is LinkKind.TCP and LinkKind.SERIAL in p.link_kinds)
-    )
+
+def plugins_for(kind: LinkKind) -> list[VendorPlugin]:
+    """Plugins that can run over ``kind``, in the library's probe order (``probe_last`` plugins after the others)."""
+    return probe_order(p for p in registry() if _runs_over(p, kind))
 
 
 def unique_id(data: Mapping[str, Any]) -> str:
@@ -116,85 +124,84 @@ def _modbus_where(data: Mapping[str, Any], *, lower: bool = False) -> str:
     return format_host_port(host.lower() if lower else host, _port(data))
 
 
-#: URL scheme of each Modbus mode in titles (the library's ``ModbusLink.description`` uses the same).
-_MODBUS_SCHEMES = {
-    MODBUS_MODE_TCP: "modbus-tcp",
-    MODBUS_MODE_RTU: "modbus-rtu",
-    MODBUS_MODE_RTU_OVER_TCP: "modbus-rtu+tcp",
-}
-
-
 def describe(data: Mapping[str, Any]) -> str:
-    """Where the connection goes, for titles and device names."""
+    """Where the connection goes, for titles and device names.
+
+    Not the library's ``LinkSettings.description``: titles carry no scheme (but Modbus's, the library's
+    :data:`~vendor_plugins.connect.MODBUS_SCHEMES`) and no baud rate, and existing entries' titles must not change.
+    """
     kind = LinkKind(data[CONF_LINK])
     if kind is LinkKind.BLE:
         return str(data[CONF_ADDRESS]).upper()
     if kind is LinkKind.SERIAL:
         return str(data[CONF_DEVICE])
     if kind is LinkKind.MODBUS:
-        mode = modbus_mode(data)
-        return f"{_MODBUS_SCHEMES.get(mode, f'modbus-{mode}')}://{_modbus_where(data)}"
+        mode = _known_mode(data)
+        scheme = MODBUS_SCHEMES[mode] if mode is not None else f"modbus-{modbus_mode(data)}"
+        return f"{scheme}://{_modbus_where(data)}"
     return format_host_port(str(data[CONF_HOST]), int(data[CONF_PORT]))
 
 
-def create_link(
+def _known_mode(data: Mapping[str, Any]) -> ModbusMode | None:
+    """The library's Modbus mode of a ``modbus`` entry; ``None``: a mode the library does not know."""
+    try:
+        return ModbusMode(modbus_mode(data))
+    except ValueError:
+        return None
+
+
+def link_settings(data: Mapping[str, Any], *, timeout: float | None = None) -> LinkSettings:
+    """The library's settings of the connection in ``data`` (``timeout`` per request; default the library's)."""
+    kind = LinkKind(data[CONF_LINK])
+    timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+    if kind is LinkKind.BLE:
+        return LinkSettings.ble(str(data[CONF_ADDRESS]), timeout=timeout)
+    if kind is LinkKind.SERIAL:
+        baudrate = int(data.get(CONF_BAUDRATE) or DEFAULT_BAUDRATE)
+        return LinkSettings.serial(str(data[CONF_DEVICE]), baudrate, timeout=timeout)
+    if kind is LinkKind.TCP:
+        return LinkSettings.tcp(str(data[CONF_HOST]), int(data[CONF_PORT]), timeout=timeout)
+    mode = _known_mode(data)
+    if mode is ModbusMode.RTU:
+        baudrate = int(data.get(CONF_BAUDRATE) or DEFAULT_BAUDRATE)
+        return LinkSettings.modbus_rtu(str(data[CONF_DEVICE]), baudrate, timeout=timeout)
+    if mode is ModbusMode.RTU_OVER_TCP:
+        return LinkSettings.modbus_rtu_over_tcp(str(data[CONF_HOST]), int(data[CONF_PORT]), timeout=timeout)
+    if mode is ModbusMode.TCP:
+        return LinkSettings.modbus_tcp(str(data[CONF_HOST]), _port(data), timeout=timeout)
+    known = ", ".join(ModbusMode)
+    raise TransportError(f"Modbus mode {modbus_mode(data)!r} is not supported by the integration (one of {known})")
+
+
+def open_entry_link(
     hass: HomeAssistant, data: Mapping[str, Any], plugin: VendorPlugin, *, timeout: float | None = None
 ) -> Link:
-    """A (not yet connected) link for ``data``; raises :class:`BleDeviceNotFound` for an absent BLE device."""
-    kind = LinkKind(data[CONF_LINK])
-    if timeout is None:
-        timeout = DEFAULT_TIMEOUT
-    if kind is LinkKind.TCP:
-        return TcpLink(str(data[CONF_HOST]), int(data[CONF_PORT]), timeout=timeout)
-    if kind is LinkKind.SERIAL:
-        return SerialLink(
-            str(data[CONF_DEVICE]), baudrate=int(data.get(CONF_BAUDRATE, DEFAULT_BAUDRATE)), timeout=timeout
-        )
-    if kind is LinkKind.BLE:
-        return _create_ble_link(hass, str(data[CONF_ADDRESS]).upper(), plugin, timeout)
-    if kind is LinkKind.MODBUS:
-        return _create_modbus_link(data, timeout)
-    raise TransportError(f"link kind {kind} is not supported by the integration yet")
+    """A (not yet connected) link for ``data`` from the library's :func:`~vendor_plugins.connect.open_link`.
+
+    Raises :class:`BleDeviceNotFound` for a Bluetooth device Home Assistant does not see, the library's
+    :class:`~vendor_plugins.errors.ConfigError` for a link the plugin cannot run over.
+    """
+    settings = link_settings(data, timeout=timeout)
+    ble = _ble_access(hass, settings, plugin) if settings.kind is LinkKind.BLE else None
+    # The library imports its BLE link only now, after Home Assistant's bluetooth integration is set up (a
+    # dependency of this one), so it binds bleak-retry-connector's client class as Home Assistant has wrapped it.
+    return open_link(settings, plugin, ble=ble)
 
 
-def _create_modbus_link(data: Mapping[str, Any], timeout: float) -> Link:
-    mode = modbus_mode(data)
-    if mode not in _MODBUS_SCHEMES:
-        known = ", ".join(_MODBUS_SCHEMES)
-        raise TransportError(f"Modbus mode {mode!r} is not supported by the integration (one of {known})")
-    from vendor_plugins.transports.modbus import ModbusLink  # pymodbus only for Modbus entries
-
-    if mode == MODBUS_MODE_RTU:
-        baudrate = int(data.get(CONF_BAUDRATE) or DEFAULT_BAUDRATE)
-        return ModbusLink.rtu_serial(str(data[CONF_DEVICE]), baudrate, timeout=timeout)
-    if mode == MODBUS_MODE_RTU_OVER_TCP:
-        return ModbusLink.rtu_over_tcp(str(data[CONF_HOST]), int(data[CONF_PORT]), timeout=timeout)
-    return ModbusLink.tcp(str(data[CONF_HOST]), _port(data), timeout=timeout)
-
-
-def _create_ble_link(hass: HomeAssistant, address: str, plugin: VendorPlugin, timeout: float) -> Link:
-    # Imported here, after Home Assistant's bluetooth integration is set up (a dependency of this one), so the
-    # library binds bleak-retry-connector's client class as Home Assistant has wrapped it (proxies, slot handling).
-    from vendor_plugins.transports.ble import BleLink
-
-    if plugin.ble_profile is None:
-        raise TransportError(f"vendor {plugin.name} has no Bluetooth profile")
-    profile = plugin.ble_profile
+def _ble_access(hass: HomeAssistant, settings: LinkSettings, plugin: VendorPlugin) -> BleAccess:
+    """The ``BLEDevice`` Home Assistant's bluetooth stack knows, a callback for the freshest one, the test hook."""
+    address = str(settings.address)
     device = bluetooth.async_ble_device_from_address(hass, address, connectable=True)
     if device is None:
-        raise BleDeviceNotFound(f"ble://{address}: no connectable Bluetooth device with this address is in range")
+        where = settings.description
+        raise BleDeviceNotFound(f"{where}: no connectable Bluetooth device with this address is in range")
 
     def freshest() -> Any:
         return bluetooth.async_ble_device_from_address(hass, address, connectable=True) or device
 
-    factory = BLE_CLIENT_FACTORY
-    return BleLink(
-        device,
-        profile,
-        timeout=timeout,
-        ble_device_callback=freshest,
-        client_factory=None if factory is None else (lambda: factory(address, profile)),
-    )
+    factory, profile = BLE_CLIENT_FACTORY, plugin.ble_profile
+    client_factory = None if factory is None or profile is None else partial(factory, address, profile)
+    return BleAccess(device, refresh=freshest, client_factory=client_factory)
 
 
 # Build the registry now, while Home Assistant imports this module in its import executor: loading the plugins and

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Final
 
-from vendor_plugins import settings
+from vendor_plugins import connect, settings
 
 DOMAIN: Final = "bms_gateway"
 
@@ -28,19 +28,18 @@ CONF_MODBUS_MODE: Final = "modbus_mode"  # link "modbus": one of the MODBUS_MODE
 #: Config-flow form field: the Modbus unit ids to scan ("1-4, 7"; empty: every unit the vendor allows).
 CONF_UNITS: Final = "units"
 
-#: How a "modbus" entry reaches its units (vendor_plugins.transports.modbus.ModbusMode values; pymodbus is imported
-#: only when a Modbus link is built, so they are repeated here). Modbus-TCP: ``host``/``port`` (an entry without a
-#: mode is Modbus-TCP); RTU on a serial port: ``device``/``baudrate``; RTU through a transparent bridge:
-#: ``host``/``port``.
-MODBUS_MODE_TCP: Final = "tcp"
-MODBUS_MODE_RTU: Final = "rtu"
-MODBUS_MODE_RTU_OVER_TCP: Final = "rtu-over-tcp"
+#: How a "modbus" entry reaches its units (the library's :class:`vendor_plugins.connect.ModbusMode` values).
+#: Modbus-TCP: ``host``/``port`` (an entry without a mode is Modbus-TCP); RTU on a serial port: ``device``/``baudrate``;
+#: RTU through a transparent bridge: ``host``/``port``.
+MODBUS_MODE_TCP: Final = connect.ModbusMode.TCP.value
+MODBUS_MODE_RTU: Final = connect.ModbusMode.RTU.value
+MODBUS_MODE_RTU_OVER_TCP: Final = connect.ModbusMode.RTU_OVER_TCP.value
 MODBUS_TCP_PORT: Final = settings.MODBUS_TCP_PORT
 
 #: Vendor choice meaning "probe every plugin that supports this link".
 VENDOR_AUTO: Final = "auto"
 
-DEFAULT_BAUDRATE: Final = 9600
+DEFAULT_BAUDRATE: Final = connect.DEFAULT_BAUDRATE
 #: Poll interval of wired links (serial, TCP bridges); see :data:`DEFAULT_SCAN_SECONDS`.
 DEFAULT_SCAN_INTERVAL: Final = timedelta(seconds=15)
 
@@ -78,10 +77,6 @@ FLOW_TIMEOUT: Final = 1.0
 
 #: How long the config flow's bus scan waits for one address (an absent address costs this long).
 SCAN_TIMEOUT: Final = 0.5
-
-#: Bus addresses scanned when the plugin does not say which ones exist (the library's scan default, 0-15; an
-#: address the vendor cannot use is skipped at once).
-DEFAULT_BUS_ADDRESSES: Final = tuple(range(16))
 
 #: Cell-voltage sensors enabled by default per pack: 16 covers a 48 V LiFePO4 pack (16S), the common home-storage
 #: size; cells beyond that (24S/32S packs) are created disabled so a bus of many packs stays light.

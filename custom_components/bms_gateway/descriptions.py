@@ -26,11 +26,13 @@ from homeassistant.const import (
     UnitOfPower,
     UnitOfTemperature,
 )
+from homeassistant.helpers.entity import EntityDescription
 
 from vendor_plugins.model import Alarm, BmsSnapshot, TemperatureKind
 from vendor_plugins.plugin import VendorPlugin
 
 from .const import ENABLED_CELLS
+from .energy_meters import Direction
 
 AMPERE_HOURS = "Ah"
 
@@ -39,21 +41,26 @@ type ValueFn = Callable[[BmsSnapshot], Any]
 
 
 @dataclass(frozen=True, kw_only=True)
-class BmsSensorEntityDescription(SensorEntityDescription):
-    """A sensor reading one value out of a snapshot."""
+class PackValueDescription(EntityDescription):
+    """An entity showing one value out of a pack's snapshot (what every platform's value descriptions share)."""
 
-    value_fn: Callable[[BmsSnapshot], SensorValue]
+    value_fn: Callable[[BmsSnapshot], Any]
     #: The snapshot field the value derives from: the coordinator only re-evaluates entities whose field changed.
     field: str
 
 
 @dataclass(frozen=True, kw_only=True)
-class BmsBinarySensorEntityDescription(BinarySensorEntityDescription):
+class BmsSensorEntityDescription(SensorEntityDescription, PackValueDescription):
+    """A sensor reading one value out of a snapshot."""
+
+    value_fn: Callable[[BmsSnapshot], SensorValue]
+
+
+@dataclass(frozen=True, kw_only=True)
+class BmsBinarySensorEntityDescription(BinarySensorEntityDescription, PackValueDescription):
     """A binary sensor reading one flag out of a snapshot."""
 
     value_fn: Callable[[BmsSnapshot], bool | None]
-    #: The snapshot field the value derives from (see :class:`BmsSensorEntityDescription`).
-    field: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,8 +187,8 @@ def _warning_count(snapshot: BmsSnapshot) -> int:
 
 
 def reported_alarms(plugin: VendorPlugin) -> tuple[Alarm, ...]:
-    """The alarms ``plugin`` can report (every member while the library does not say)."""
-    declared = getattr(plugin, "reported_alarms", None)
+    """The alarms ``plugin`` declares it can report, in model order (every member when it declares none)."""
+    declared = plugin.reported_alarms
     if declared:
         return tuple(a for a in Alarm if a in declared)
     return tuple(Alarm)
@@ -209,11 +216,12 @@ BATTERY_POWER = BmsSensorEntityDescription(
 
 @dataclass(frozen=True, kw_only=True)
 class BmsEnergyEntityDescription(SensorEntityDescription):
-    """An Energy-dashboard meter of a pack: charged or discharged kWh, integrated by the library."""
+    """An Energy-dashboard meter of a pack: charged or discharged kWh (:class:`~.energy_meters.EnergyMeters`)."""
 
-    #: ``"charged"`` or ``"discharged"``.
-    direction: str
+    direction: Direction
 
+
+_DIRECTIONS: tuple[Direction, ...] = ("charged", "discharged")
 
 ENERGY_SENSORS = tuple(
     BmsEnergyEntityDescription(
@@ -225,7 +233,7 @@ ENERGY_SENSORS = tuple(
         suggested_display_precision=2,
         direction=direction,
     )
-    for direction in ("charged", "discharged")
+    for direction in _DIRECTIONS
 )
 
 

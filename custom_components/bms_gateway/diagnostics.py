@@ -12,8 +12,8 @@ from typing import Any
 from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.core import HomeAssistant
 
-from . import BmsConfigEntry
 from .const import CONF_ADDRESS, CONF_DEVICE, CONF_HOST
+from .coordinator import BmsConfigEntry
 
 TO_REDACT = {CONF_HOST, CONF_DEVICE, CONF_ADDRESS, "serial_number", "unique_id", "title"}
 
@@ -52,13 +52,12 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: BmsConf
     for pack in coordinator.packs:
         info = coordinator.device_infos.get(pack)
         snapshot = coordinator.snapshot(pack)
-        meter = coordinator.energy.get(pack)
         packs[str(pack)] = {
             "device": async_redact_data(info.to_dict(), TO_REDACT) if info else None,
             "snapshot": snapshot.to_dict() if snapshot else None,
             "error": _scrub(coordinator.errors[pack], secrets) if pack in coordinator.errors else None,
-            "last_seen": coordinator.last_seen[pack].isoformat(),
-            "energy": meter.state().to_dict() | {"gaps": meter.gaps} if meter else None,
+            "last_seen": coordinator.repairs.last_seen[pack].isoformat(),
+            "energy": coordinator.energy.diagnostics(pack),
         }
     return {
         "entry": {

@@ -5,14 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import callback
 from homeassistant.helpers.device_registry import CONNECTION_BLUETOOTH, DeviceEntry, DeviceInfo
-from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from vendor_plugins.model import BmsSnapshot
 from vendor_plugins.plugin import LinkKind
 
 from .const import CONF_ADDRESS, CONF_LINK, DOMAIN
 from .coordinator import BmsCoordinator, PackAddress
+from .descriptions import PackValueDescription
+from .dispatch import PackFields
 
 
 def pack_unique_id(coordinator: BmsCoordinator, pack: PackAddress) -> str:
@@ -48,43 +51,64 @@ def pack_device_info(coordinator: BmsCoordinator, pack: PackAddress) -> DeviceIn
     return device
 
 
-class BmsEntity(Entity):
-    """A value of one pack; the coordinator hands it each changed snapshot."""
+class PackEntity(CoordinatorEntity[BmsCoordinator]):
+    """An entity of one pack: its device and unique id, available while the pack answers.
+
+    Registered with the coordinator as Home Assistant's coordinator entities are, with a context saying which snapshot
+    fields of which pack it shows (:class:`~.dispatch.PackFields`; ``None``: it is told about every poll). The
+    coordinator then calls :meth:`_handle_coordinator_update` only when one of those fields changed or the pack's
+    availability did (:class:`~.dispatch.ChangedFieldDispatcher`); the entity writes its state only when what it
+    shows changed.
+    """
 
     _attr_has_entity_name = True
-    _attr_should_poll = False
-    _value: Any = None
 
-    def __init__(self, coordinator: BmsCoordinator, pack: PackAddress, description: EntityDescription) -> None:
-        """Describe the entity and take the pack's current value (nothing is written before it is added)."""
-        self.coordinator = coordinator
+    def __init__(
+        self,
+        coordinator: BmsCoordinator,
+        pack: PackAddress,
+        description: EntityDescription,
+        fields: tuple[str, ...] | None,
+    ) -> None:
+        """An entity of ``pack`` showing ``fields`` of its snapshots (``None``: told about every poll)."""
+        super().__init__(coordinator, None if fields is None else PackFields(pack, fields))
         self.pack = pack
         self.entity_description = description
-        self._value_fn = description.value_fn  # type: ignore[attr-defined]
-        self.field: str = description.field  # type: ignore[attr-defined]
         self._attr_unique_id = f"{pack_unique_id(coordinator, pack)}_{description.key}"
         self._attr_device_info = pack_device_info(coordinator, pack)
+        #: Whether the pack answered the last poll: what :attr:`available` says (set only when it changes).
+        self._pack_available = coordinator.snapshot(pack) is not None
+
+    @property
+    def available(self) -> bool:
+        """Whether the pack answered the last poll (not whether the whole poll succeeded, as by default)."""
+        return self._pack_available
+
+
+class BmsEntity(PackEntity):
+    """A value of one pack, derived from one snapshot field; writes its state only when the value changed."""
+
+    entity_description: PackValueDescription
+    _value: Any = None
+
+    def __init__(self, coordinator: BmsCoordinator, pack: PackAddress, description: PackValueDescription) -> None:
+        """Describe the entity and take the pack's current value (nothing is written before it is added)."""
+        super().__init__(coordinator, pack, description, (description.field,))
+        self._value_fn = description.value_fn
         snapshot = coordinator.snapshot(pack)
-        self._attr_available = snapshot is not None
-        self._set_value(None if snapshot is None else self._value_fn(snapshot))
+        self._value = None if snapshot is None else self._value_fn(snapshot)
 
-    def _set_value(self, value: Any) -> None:
-        """Store ``value`` where the platform reads it (``_value``, which its state property returns)."""
-        self._value = value
-
-    async def async_added_to_hass(self) -> None:
-        """Subscribe to the pack's snapshots."""
-        self.async_on_remove(self.coordinator.async_add_pack_listener(self.pack, self))
-
-    def handle_snapshot(self, snapshot: BmsSnapshot | None, force: bool) -> None:
+    @callback
+    def _handle_coordinator_update(self) -> None:
         """Write state only when the value (or the availability) changed."""
+        snapshot = self.coordinator.snapshot(self.pack)
         if snapshot is None:
-            self._attr_available = False
-            self.async_write_ha_state()
+            if self._pack_available:
+                self._pack_available = False
+                self.async_write_ha_state()
             return
         value = self._value_fn(snapshot)
-        if force or value != self._value:
-            if not self._attr_available:  # setting it anyway would cost Home Assistant's cache invalidation
-                self._attr_available = True
-            self._set_value(value)
+        if value != self._value or not self._pack_available:
+            self._pack_available = True
+            self._value = value
             self.async_write_ha_state()

@@ -9,14 +9,13 @@ the pack is unavailable nothing fires, and on its return the differences to the 
 from __future__ import annotations
 
 from homeassistant.components.event import EventEntity, EventEntityDescription
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from vendor_plugins.model import Alarm, BmsSnapshot
+from vendor_plugins.model import Alarm
 
-from . import BmsConfigEntry
-from .coordinator import BmsCoordinator, PackAddress
-from .entity import pack_device_info, pack_unique_id
+from .coordinator import BmsConfigEntry, BmsCoordinator, PackAddress
+from .entity import PackEntity
 
 PARALLEL_UPDATES = 0
 
@@ -39,50 +38,29 @@ async def async_setup_entry(
     )
 
 
-class _FieldListener:
-    """Adapts the event entity to the coordinator's per-field dispatch (it watches two fields)."""
-
-    def __init__(self, field: str, entity: BmsAlarmEvent) -> None:
-        self.field = field
-        self._entity = entity
-
-    def handle_snapshot(self, snapshot: BmsSnapshot | None, force: bool) -> None:
-        self._entity.handle_snapshot(snapshot, force)
-
-
-class BmsAlarmEvent(EventEntity):
+class BmsAlarmEvent(PackEntity, EventEntity):
     """Fires on every alarm / warning transition of one pack."""
 
-    _attr_has_entity_name = True
-    _attr_should_poll = False
     entity_description = DESCRIPTION
 
     def __init__(self, coordinator: BmsCoordinator, pack: PackAddress) -> None:
-        """Take the pack's current alarms as the baseline."""
-        self.coordinator = coordinator
-        self.pack = pack
-        self._attr_unique_id = f"{pack_unique_id(coordinator, pack)}_{DESCRIPTION.key}"
-        self._attr_device_info = pack_device_info(coordinator, pack)
+        """Take the pack's current alarms as the baseline; told when its alarms or warnings change."""
+        super().__init__(coordinator, pack, DESCRIPTION, ("alarms", "warnings"))
         snapshot = coordinator.snapshot(pack) or coordinator.first_snapshots.get(pack)
-        self._attr_available = coordinator.snapshot(pack) is not None
         self._alarms: frozenset[Alarm] = snapshot.alarms if snapshot else frozenset()
         self._warnings: frozenset[Alarm] = snapshot.warnings if snapshot else frozenset()
 
-    async def async_added_to_hass(self) -> None:
-        """Watch the pack's alarms and warnings."""
-        await super().async_added_to_hass()
-        for field in ("alarms", "warnings"):
-            self.async_on_remove(self.coordinator.async_add_pack_listener(self.pack, _FieldListener(field, self)))
-
-    def handle_snapshot(self, snapshot: BmsSnapshot | None, force: bool) -> None:
+    @callback
+    def _handle_coordinator_update(self) -> None:
         """Fire one event per transition; write state on availability changes."""
+        snapshot = self.coordinator.snapshot(self.pack)
         if snapshot is None:
-            if self._attr_available:
-                self._attr_available = False
+            if self._pack_available:
+                self._pack_available = False
                 self.async_write_ha_state()
             return
-        write = not self._attr_available
-        self._attr_available = True
+        write = not self._pack_available
+        self._pack_available = True
         for old, new, raised, cleared in (
             (self._alarms, snapshot.alarms, ALARM_RAISED, ALARM_CLEARED),
             (self._warnings, snapshot.warnings, WARNING_RAISED, WARNING_CLEARED),

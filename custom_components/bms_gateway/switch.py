@@ -24,9 +24,9 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from vendor_plugins.errors import BmsError, ControlNotConfirmed, ControlRefused
 from vendor_plugins.model import BmsSnapshot, Switch
 
-from . import BmsConfigEntry
 from .const import DOMAIN
-from .coordinator import BmsCoordinator, PackAddress
+from .coordinator import BmsConfigEntry, BmsCoordinator, PackAddress
+from .descriptions import PackValueDescription
 from .entity import BmsEntity
 
 PARALLEL_UPDATES = 1  # one write at a time per platform (the coordinator serialises them with polling anyway)
@@ -45,12 +45,11 @@ def _error_key(err: BmsError) -> str:
 
 
 @dataclass(frozen=True, kw_only=True)
-class BmsSwitchEntityDescription(SwitchEntityDescription):
+class BmsSwitchEntityDescription(SwitchEntityDescription, PackValueDescription):
     """A MOSFET switch: which one, and the snapshot field showing its state."""
 
     switch: Switch
     value_fn: Callable[[BmsSnapshot], bool | None]
-    field: str
 
 
 def _description(switch: Switch) -> BmsSwitchEntityDescription:
@@ -103,7 +102,8 @@ class BmsMosfetSwitch(BmsEntity, SwitchEntity):
     @property
     def is_on(self) -> bool | None:
         """The MOSFET state the pack reports (a plain property, as for the sensors)."""
-        return self._value  # type: ignore[no-any-return]
+        value: bool | None = self._value
+        return value
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Switch the MOSFET on (conducting), confirmed by read-back."""
@@ -126,9 +126,9 @@ class BmsMosfetSwitch(BmsEntity, SwitchEntity):
         finally:
             # The pack's reading (confirmed or read back after a failure) has been dispatched; make sure this
             # entity shows it even when its value did not change.
-            snapshot: BmsSnapshot | None = self.coordinator.snapshot(self.pack)
+            snapshot = self.coordinator.snapshot(self.pack)
             if snapshot is not None:
-                self._set_value(getattr(snapshot, f"{self.switch}_mosfet"))
+                self._value = self._value_fn(snapshot)
             self.async_write_ha_state()
 
     @property

@@ -27,11 +27,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.support.faults import Delivery, FaultInjector, FaultPlan, serve_faulty_pty, serve_faulty_tcp
-from vendor_plugins.daly import a5
+from vendor_plugins.daly import codec_a5 as a5
 from vendor_plugins.daly import table as t
-from vendor_plugins.daly.a5_reader import A5Reader
-from vendor_plugins.daly.sim_state import DalyState
+from vendor_plugins.daly.session_a5 import A5Reader
 from vendor_plugins.daly.simulator import A5Simulator
+from vendor_plugins.daly.simulator_state import DalyState
 from vendor_plugins.errors import BmsError, ImplausibleValueError
 from vendor_plugins.model import BmsSnapshot
 from vendor_plugins.transports.base import ByteLink

@@ -48,7 +48,7 @@ def test_codec_entry_point_raises_only_bms_errors(name: str) -> None:
 
 def test_regression_daly_a5_short_balance_payload_is_a_frame_error() -> None:
     """Found by this fuzzer: ``a5.decode_balance(b"")`` raised IndexError instead of a BmsError."""
-    from vendor_plugins.daly import a5
+    from vendor_plugins.daly import codec_a5 as a5
     from vendor_plugins.errors import FrameError
 
     with pytest.raises(FrameError):

@@ -66,7 +66,7 @@ async def test_one_lost_d2_reply_does_not_drop_the_extended_registers_for_good()
     The per-cell balancing and the MOSFET/board temperatures then stayed unknown forever. Silence now falls back for
     ``EXTENDED_RETRY_READS`` reads only; an explicit refusal still falls back for good (tests/vendor_plugins/daly).
     """
-    from vendor_plugins.daly import d2_reader
+    from vendor_plugins.daly import session_d2 as d2_reader
     from vendor_plugins.daly.plugin import PLUGIN as DALY
     from vendor_plugins.daly.simulator import ModbusSimulator
     from vendor_plugins.plugin import SessionOptions

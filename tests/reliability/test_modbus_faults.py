@@ -19,8 +19,8 @@ from tests.support.rigs import CORRUPTING_FAULTS, MODBUS_TRANSPORTS, TARGETS, Ri
 from tests.support.truth import is_allowed
 from vendor_plugins.errors import TransportError
 from vendor_plugins.model import BmsSnapshot
-from vendor_plugins.pace.modbus_sim import PaceRtuSimulator
-from vendor_plugins.pace.state import PaceState
+from vendor_plugins.pace.simulator_modbus import PaceRtuSimulator
+from vendor_plugins.pace.simulator_state import PaceState
 from vendor_plugins.sim.tcp import serve_tcp
 from vendor_plugins.transports import ModbusLink
 

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 from tests.support.faults import Delivery, FaultInjector, FaultPlan, serve_faulty_tcp
 from vendor_plugins.daly import table as t
-from vendor_plugins.daly.a5_reader import A5Reader
-from vendor_plugins.daly.sim_state import DalyState
+from vendor_plugins.daly.session_a5 import A5Reader
 from vendor_plugins.daly.simulator import A5Simulator
+from vendor_plugins.daly.simulator_state import DalyState
 from vendor_plugins.errors import BmsError, DeviceTimeout
 from vendor_plugins.transports.base import LateReplyPolicy
 from vendor_plugins.transports.tcp import TcpLink

@@ -236,9 +236,10 @@ async def test_replayed_silence_costs_one_timeout_per_distinct_request() -> None
 
 def test_the_write_classifier_is_not_vacuous() -> None:
     """The no-write checks above would catch a write in every family's framing."""
-    from vendor_plugins.daly import a5, d2
+    from vendor_plugins.daly import codec_a5 as a5
+    from vendor_plugins.daly import codec_d2 as d2
     from vendor_plugins.model import Switch
-    from vendor_plugins.pace import ascii_codec
+    from vendor_plugins.pace import codec_ascii as ascii_codec
 
     writes = [
         jbd_codec.build_write(jbd_table.REG_MOS, b"\x00\x02"),

@@ -1,25 +1,21 @@
 """The DALY vendor plugin: one plugin, three protocol families — ``a5`` (legacy), ``d2`` and ``p81`` (Modbus-style).
 
+Declarations and wiring only: the session and family detection are in :mod:`.session`, the codecs in
+``codec_*``, the tables in :mod:`.table`, the simulators in :mod:`.simulator`, the fuzz entry points in :mod:`.fuzz`.
 Options: ``SessionOptions.family`` (``a5``/``d2``/``p81``; ``None`` or ``auto`` detects it) and
-``SessionOptions.extra["host_address"]`` (A5 host address, 0x40 on RS485 or 0x80 on UART/BLE; found by probing
-when not given). Detection is read-only and tries, in order, D2, A5 at host 0x80, A5 at host 0x40, then P81; the
-first answer that validates wins and the session's :attr:`~DalySession.family` (and, for A5,
-:attr:`~DalySession.host_address`) say which, so ``bmsgw read`` reports it and a user can store it.
-One pack per link; control (charge/discharge MOSFETs) is opt-in and confirmed by reading the state back.
+``SessionOptions.extra["host_address"]`` (``--host-address``: the A5 host address, 0x40 on RS485 or 0x80 on
+UART/BLE; found by probing when not given). One pack per link; control (charge/discharge MOSFETs) is opt-in and
+confirmed by reading the state back.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Mapping
-
-from ..errors import ConfigError, DeviceTimeout
-from ..model import BmsSnapshot, DeviceInfo, Switch
+from ..model import Switch
 from ..plugin import (
     Capabilities,
+    FuzzTarget,
     LinkKind,
     RigTarget,
-    Session,
     SessionOptions,
     SimulatorOptions,
     VendorOption,
@@ -28,111 +24,15 @@ from ..plugin import (
 )
 from ..settings import byte_value
 from ..transports.base import Link
-from . import d2
+from . import fuzz
 from . import table as t
-from .a5_reader import A5Reader
-from .d2_reader import ModbusReader
-from .reader import FamilyReader
+from .session import DalySession
 from .simulator import A5Simulator, ModbusSimulator, create_simulator
-
-_LOGGER = logging.getLogger(__name__)
-
-AUTO = "auto"
-
 
 #: ``--host-address``: the A5 host address to talk as (found by probing when not given).
 HOST_ADDRESS_OPTION = VendorOption(
     key="host_address", flag="--host-address", help="host address (daly a5)", metavar="0x40|0x80", parse=byte_value
 )
-
-
-def host_address_option(extra: Mapping[str, str | int]) -> int | None:
-    """``extra["host_address"]`` as an int (``0x80``, ``"0x80"`` and ``"128"`` are accepted)."""
-    value = extra.get("host_address")
-    if value is None:
-        return None
-    try:
-        host = value if isinstance(value, int) else int(value, 0)
-    except ValueError:
-        raise ConfigError(f"DALY host address must be a number such as 0x40 or 0x80, not {value!r}") from None
-    if not 0 <= host <= 0xFF or host == t.A5_BMS_ADDRESS:
-        raise ConfigError(f"DALY host address must be 0..255 and not the BMS's own 0x01, not {value!r}")
-    return host
-
-
-def family_option(family: str | None) -> str:
-    """The requested family, normalised; ``auto`` when none was given."""
-    requested = (family or AUTO).strip().lower()
-    if requested not in (*t.FAMILIES, AUTO):
-        raise ConfigError(f"unknown DALY family {family!r} (known: {', '.join(t.FAMILIES)}, {AUTO})")
-    return requested
-
-
-def make_reader(family: str, link: Link, host_address: int | None) -> FamilyReader:
-    """The reader of one family."""
-    if family == "a5":
-        return A5Reader(link, host_address)
-    return ModbusReader(link, d2.VARIANTS[family])
-
-
-def detection_order(link: Link, host_address: int | None) -> list[FamilyReader]:
-    """Readers to probe, in order: D2, A5 at each host address (or the one given), P81."""
-    hosts = (host_address,) if host_address is not None else t.HOST_PROBE_ORDER
-    return [
-        ModbusReader(link, d2.D2),
-        *(A5Reader(link, host) for host in hosts),
-        ModbusReader(link, d2.P81),
-    ]
-
-
-async def detect(link: Link, host_address: int | None = None) -> FamilyReader:
-    """Probe read-only until a family answers validly; :class:`DeviceTimeout` naming what was tried otherwise."""
-    tried: list[str] = []
-    for reader in detection_order(link, host_address):
-        if await reader.probe():
-            _LOGGER.debug("%s: DALY protocol detected: %s", link.description, reader.label)
-            return reader
-        tried.append(reader.label)
-    raise DeviceTimeout(f"{link.description}: no DALY protocol answered (tried {', '.join(tried)})")
-
-
-class DalySession(Session):
-    """Reads and controls one DALY pack in whichever family it speaks."""
-
-    def __init__(self, link: Link, options: SessionOptions) -> None:
-        """Validate the options; a given family is used as is, ``auto`` is detected on first use."""
-        super().__init__(link, options)
-        self.requested_family = family_option(options.family)
-        self._host_option = host_address_option(options.extra)
-        self._reader: FamilyReader | None = None
-        self.family = None
-        if self.requested_family != AUTO:
-            self._reader = make_reader(self.requested_family, link, self._host_option)
-            self.family = self.requested_family
-
-    @property
-    def host_address(self) -> int | None:
-        """The A5 host address in use (known once the pack answered), else ``None``."""
-        reader = self._reader
-        return reader.host_address if isinstance(reader, A5Reader) else None
-
-    async def reader(self) -> FamilyReader:
-        """The family reader, detecting the family first when it was not given."""
-        if self._reader is None:
-            self._reader = await detect(self.link, self._host_option)
-            self.family = self._reader.family
-        return self._reader
-
-    async def read(self, address: int | None = None) -> BmsSnapshot:
-        """One complete snapshot (DALY has one pack per link; ``address`` is not used)."""
-        return await (await self.reader()).read()
-
-    async def device_info(self, address: int | None = None) -> DeviceInfo:
-        """What the pack says about itself, with the family actually spoken."""
-        return await (await self.reader()).device_info()
-
-    async def _set_switch(self, address: int | None, switch: Switch, on: bool) -> BmsSnapshot:
-        return await (await self.reader()).set_switch(switch, on)
 
 
 class DalyPlugin(VendorPlugin):
@@ -154,12 +54,20 @@ class DalyPlugin(VendorPlugin):
     reported_alarms = alarms_in(t.FAULT_BITS)
 
     def open_session(self, link: Link, options: SessionOptions | None = None) -> DalySession:
-        """A session over ``link`` (:class:`ConfigError` for an unknown family or a bad host address)."""
+        """A session over a byte ``link`` (``ConfigError`` for an unknown family or a bad host address)."""
         return DalySession(link, options or SessionOptions())
 
     def create_simulator(self, options: SimulatorOptions) -> A5Simulator | ModbusSimulator:
         """A simulated 16S pack speaking ``options.family`` (default ``d2``); profiles "live" and "static"."""
         return create_simulator(options)
+
+    def fuzz_targets(self) -> tuple[FuzzTarget, ...]:
+        """The A5, failure-bit and D2/P81 codec entry points (:mod:`.fuzz`)."""
+        return fuzz.targets()
+
+    def fuzz_seeds(self) -> tuple[bytes, ...]:
+        """Frames and payloads of the simulators (:mod:`.fuzz`)."""
+        return fuzz.seeds()
 
 
 PLUGIN = DalyPlugin()

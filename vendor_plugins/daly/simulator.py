@@ -6,7 +6,7 @@ answers with the captured bytes. A5: reads 0x90-0x98 (0x95/0x96 as 1-based multi
 sends all 16/3 frames like some units do), MOSFET control 0xDA/0xD9; other commands get no answer, as on a real
 unit. D2/P81: reads of the register image (status, settings, version, balancer switch; anything else is an
 "illegal data address" exception), D2 switch writes to 0xA5/0xA6 (echoed). "live" profiles run
-:class:`~.sim_state.LiveModel`; "static" ones never change by themselves.
+:class:`~.simulator_state.LiveModel`; "static" ones never change by themselves.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from ..errors import ConfigError
 from ..framing import FrameAssembler
 from ..plugin import SimulatorOptions
 from ..sim.base import RequestLog, Simulator
-from . import a5, d2
+from . import codec_a5 as a5
+from . import codec_d2 as d2
 from . import table as t
-from .sim_state import DalyState, LiveModel
+from .simulator_state import DalyState, LiveModel
 
 PROFILES = ("live", "static")
 DEFAULT_FAMILY = "d2"

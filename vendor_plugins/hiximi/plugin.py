@@ -6,7 +6,9 @@ Home Assistant stores as ``SessionOptions.family`` so later sessions skip probin
 Bluetooth: no matcher is claimed (real units' names are unknown) — a unit is added by address, or found through
 the JBD / DALY matchers and then chosen as HiXiMi. :attr:`HiximiPlugin.ble_profile` is JBD's (service ff00), the
 family probed first; a session switches the link to DALY's (fff0) when it probes or uses a DALY family
-(:mod:`.ble`), so callers build the BLE link with this profile and need to know nothing else.
+(:mod:`.session_ble`), so callers build the BLE link with this profile and need to know nothing else.
+
+No fuzz targets are declared: HiXiMi has no codec of its own (the JBD and DALY plugins declare theirs).
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from ..jbd.plugin import PLUGIN as JBD
 from ..model import Switch
 from ..plugin import Capabilities, LinkKind, SessionOptions, SimulatorOptions, VendorPlugin
 from ..transports.base import Link
-from .families import FAMILIES, FAMILY_NAMES, PROBE_ORDER
 from .session import HiximiSession
+from .session_families import FAMILIES, FAMILY_NAMES, PROBE_ORDER
 from .simulator import HiximiSimulator, create_simulator
 
 

@@ -1,13 +1,13 @@
 """The HiXiMi session: find the protocol family read-only, then delegate everything to that family's session.
 
 With ``SessionOptions.family`` set (``jbd``, ``daly-d2``, ``daly-a5`` — what a previous detection reported and Home
-Assistant stored) nothing is probed. Otherwise the first use probes :data:`~.families.PROBE_ORDER` and binds to
+Assistant stored) nothing is probed. Otherwise the first use probes :data:`~.session_families.PROBE_ORDER` and binds to
 the first family whose answer validates; :attr:`HiximiSession.family` then says which. Probing only reads; each
 silent family costs one link timeout (four requests at most: JBD, D2, A5 at 0x80 and 0x40), and if none answers,
 :class:`~vendor_plugins.errors.DeviceTimeout` names every request that was tried. Control goes through the bound
 JBD / DALY session's own verified path (write, then read back).
 
-Over BLE the GATT service follows the family (:mod:`.ble`): a service the device lacks fails the subscription,
+Over BLE the GATT service follows the family (:mod:`.session_ble`): a service the device lacks fails the subscription,
 which skips the families behind it; if the device cannot be reached with any service, that transport error is
 raised as such.
 """
@@ -17,13 +17,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-from ..daly.plugin import DalySession, host_address_option
+from ..daly.session import DalySession, host_address_option
 from ..errors import DeviceTimeout, TransportError
 from ..model import BmsSnapshot, DeviceInfo, Switch
 from ..plugin import BleProfile, Session, SessionOptions
-from ..transports.base import Link
-from .ble import select_profile, switchable
-from .families import PROBE_ORDER, VENDOR, Family, family_option
+from ..transports.base import Link, as_byte_link
+from .session_ble import select_profile, switchable
+from .session_families import PROBE_ORDER, VENDOR, Family, family_option
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -32,10 +32,16 @@ class HiximiSession(Session):
     """Reads and controls one HiXiMi pack through the JBD or DALY session of the family it speaks."""
 
     def __init__(self, link: Link, options: SessionOptions) -> None:
-        """Validate the options; a given family is used as is, otherwise it is detected on first use."""
+        """Validate the options; a given family is used as is, otherwise it is detected on first use.
+
+        Every family exchanges frames: ``link`` must be a byte link (:class:`~vendor_plugins.errors.UnsupportedError`
+        otherwise).
+        """
         super().__init__(link, options)
         self.requested_family = family_option(options.family)
         self._host = host_address_option(options.extra)
+        #: ``link`` as the byte link the probes exchange frames over.
+        self.byte_link = as_byte_link(link)
         self._inner: Session | None = None
         self.family = None if self.requested_family is None else self.requested_family.name
         #: What the last detection tried, in order (for messages and diagnostics).
@@ -86,7 +92,7 @@ class HiximiSession(Session):
                 continue
             try:
                 await select_profile(self.link, family.ble_profile)
-                found = await family.probe(self.link, self._host)
+                found = await family.probe(self.byte_link, self._host)
             except TransportError as err:
                 if not ble:
                     raise  # the link itself is down: not an answer of any family

@@ -10,15 +10,16 @@ the Home Assistant tests and the demo. No BLE matcher claims that name.
 from __future__ import annotations
 
 import zlib
+from typing import Protocol
 
-from ..daly.sim_state import DEFAULT_CELLS, DalyState
 from ..daly.simulator import A5Simulator, ModbusSimulator
+from ..daly.simulator_state import DEFAULT_CELLS, DalyState
 from ..errors import ConfigError
 from ..framing import FrameAssembler
-from ..jbd.simulator import JbdSimulator, JbdState
-from ..plugin import Advertisement, BleProfile
+from ..jbd.plugin import PLUGIN as JBD
+from ..plugin import Advertisement, BleProfile, SimulatorOptions
 from ..sim.base import Simulator
-from .families import FAMILIES, family_option
+from .session_families import FAMILIES, family_option
 
 DEFAULT_FAMILY = "jbd"
 PROFILES = ("live", "static")
@@ -27,12 +28,30 @@ MODEL = f"HiXiMi-{CELLS}S-SIM"
 #: The address :meth:`HiximiSimulator.advertisement` uses unless told otherwise.
 DEFAULT_BLE_ADDRESS = "C8:47:8C:00:00:01"
 
-FamilySimulator = JbdSimulator | A5Simulator | ModbusSimulator
+
+class FamilySimulator(Protocol):
+    """What a HiXiMi unit needs of the JBD or DALY simulator it wraps."""
+
+    requests: list[bytes]
+
+    def request_assembler(self) -> FrameAssembler:
+        """The family's request framing."""
+        ...
+
+    def handle(self, request: bytes) -> bytes | None:
+        """Answer one request frame."""
+        ...
+
+    def advance(self, seconds: float) -> None:
+        """Move the simulated battery on."""
+        ...
 
 
 def _family_simulator(family: str, live: bool, seed: int | None) -> FamilySimulator:
     if family == "jbd":
-        return JbdSimulator(JbdState(model=MODEL), live=live, seed=seed)
+        jbd = JBD.create_simulator(SimulatorOptions(profile="live" if live else "static", seed=seed))
+        jbd.state.model = MODEL
+        return jbd
     state = DalyState(
         cell_voltages=list(DEFAULT_CELLS[:CELLS]),
         remaining_capacity=80.0,

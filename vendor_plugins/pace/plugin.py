@@ -5,9 +5,9 @@ Choosing the protocol: ``SessionOptions.extra["protocol"]`` ("ascii" | "modbus",
 session speaks ASCII v0x25, what PACE packs speak. Addresses: ASCII 0-15 (DIP switch; pack 1 is the master of a
 multi-pack bus, a lone pack may sit at 0), Modbus units 1-16; the default is 1.
 
-Simulators: :class:`~.simulator.PaceAsciiSimulator` (family ascii-25 / ascii-20) and, for family "modbus", the
-sans-IO :class:`~.modbus_sim.PaceRtuSimulator`; the pymodbus-based Modbus-TCP server is
-:func:`~.modbus_sim.serve_modbus_tcp`.
+Simulators: :class:`~.simulator_ascii.PaceAsciiSimulator` (family ascii-25 / ascii-20) and, for family "modbus", the
+sans-IO :class:`~.simulator_modbus.PaceRtuSimulator`; the pymodbus-based Modbus-TCP server is
+:func:`~.simulator_modbus.serve_modbus_tcp`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from ..errors import ConfigError
 from ..model import Switch
 from ..plugin import (
     Capabilities,
+    FuzzTarget,
     LinkKind,
     RigTarget,
     Session,
@@ -27,12 +28,12 @@ from ..plugin import (
 )
 from ..sim.base import Simulator
 from ..transports.base import Link
-from . import ascii_codec
+from . import codec_ascii, fuzz
 from . import table as pace_table
-from .ascii_session import PaceAsciiSession
-from .modbus_session import PaceModbusSession
-from .simulator import PaceAsciiSimulator
-from .state import PaceState
+from .session_ascii import PaceAsciiSession
+from .session_modbus import PaceModbusSession
+from .simulator_ascii import PaceAsciiSimulator
+from .simulator_state import initial_state
 
 PROTOCOLS = ("ascii", "modbus")
 FAMILIES = ("ascii-25", "ascii-20", "modbus")
@@ -93,7 +94,15 @@ class PacePlugin(VendorPlugin):
             return PaceModbusSession(link, options)
         if link.kind is LinkKind.MODBUS:
             raise ConfigError("the PACE ASCII protocol needs a byte link (--serial or --tcp), not a Modbus link")
-        return PaceAsciiSession(link, options, ascii_codec.VARIANTS[family])
+        return PaceAsciiSession(link, options, codec_ascii.VARIANTS[family])
+
+    def fuzz_targets(self) -> tuple[FuzzTarget, ...]:
+        """ASCII framing, assembler and INFO layouts; Modbus register decoding and RTU read responses."""
+        return fuzz.fuzz_targets()
+
+    def fuzz_seeds(self) -> tuple[bytes, ...]:
+        """The simulators' ASCII 0x42/0x44 answers and RTU register read answers (whole frames and payloads)."""
+        return fuzz.fuzz_seeds()
 
     def create_simulator(self, options: SimulatorOptions) -> Simulator:
         """A simulated 16S pack at ``options.address`` (default 1) speaking ``options.family``."""
@@ -105,9 +114,9 @@ class PacePlugin(VendorPlugin):
         if family not in FAMILIES:
             raise ConfigError(f"unknown PACE family {family!r} (known: {', '.join(FAMILIES)})")
         address = 1 if options.address is None else options.address
-        state = _initial_state(address, options.seed)
+        state = initial_state(address, options.seed)
         if family == "modbus":
-            from .modbus_sim import PaceRtuSimulator
+            from .simulator_modbus import PaceRtuSimulator
 
             if not 1 <= address <= 16:
                 raise ConfigError(f"PACE Modbus units are 1-16, not {address}")
@@ -117,19 +126,10 @@ class PacePlugin(VendorPlugin):
         return PaceAsciiSimulator(
             state,
             address=address,
-            variant=ascii_codec.VARIANTS[family],
+            variant=codec_ascii.VARIANTS[family],
             live=options.profile == "live",
             seed=options.seed,
         )
-
-
-def _initial_state(address: int, seed: int | None) -> PaceState:
-    """A plausible pack that differs a little per address (so a bus of them is easy to tell apart)."""
-    state = PaceState()
-    state.remaining_capacity = round(55.0 + 2.5 * address, 2)
-    state.cycles = 100 + 7 * address + (seed or 0) % 5
-    state.serial_number = f"SIM{address:02d}{(seed or 0) % 10000:04d}"
-    return state
 
 
 PLUGIN = PacePlugin()

@@ -11,7 +11,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr
 
-from custom_components.bms_gateway import config_flow
+from custom_components.bms_gateway import config_flow, probing
 from custom_components.bms_gateway.const import DOMAIN
 from vendor_plugins.jbd.simulator import JbdSimulator
 from vendor_plugins.plugin import SimulatorOptions
@@ -39,10 +39,9 @@ async def pace_bus() -> AsyncIterator[SimServer]:
 
 @pytest.fixture(autouse=True)
 def _short_scan(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Scan five bus addresses with a short timeout (absent addresses cost the timeout each)."""
-    monkeypatch.setattr(config_flow, "DEFAULT_BUS_ADDRESSES", (1, 2, 3, 4, 5))
-    monkeypatch.setattr(config_flow, "SCAN_TIMEOUT", 0.2)
-    monkeypatch.setattr(config_flow, "FLOW_TIMEOUT", 0.3)
+    """Short scan and probe timeouts (absent addresses cost the timeout each)."""
+    monkeypatch.setattr(probing, "SCAN_TIMEOUT", 0.2)
+    monkeypatch.setattr(probing, "FLOW_TIMEOUT", 0.3)
 
 
 async def _start_tcp(hass: HomeAssistant, where: str) -> dict:

@@ -18,12 +18,12 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.bms_gateway import config_flow
-from custom_components.bms_gateway.connection import create_link, describe, unique_id
+from custom_components.bms_gateway import probing
+from custom_components.bms_gateway.connection import describe, open_entry_link, unique_id
 from custom_components.bms_gateway.const import DOMAIN
 from vendor_plugins.errors import TransportError
-from vendor_plugins.pace.modbus_sim import ModbusSimServer, serve_modbus_tcp
-from vendor_plugins.pace.state import PaceState
+from vendor_plugins.pace.simulator_modbus import ModbusSimServer, serve_modbus_tcp
+from vendor_plugins.pace.simulator_state import PaceState
 from vendor_plugins.registry import default_registry
 from vendor_plugins.transports.modbus import ModbusLink
 
@@ -52,8 +52,8 @@ async def gateway() -> AsyncIterator[ModbusSimServer]:
 @pytest.fixture(autouse=True)
 def _short_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
     """An absent unit costs the scan timeout each: keep it short."""
-    monkeypatch.setattr(config_flow, "SCAN_TIMEOUT", 0.2)
-    monkeypatch.setattr(config_flow, "FLOW_TIMEOUT", 0.5)
+    monkeypatch.setattr(probing, "SCAN_TIMEOUT", 0.2)
+    monkeypatch.setattr(probing, "FLOW_TIMEOUT", 0.5)
 
 
 async def _start(hass: HomeAssistant, user_input: dict[str, str]) -> dict:
@@ -108,7 +108,7 @@ async def test_modbus_tcp_scans_units_and_creates_a_working_entry(
 async def test_empty_unit_list_scans_every_unit_the_vendor_allows(
     hass: HomeAssistant, gateway: ModbusSimServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(config_flow, "SCAN_TIMEOUT", 0.1)
+    monkeypatch.setattr(probing, "SCAN_TIMEOUT", 0.1)
     result = await _start(hass, {"host": f"127.0.0.1:{gateway.port}", "units": ""})
     assert result["step_id"] == "packs"
     assert sorted(result["data_schema"].schema["packs"].options) == ["1", "2", "4"]
@@ -218,10 +218,10 @@ def test_connection_helpers_for_modbus(hass: HomeAssistant) -> None:
     assert unique_id(data) == "modbus-tcp:127.0.0.1:1502"
     assert describe(data) == "modbus-tcp://127.0.0.1:1502"
     assert describe({**data, "host": "fd00::5"}) == "modbus-tcp://[fd00::5]:1502"
-    link = create_link(hass, data, default_registry().get("pace"), timeout=0.5)
+    link = open_entry_link(hass, data, default_registry().get("pace"), timeout=0.5)
     assert isinstance(link, ModbusLink) and link.description == "modbus-tcp://127.0.0.1:1502"
-    assert create_link(hass, {**data, "modbus_mode": None}, default_registry().get("pace")).description == (
+    assert open_entry_link(hass, {**data, "modbus_mode": None}, default_registry().get("pace")).description == (
         "modbus-tcp://127.0.0.1:1502"  # an entry without a mode is Modbus-TCP
     )
     with pytest.raises(TransportError, match="'ascii' is not supported"):
-        create_link(hass, {**data, "modbus_mode": "ascii"}, default_registry().get("pace"))
+        open_entry_link(hass, {**data, "modbus_mode": "ascii"}, default_registry().get("pace"))

@@ -22,12 +22,12 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.bms_gateway import config_flow, const
-from custom_components.bms_gateway.connection import create_link, describe, physical_key, unique_id
+from custom_components.bms_gateway import const, probing
+from custom_components.bms_gateway.connection import describe, open_entry_link, physical_key, unique_id
 from custom_components.bms_gateway.const import DOMAIN
 from vendor_plugins.model import BmsSnapshot
-from vendor_plugins.pace.modbus_sim import PaceRtuSimulator
-from vendor_plugins.pace.state import PaceState
+from vendor_plugins.pace.simulator_modbus import PaceRtuSimulator
+from vendor_plugins.pace.simulator_state import PaceState
 from vendor_plugins.registry import default_registry
 from vendor_plugins.sim import serve_pty, serve_tcp
 from vendor_plugins.transports.modbus import ModbusLink, ModbusMode
@@ -65,8 +65,8 @@ def _bus(units: tuple[int, ...] = UNITS) -> list[PaceRtuSimulator]:
 @pytest.fixture(autouse=True)
 def _short_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
     """An absent unit costs the scan timeout each: keep it short."""
-    monkeypatch.setattr(config_flow, "SCAN_TIMEOUT", 0.15)
-    monkeypatch.setattr(config_flow, "FLOW_TIMEOUT", 0.5)
+    monkeypatch.setattr(probing, "SCAN_TIMEOUT", 0.15)
+    monkeypatch.setattr(probing, "FLOW_TIMEOUT", 0.5)
 
 
 async def _start(hass: HomeAssistant, step: str, user_input: dict[str, str] | None = None) -> dict[str, Any]:
@@ -344,13 +344,13 @@ def test_connection_helpers_for_modbus_rtu(hass: HomeAssistant) -> None:
     rtu = _rtu_entry("/dev/serial/by-id/usb-RS485-if00", [1], baudrate=19200).data
     assert unique_id(rtu) == "modbus-rtu:/dev/serial/by-id/usb-RS485-if00"
     assert describe(rtu) == "modbus-rtu:///dev/serial/by-id/usb-RS485-if00"
-    link = create_link(hass, rtu, PACE, timeout=0.5)
+    link = open_entry_link(hass, rtu, PACE, timeout=0.5)
     assert isinstance(link, ModbusLink)
     assert link.description == "modbus-rtu:///dev/serial/by-id/usb-RS485-if00@19200"
     bridge = {**_rtu_tcp_entry(4196, [1]).data, "host": "FD00::5"}
     assert unique_id(bridge) == "modbus-rtu-over-tcp:[fd00::5]:4196"
     assert describe(bridge) == "modbus-rtu+tcp://[FD00::5]:4196"
-    link = create_link(hass, bridge, PACE, timeout=0.5)
+    link = open_entry_link(hass, bridge, PACE, timeout=0.5)
     assert isinstance(link, ModbusLink) and link.mode is ModbusMode.RTU_OVER_TCP and link.port == 4196
     # One physical connection, whatever protocol runs on it.
     assert physical_key(rtu) == physical_key(serial_entry("/dev/serial/by-id/usb-RS485-if00").data)

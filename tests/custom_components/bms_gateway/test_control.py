@@ -16,6 +16,7 @@ from custom_components.bms_gateway.const import CONF_CONTROL
 from vendor_plugins.errors import ControlNotConfirmed, ControlRefused, DeviceTimeout
 from vendor_plugins.jbd import codec
 from vendor_plugins.jbd import plugin as jbd_plugin
+from vendor_plugins.jbd import session as jbd_session
 from vendor_plugins.jbd import table as t
 from vendor_plugins.jbd.simulator import JbdSimulator
 from vendor_plugins.model import Switch
@@ -27,7 +28,7 @@ from .helpers import entity_id_of, jbd_over_tcp, jbd_state, setup_entry, state_o
 @pytest.fixture(autouse=True)
 def _fast_confirm(monkeypatch: pytest.MonkeyPatch) -> None:
     """The JBD session re-reads a few times before giving up; keep those waits short."""
-    monkeypatch.setattr(jbd_plugin, "CONFIRM_INTERVAL", 0.01)
+    monkeypatch.setattr(jbd_session, "CONFIRM_INTERVAL", 0.01)
 
 
 class StubbornSimulator(JbdSimulator):

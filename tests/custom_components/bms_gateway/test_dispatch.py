@@ -15,6 +15,8 @@ from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.bms_gateway.const import DOMAIN
+from custom_components.bms_gateway.coordinator import BmsCoordinator
+from custom_components.bms_gateway.dispatch import ChangedFieldDispatcher, PackFields
 from vendor_plugins.jbd.simulator import JbdSimulator
 from vendor_plugins.model import Alarm, BmsSnapshot
 
@@ -116,14 +118,16 @@ async def test_only_entities_whose_state_changed_write(hass: HomeAssistant) -> N
 
 
 class _Probe:
-    """A pack listener on one field, recording what it is handed."""
+    """A listener on one field of the default pack, recording the pack's snapshot each time it is told."""
 
-    def __init__(self, field: str) -> None:
-        self.field = field
-        self.calls: list[tuple[BmsSnapshot | None, bool]] = []
+    def __init__(self, coordinator: BmsCoordinator, field: str) -> None:
+        self.coordinator = coordinator
+        self.context = PackFields(None, (field,))
+        self.calls: list[BmsSnapshot | None] = []
 
-    def handle_snapshot(self, snapshot: BmsSnapshot | None, force: bool) -> None:
-        self.calls.append((snapshot, force))
+    @callback
+    def update(self) -> None:
+        self.calls.append(self.coordinator.snapshot(None))
 
 
 async def test_dispatch_follows_listeners_added_and_removed(hass: HomeAssistant) -> None:
@@ -135,17 +139,17 @@ async def test_dispatch_follows_listeners_added_and_removed(hass: HomeAssistant)
         await coordinator.async_refresh()  # the dispatch table of the pack's fields is built
 
         # A field entities already listen to, and one no entity listens to (the raw protocol values).
-        cycles, raw = _Probe("cycles"), _Probe("raw")
-        remove_cycles = coordinator.async_add_pack_listener(None, cycles)
-        remove_raw = coordinator.async_add_pack_listener(None, raw)
+        cycles, raw = _Probe(coordinator, "cycles"), _Probe(coordinator, "raw")
+        remove_cycles = coordinator.async_add_listener(cycles.update, cycles.context)
+        remove_raw = coordinator.async_add_listener(raw.update, raw.context)
         sim.state.cycles = 322
         await coordinator.async_refresh()
-        assert [(s.cycles if s else None, f) for s, f in cycles.calls] == [(322, False)]
+        assert [s.cycles if s else None for s in cycles.calls] == [322]
         assert raw.calls == []  # the raw values did not change
 
         sim.state.alarms = {Alarm.SHORT_CIRCUIT}  # the protection word, part of the raw values
         await coordinator.async_refresh()
-        assert [s.raw["protection_status"] if s else None for s, _ in raw.calls] == [1 << 10]
+        assert [s.raw["protection_status"] if s else None for s in raw.calls] == [1 << 10]
         assert len(cycles.calls) == 1
 
         remove_cycles()
@@ -162,3 +166,66 @@ async def test_dispatch_follows_listeners_added_and_removed(hass: HomeAssistant)
         assert cycles_state is not None
         assert cycles_state.state == "323"  # the entities themselves still follow
         assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+class _Counted:
+    """A field value that counts how often it is compared."""
+
+    comparisons = 0
+
+    def __eq__(self, other: object) -> bool:
+        _Counted.comparisons += 1
+        return False
+
+    __hash__ = object.__hash__
+
+
+def test_dispatcher_routes_by_field_availability_and_every_poll() -> None:
+    """The dispatcher alone: field changes, the identity shortcut, availability, every-poll listeners, removal."""
+    current: dict[int | None, BmsSnapshot | None] = {None: BmsSnapshot(voltage=52.0, cycles=1)}
+    dispatcher = ChangedFieldDispatcher(current.get)
+    calls: list[str] = []
+    remove_voltage = dispatcher.async_add(lambda: calls.append("voltage"), PackFields(None, ("voltage",)))
+    dispatcher.async_add(lambda: calls.append("cycles"), PackFields(None, ("cycles",)))
+    dispatcher.async_add(lambda: calls.append("both"), PackFields(None, ("voltage", "cycles")))
+    dispatcher.async_add(lambda: calls.append("every"), None)
+
+    dispatcher.async_dispatch()  # the same snapshot: only the every-poll listener
+    assert calls == ["every"]
+    calls.clear()
+    current[None] = BmsSnapshot(voltage=52.0, cycles=1)  # a new, equal snapshot
+    dispatcher.async_dispatch()
+    assert calls == ["every"]
+    calls.clear()
+    current[None] = BmsSnapshot(voltage=52.5, cycles=1)
+    dispatcher.async_dispatch()
+    assert sorted(calls) == ["both", "every", "voltage"]
+    calls.clear()
+    current[None] = None  # unavailable: every listener of the pack looks (once per field it listens to)
+    dispatcher.async_dispatch()
+    assert sorted(calls) == ["both", "both", "cycles", "every", "voltage"]
+    calls.clear()
+    current[None] = BmsSnapshot(voltage=52.5, cycles=1)  # back
+    dispatcher.async_dispatch()
+    assert sorted(calls) == ["both", "both", "cycles", "every", "voltage"]
+    calls.clear()
+    remove_voltage()
+    current[None] = BmsSnapshot(voltage=53.0, cycles=2)
+    dispatcher.async_dispatch()
+    assert sorted(calls) == ["both", "both", "cycles", "every"]
+
+
+def test_dispatcher_compares_no_value_that_is_the_same_object() -> None:
+    """A field value carried over as the same object (not decoded again) is not compared; a new one is."""
+    value = _Counted()
+    current: dict[int | None, BmsSnapshot | None] = {None: BmsSnapshot(raw=value)}  # type: ignore[arg-type]
+    dispatcher = ChangedFieldDispatcher(current.get)
+    calls: list[str] = []
+    dispatcher.async_add(lambda: calls.append("raw"), PackFields(None, ("raw",)))
+    _Counted.comparisons = 0
+    current[None] = BmsSnapshot(raw=value)  # type: ignore[arg-type]
+    dispatcher.async_dispatch()
+    assert calls == [] and _Counted.comparisons == 0
+    current[None] = BmsSnapshot(raw=_Counted())  # type: ignore[arg-type]
+    dispatcher.async_dispatch()
+    assert calls == ["raw"] and _Counted.comparisons == 1  # compared (and unequal: this one never equals)

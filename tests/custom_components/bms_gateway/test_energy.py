@@ -24,7 +24,11 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 
 from custom_components.bms_gateway.const import DOMAIN
+from custom_components.bms_gateway.energy_meters import EnergyMeters
+from custom_components.bms_gateway.poll import Poll
+from vendor_plugins.errors import DeviceTimeout
 from vendor_plugins.jbd.simulator import JbdSimulator
+from vendor_plugins.model import BmsSnapshot
 from vendor_plugins.sim import serve_tcp
 
 from .helpers import entity_id_of, jbd_over_tcp, jbd_state, state_of, tcp_entry
@@ -84,7 +88,7 @@ async def test_profile_matches_the_analytic_integral_and_survives_a_restart(
         # A pack that stops answering: unavailable, and the gap is not bridged.
         sim.state.current = 50.0
         await _poll(hass, freezer)
-        before = entry.runtime_data.energy[None].charged_wh
+        before = entry.runtime_data.energy.wh(None, "charged")
         # The link's wait for a late reply after a failed exchange runs on the loop clock, which the frozen time
         # of this test stops: let it not wait.
         link = entry.runtime_data.link
@@ -95,9 +99,9 @@ async def test_profile_matches_the_analytic_integral_and_survives_a_restart(
         assert hass.states.get(charged_id).state == STATE_UNAVAILABLE
         async with await serve_tcp(sim, port=server.port):
             await _poll(hass, freezer, 600)  # 10 minutes away: longer than 4 polls, nothing integrated
-            assert entry.runtime_data.energy[None].charged_wh == pytest.approx(before)
+            assert entry.runtime_data.energy.wh(None, "charged") == pytest.approx(before)
             await _poll(hass, freezer)
-            assert entry.runtime_data.energy[None].charged_wh == pytest.approx(before + voltage * 50 * POLL / 3600)
+            assert entry.runtime_data.energy.wh(None, "charged") == pytest.approx(before + voltage * 50 * POLL / 3600)
 
             # Restart: the totals are saved and restored, and keep growing from there.
             charged = float(hass.states.get(charged_id).state)
@@ -178,3 +182,32 @@ async def test_home_assistant_energy_validation_accepts_the_meters(
         assert float(state_of(hass, uid, "energy_charged")) > 0
         assert float(state_of(hass, uid, "energy_discharged")) > 0
         assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+def test_energy_meters_integrate_gap_and_restore() -> None:
+    """The one owner of the totals: readings integrate, a silent pack ends the run, restored totals add up."""
+    meters = EnergyMeters([None], max_gap=60.0)
+    start = dt_util.utcnow()
+
+    def poll(seconds: float, power: float | None) -> Poll:
+        when = start + timedelta(seconds=seconds)
+        if power is None:
+            return Poll(when, {}, {None: DeviceTimeout("silent")}, 1)
+        return Poll(when, {None: BmsSnapshot(power=power)}, {}, 0)
+
+    for seconds, power in ((0, 360.0), (10, 360.0), (20, None), (30, 360.0), (40, -720.0)):
+        meters.poll_done(poll(seconds, power))
+    # 10 s at 360 W (1 Wh); the silent poll ends the run, so 20-30 s counts nothing; then 360 W -> -720 W over 10 s
+    # crosses zero after 10/3 s: 360 W / 2 for 10/3 s charged (1/6 Wh), 720 W / 2 for 20/3 s discharged (2/3 Wh).
+    assert meters.wh(None, "charged") == pytest.approx(1 + 1 / 6)
+    assert meters.wh(None, "discharged") == pytest.approx(2 / 3)
+    for bad in (None, "unknown", "nan", "inf", -1.0, 0, [1]):
+        meters.restore(None, "charged", bad)
+    assert meters.wh(None, "charged") == pytest.approx(1 + 1 / 6)
+    meters.restore(None, "charged", "12.5")
+    meters.restore(None, "discharged", 7.25)
+    assert meters.kwh(None, "charged") == round(12.5 + (1 + 1 / 6) / 1000, 3)
+    assert meters.kwh(None, "discharged") == round(7.25 + (2 / 3) / 1000, 3)
+    diagnostics = meters.diagnostics(None)
+    assert diagnostics is not None and diagnostics["gaps"] == 0
+    assert meters.diagnostics(1) is None

@@ -23,7 +23,7 @@ from pytest_homeassistant_custom_component.common import async_fire_time_changed
 import custom_components.bms_gateway as integration
 from custom_components.bms_gateway import connection
 from custom_components.bms_gateway.const import DOMAIN, PACK_MISSING_AFTER, REPAIR_AFTER_FAILURES
-from custom_components.bms_gateway.repairs import CLOCK_SAVE_EVERY
+from custom_components.bms_gateway.repair_watch import CLOCK_SAVE_EVERY
 from vendor_plugins.jbd.simulator import JbdSimulator
 from vendor_plugins.plugin import SimulatorOptions
 from vendor_plugins.registry import default_registry
@@ -117,7 +117,7 @@ async def test_pack_missing_created_cleared_and_removed(hass: HomeAssistant) -> 
         assert 3 in entry.runtime_data.errors
         assert _issue(hass, ident) is None  # silent, but not for long yet
 
-        entry.runtime_data.last_seen[3] = dt_util.utcnow() - PACK_MISSING_AFTER - timedelta(minutes=1)
+        entry.runtime_data.repairs.last_seen[3] = dt_util.utcnow() - PACK_MISSING_AFTER - timedelta(minutes=1)
         await refresh(hass, entry)
         assert _issue(hass, ident) is not None
 
@@ -131,7 +131,7 @@ async def test_pack_missing_created_cleared_and_removed(hass: HomeAssistant) -> 
 
         silence(sims[2])  # gone again, for good
         await refresh(hass, entry)
-        entry.runtime_data.last_seen[3] = dt_util.utcnow() - PACK_MISSING_AFTER - timedelta(minutes=1)
+        entry.runtime_data.repairs.last_seen[3] = dt_util.utcnow() - PACK_MISSING_AFTER - timedelta(minutes=1)
         await refresh(hass, entry)
         assert _issue(hass, ident) is not None
         await _fix(hass, ident)
@@ -197,8 +197,8 @@ async def test_pack_missing_clock_survives_a_restart(
         await hass.async_block_till_done()
         stored = hass_storage[f"{DOMAIN}.pack_clock.{entry.entry_id}"]["data"]
         assert dt_util.parse_datetime(stored["3"]) == started
-        assert entry.runtime_data.last_seen[3] == started  # not the restart time
-        assert entry.runtime_data.last_seen[1] == dt_util.utcnow()  # answering packs: seen now
+        assert entry.runtime_data.repairs.last_seen[3] == started  # not the restart time
+        assert entry.runtime_data.repairs.last_seen[1] == dt_util.utcnow()  # answering packs: seen now
         await refresh(hass, entry)
         assert _issue(hass, ident) is None
 
@@ -226,7 +226,7 @@ async def test_pack_clock_is_saved_rarely_and_survives_a_crash(
 
         silence(sims[2])  # pack 3 leaves the bus
         await refresh(hass, entry)
-        last_answer = entry.runtime_data.last_seen[3]
+        last_answer = entry.runtime_data.repairs.last_seen[3]
         await period()  # 1 of 4 periods (1 h) of silence
         saved = hass_storage[key]
         assert dt_util.parse_datetime(saved["data"]["3"]) == last_answer
@@ -240,7 +240,7 @@ async def test_pack_clock_is_saved_rarely_and_survives_a_crash(
         freezer.tick(timedelta(hours=4))  # down for 4 h: pack 3 has now been silent for 5 h (4 periods before)
         assert await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done()
-        assert entry.runtime_data.last_seen[3] == last_answer
+        assert entry.runtime_data.repairs.last_seen[3] == last_answer
         ident = f"pack_missing_{entry.entry_id}_3"
         await refresh(hass, entry)
         assert _issue(hass, ident) is None
@@ -263,7 +263,7 @@ async def test_pack_that_came_back_leaves_no_stale_time_behind(
         key = f"{DOMAIN}.pack_clock.{entry.entry_id}"
         silence(sims[2])
         await refresh(hass, entry)
-        old = entry.runtime_data.last_seen[3]
+        old = entry.runtime_data.repairs.last_seen[3]
         await _save_period(hass, freezer)
         assert dt_util.parse_datetime(hass_storage[key]["data"]["3"]) == old
 
@@ -284,7 +284,7 @@ async def test_pack_that_came_back_leaves_no_stale_time_behind(
         started = dt_util.utcnow()
         assert await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done()
-        assert entry.runtime_data.last_seen[3] == started  # not the old silence's time
+        assert entry.runtime_data.repairs.last_seen[3] == started  # not the old silence's time
         assert await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -294,7 +294,7 @@ async def test_pack_clock_is_saved_when_home_assistant_stops(hass: HomeAssistant
     async with pace_bus_over_tcp(hass, sims, [1, 2, 3]) as (_, entry):
         key = f"{DOMAIN}.pack_clock.{entry.entry_id}"
         assert key not in hass_storage
-        seen = dict(entry.runtime_data.last_seen)
+        seen = dict(entry.runtime_data.repairs.last_seen)
         hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
         await hass.async_block_till_done(wait_background_tasks=True)
         stored = hass_storage[key]["data"]

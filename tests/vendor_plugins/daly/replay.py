@@ -8,10 +8,12 @@ capture proves the simulator generated every decoded value itself.
 
 from __future__ import annotations
 
-from vendor_plugins.daly import a5, d2, faults
+from vendor_plugins.daly import codec_a5 as a5
+from vendor_plugins.daly import codec_d2 as d2
+from vendor_plugins.daly import codec_faults as faults
 from vendor_plugins.daly import table as t
-from vendor_plugins.daly.sim_state import DalyState
 from vendor_plugins.daly.simulator import ModbusSimulator
+from vendor_plugins.daly.simulator_state import DalyState
 from vendor_plugins.framing import Frame
 
 

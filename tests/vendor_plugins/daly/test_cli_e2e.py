@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from vendor_plugins.daly.sim_state import DalyState
+from vendor_plugins.daly.simulator_state import DalyState
 
 ROOT = Path(__file__).resolve().parents[3]
 CLI = [sys.executable, "-m", "vendor_plugins.cli"]

@@ -12,12 +12,14 @@ from contextlib import asynccontextmanager
 import pytest
 
 from tests.vectors import load_vectors
-from vendor_plugins.daly import a5, d2
+from vendor_plugins.daly import codec_a5 as a5
+from vendor_plugins.daly import codec_d2 as d2
 from vendor_plugins.daly import table as t
-from vendor_plugins.daly.plugin import PLUGIN, DalySession, detection_order
-from vendor_plugins.daly.sim_state import DalyState
+from vendor_plugins.daly.plugin import PLUGIN
+from vendor_plugins.daly.session import DalySession, detection_order
 from vendor_plugins.daly.simulator import A5Simulator, ModbusSimulator
-from vendor_plugins.errors import ConfigError, ControlNotConfirmed, ControlRefused, DeviceTimeout
+from vendor_plugins.daly.simulator_state import DalyState
+from vendor_plugins.errors import ConfigError, ControlNotConfirmed, ControlRefused, DeviceTimeout, UnsupportedError
 from vendor_plugins.framing import Expect, Frame
 from vendor_plugins.model import Alarm, BmsSnapshot, Switch, TemperatureKind
 from vendor_plugins.plugin import Advertisement, LinkKind, SessionOptions
@@ -221,6 +223,15 @@ def test_detection_order_and_options() -> None:
     assert PLUGIN.open_session(link, SessionOptions(family="AUTO")).family is None
 
 
+def test_a_register_link_is_refused_when_the_session_is_made() -> None:
+    """Every family exchanges frames: a Modbus register link is refused at once, given family or detected."""
+    from vendor_plugins.transports.modbus import ModbusLink
+
+    for options in (SessionOptions(), SessionOptions(family="d2"), SessionOptions(family="a5")):
+        with pytest.raises(UnsupportedError, match="exchanges frames"):
+            PLUGIN.open_session(ModbusLink.tcp("127.0.0.1", 1), options)
+
+
 async def test_device_info_per_family() -> None:
     """Versions (D2, P81) and cell counts; the family actually spoken is part of it."""
     for family in ("a5", "d2", "p81"):
@@ -417,3 +428,30 @@ def test_plugin_is_registered_with_its_ble_matchers() -> None:
         assert PLUGIN.matches_advertisement(Advertisement("C0:DA:17:00:00:01", "BT270-2", manufacturer_data={mid: b""}))
     assert not PLUGIN.matches_advertisement(Advertisement("C0:DA:17:00:00:01", "JBD-1234", fff0))
     assert isinstance(PLUGIN.open_session(TcpLink("127.0.0.1", 1)), DalySession)
+
+
+def test_plugin_declares_its_fuzz_targets_and_seeds() -> None:
+    """The codec entry points the fuzzers run (named without the plugin prefix) and simulator frames to start from."""
+    names = [target.name for target in PLUGIN.fuzz_targets()]
+    assert names == [
+        "a5.parse_frame",
+        "a5.assembler",
+        "a5.decode_fields",
+        "a5.decode_balance",
+        "a5.multi_frame",
+        "failure_bits",
+        "d2.parse_frame",
+        "d2.assembler",
+        "d2.decode_status",
+        "p81.decode_status",
+        "d2.decode_version",
+    ]
+    seeds = PLUGIN.fuzz_seeds()
+    assert seeds and all(seeds)
+    assert a5.build_request(t.CMD_PACK, t.HOST_RS485) in seeds
+    # Every seeded A5 answer (one per command read, 0x95/0x96 several frames) is valid: fuzzing starts from it.
+    answers = [s for s in seeds if s[:2] == bytes((t.A5_START, t.A5_BMS_ADDRESS))]
+    assert len(answers) >= 9
+    for raw in answers:
+        assert len(raw) % t.A5_FRAME_LEN == 0
+        assert len(a5.A5Assembler().feed(raw)) == len(raw) // t.A5_FRAME_LEN

@@ -14,11 +14,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.vectors import load_vectors, vector
-from vendor_plugins.daly import a5, d2, faults
+from vendor_plugins.daly import codec_a5 as a5
+from vendor_plugins.daly import codec_d2 as d2
+from vendor_plugins.daly import codec_faults as faults
 from vendor_plugins.daly import table as t
 from vendor_plugins.daly.plugin import PLUGIN
-from vendor_plugins.daly.sim_state import DalyState
 from vendor_plugins.daly.simulator import A5Simulator, ModbusSimulator
+from vendor_plugins.daly.simulator_state import DalyState
 from vendor_plugins.errors import ConfigError
 from vendor_plugins.model import Alarm, Switch, TemperatureKind
 from vendor_plugins.plugin import SimulatorOptions

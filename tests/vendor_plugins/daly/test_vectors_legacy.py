@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.vectors import load_vectors, vector, vector_ids
-from vendor_plugins.daly import a5
+from vendor_plugins.daly import codec_a5 as a5
 from vendor_plugins.daly import table as t
 from vendor_plugins.framing import Frame
 from vendor_plugins.model import Switch

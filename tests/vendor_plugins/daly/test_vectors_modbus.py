@@ -22,7 +22,8 @@ from typing import Any
 import pytest
 
 from tests.vectors import load_vectors, vector, vector_ids
-from vendor_plugins.daly import d2, faults
+from vendor_plugins.daly import codec_d2 as d2
+from vendor_plugins.daly import codec_faults as faults
 from vendor_plugins.daly import table as t
 from vendor_plugins.errors import ChecksumError
 from vendor_plugins.fields import unpack

@@ -15,8 +15,8 @@ import pytest
 
 from tests.vendor_plugins.cli_runner import bmsgw, running
 from vendor_plugins.capture import ReplayLink, load_capture
-from vendor_plugins.hiximi.families import FAMILY_NAMES
 from vendor_plugins.hiximi.plugin import PLUGIN
+from vendor_plugins.hiximi.session_families import FAMILY_NAMES
 from vendor_plugins.hiximi.simulator import HiximiSimulator
 
 pytestmark = pytest.mark.timeout(30)

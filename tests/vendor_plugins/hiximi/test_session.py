@@ -10,11 +10,11 @@ import pytest
 from tests.vendor_plugins.readonly import assert_read_only, request_kind
 from tests.vendor_plugins.sim_links import TRANSPORTS, Silent, served
 from vendor_plugins.capture import ReplayLink
-from vendor_plugins.daly.plugin import DalySession
-from vendor_plugins.errors import ConfigError, ControlRefused, DeviceTimeout, TransportError
-from vendor_plugins.hiximi.families import FAMILY_NAMES
+from vendor_plugins.daly.session import DalySession
+from vendor_plugins.errors import ConfigError, ControlRefused, DeviceTimeout, TransportError, UnsupportedError
 from vendor_plugins.hiximi.plugin import PLUGIN
 from vendor_plugins.hiximi.session import HiximiSession
+from vendor_plugins.hiximi.session_families import FAMILY_NAMES, JBD_BASIC_READ
 from vendor_plugins.hiximi.simulator import HiximiSimulator
 from vendor_plugins.jbd.plugin import JbdSession
 from vendor_plugins.model import BmsSnapshot, Switch
@@ -125,6 +125,25 @@ async def test_nothing_answering_is_a_clear_error_within_four_timeouts(transport
     assert elapsed < 4 * timeout + 0.5
 
 
+async def test_the_jbd_request_named_in_messages_is_the_one_the_jbd_session_sends() -> None:
+    """HiXiMi names JBD's basic-info read in its messages; the probe itself is the JBD session's own read."""
+    async with served(Silent(), "tcp", request_timeout=0.2) as link:
+        sent: list[bytes] = []
+        link.tap = lambda direction, data: sent.append(data) if direction == "tx" else None
+        with pytest.raises(DeviceTimeout) as caught:
+            await PLUGIN.open_session(link).read()
+    assert sent[0] == JBD_BASIC_READ
+    assert JBD_BASIC_READ.hex(" ").upper() in str(caught.value)
+
+
+def test_a_register_link_is_refused_when_the_session_is_made() -> None:
+    """Every family HiXiMi may speak exchanges frames: a Modbus register link cannot carry it."""
+    from vendor_plugins.transports.modbus import ModbusLink
+
+    with pytest.raises(UnsupportedError, match="exchanges frames"):
+        PLUGIN.open_session(ModbusLink.tcp("127.0.0.1", 1))
+
+
 def test_unknown_family_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="daly-d2"):
         HiximiSession(ReplayLink([]), SessionOptions(family="pace"))
@@ -231,3 +250,6 @@ def test_plugin_declarations() -> None:
     assert PLUGIN.families == ("jbd", "daly-d2", "daly-a5")
     for family in ("jbd", "daly-d2", "daly-a5"):  # every advertisement the simulators send is claimed by nobody
         assert registry.match_advertisement(HiximiSimulator(family).advertisement()) == []
+    assert PLUGIN.fuzz_targets() == ()  # no codec of its own: the JBD and DALY plugins fuzz theirs
+    assert PLUGIN.probe_last is True
+    assert [o.flag for o in PLUGIN.options] == ["--host-address"]

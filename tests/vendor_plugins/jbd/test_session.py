@@ -9,7 +9,8 @@ import pytest
 from vendor_plugins.errors import ControlNotConfirmed, ControlRefused, DeviceTimeout
 from vendor_plugins.jbd import codec
 from vendor_plugins.jbd import table as t
-from vendor_plugins.jbd.plugin import PLUGIN, JbdSession
+from vendor_plugins.jbd.plugin import PLUGIN
+from vendor_plugins.jbd.session import JbdSession
 from vendor_plugins.jbd.simulator import JbdSimulator, JbdState
 from vendor_plugins.model import Alarm, Switch
 from vendor_plugins.plugin import SessionOptions

@@ -13,12 +13,12 @@ import pytest
 
 from vendor_plugins.errors import ConfigError, ControlNotConfirmed, ControlRefused, DeviceTimeout
 from vendor_plugins.model import BmsSnapshot, Switch
-from vendor_plugins.pace import ascii_codec as codec
+from vendor_plugins.pace import codec_ascii as codec
 from vendor_plugins.pace import table as t
-from vendor_plugins.pace.ascii_session import PaceAsciiSession
 from vendor_plugins.pace.plugin import PLUGIN, resolve_family
-from vendor_plugins.pace.simulator import PaceAsciiSimulator
-from vendor_plugins.pace.state import PaceState
+from vendor_plugins.pace.session_ascii import PaceAsciiSession
+from vendor_plugins.pace.simulator_ascii import PaceAsciiSimulator
+from vendor_plugins.pace.simulator_state import PaceState
 from vendor_plugins.plugin import SessionOptions, SimulatorOptions
 from vendor_plugins.poller import BusPoller, scan
 from vendor_plugins.registry import load_registry
@@ -129,7 +129,7 @@ class _StuckPack(PaceAsciiSimulator):
 
 async def test_control_not_confirmed_when_read_back_disagrees(monkeypatch: pytest.MonkeyPatch) -> None:
     """The pack says OK but InstructionState keeps the MOSFET on: ControlNotConfirmed."""
-    monkeypatch.setattr("vendor_plugins.pace.ascii_session.CONFIRM_INTERVAL", 0.01)
+    monkeypatch.setattr("vendor_plugins.pace.session_ascii.CONFIRM_INTERVAL", 0.01)
     sim = _StuckPack(address=2)
     async with await serve_tcp(sim) as server, TcpLink(server.host, server.port, timeout=0.5) as link:
         session = PLUGIN.open_session(link, SessionOptions(control_enabled=True))

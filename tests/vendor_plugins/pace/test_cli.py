@@ -20,7 +20,7 @@ import pytest
 
 from tests.vendor_plugins.cli_runner import bmsgw, spawn, stop
 from vendor_plugins.pace.plugin import PLUGIN
-from vendor_plugins.pace.simulator import PaceAsciiSimulator
+from vendor_plugins.pace.simulator_ascii import PaceAsciiSimulator
 from vendor_plugins.plugin import SimulatorOptions
 from vendor_plugins.sim.tcp import SimServer, serve_tcp
 

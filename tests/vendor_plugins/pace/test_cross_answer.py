@@ -8,10 +8,10 @@ from __future__ import annotations
 import pytest
 
 from vendor_plugins.errors import BmsError
-from vendor_plugins.pace import ascii_codec as codec
-from vendor_plugins.pace import ascii_layout as layout
+from vendor_plugins.pace import codec_ascii as codec
+from vendor_plugins.pace import codec_ascii_layout as layout
 from vendor_plugins.pace import table as t
-from vendor_plugins.pace.simulator import PaceAsciiSimulator
+from vendor_plugins.pace.simulator_ascii import PaceAsciiSimulator
 
 
 def _info(sim: PaceAsciiSimulator, cid2: int) -> bytes:

@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 
 from tests.vectors import load_vectors, vector
 from vendor_plugins.errors import BmsError, ChecksumError, FrameError
-from vendor_plugins.pace import ascii_codec as codec
-from vendor_plugins.pace import ascii_layout as layout
-from vendor_plugins.pace import modbus_codec as mb
+from vendor_plugins.pace import codec_ascii as codec
+from vendor_plugins.pace import codec_ascii_layout as layout
+from vendor_plugins.pace import codec_modbus as mb
 from vendor_plugins.pace import table as t
-from vendor_plugins.pace.modbus_sim import RtuRequestAssembler
+from vendor_plugins.pace.simulator_modbus import RtuRequestAssembler
 
 REAL_ANALOG = bytes.fromhex(
     "7e3235303134363030463037413030303131303043433730434338304343373043433730434337304343353043433630434337304343"

@@ -14,10 +14,10 @@ import pytest
 from tests.vectors import vector
 from vendor_plugins.errors import ConfigError, ControlRefused, DeviceError, DeviceTimeout, TransportError
 from vendor_plugins.model import Alarm, Switch
-from vendor_plugins.pace.modbus_session import PaceModbusSession
-from vendor_plugins.pace.modbus_sim import PaceRtuSimulator, serve_modbus_tcp
 from vendor_plugins.pace.plugin import PLUGIN
-from vendor_plugins.pace.state import PaceState
+from vendor_plugins.pace.session_modbus import PaceModbusSession
+from vendor_plugins.pace.simulator_modbus import PaceRtuSimulator, serve_modbus_tcp
+from vendor_plugins.pace.simulator_state import PaceState
 from vendor_plugins.plugin import SessionOptions
 from vendor_plugins.poller import BusPoller
 from vendor_plugins.sim.tcp import serve_tcp

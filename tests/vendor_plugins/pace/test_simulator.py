@@ -14,14 +14,14 @@ from hypothesis import strategies as st
 
 from tests.vectors import load_vectors, vector
 from vendor_plugins.model import Alarm
-from vendor_plugins.pace import ascii_codec as codec
-from vendor_plugins.pace import ascii_layout as layout
-from vendor_plugins.pace import modbus_codec as mb
+from vendor_plugins.pace import codec_ascii as codec
+from vendor_plugins.pace import codec_ascii_layout as layout
+from vendor_plugins.pace import codec_modbus as mb
 from vendor_plugins.pace import table as t
-from vendor_plugins.pace.bits import bit_numbers
-from vendor_plugins.pace.modbus_sim import PaceRtuSimulator
-from vendor_plugins.pace.simulator import PaceAsciiSimulator
-from vendor_plugins.pace.state import PaceState
+from vendor_plugins.pace.codec_bits import bit_numbers
+from vendor_plugins.pace.simulator_ascii import PaceAsciiSimulator
+from vendor_plugins.pace.simulator_modbus import PaceRtuSimulator
+from vendor_plugins.pace.simulator_state import PaceState
 
 
 def _raw(vid: str, key: str = "response_hex") -> bytes:

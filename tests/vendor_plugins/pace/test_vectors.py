@@ -18,9 +18,9 @@ import pytest
 from tests.vectors import load_vectors, vector, vector_ids
 from vendor_plugins.errors import AddressError, ChecksumError, DeviceError, FrameError
 from vendor_plugins.model import BmsSnapshot
-from vendor_plugins.pace import ascii_codec as codec
-from vendor_plugins.pace import ascii_layout as layout
-from vendor_plugins.pace import modbus_codec as mb
+from vendor_plugins.pace import codec_ascii as codec
+from vendor_plugins.pace import codec_ascii_layout as layout
+from vendor_plugins.pace import codec_modbus as mb
 from vendor_plugins.pace import table as t
 
 ASCII_IDS = vector_ids("pace_ascii")

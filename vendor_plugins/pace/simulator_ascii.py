@@ -3,9 +3,10 @@
 Sans-IO (``handle(request) -> response | None``). A pack answers only requests to its own address (ADR) and stays
 silent otherwise, so ``serve_tcp([PaceAsciiSimulator(address=1), ..., PaceAsciiSimulator(address=15)])`` is a
 15-pack bus behind one bridge (``serve_pty(..., baud=9600)`` adds wire-time pacing). Every answer is generated
-from :class:`~.state.PaceState`: 0x42 analog, 0x44 warn, 0x90 pack number, 0xC1/0xC2 device info, 0x99 buzzer /
-LED / limiter, 0x9A/0x9B MOSFET switching (v0x25; switching both MOSFETs off is refused with RTN 0x09, as real
-packs do), and RTN 0x04 for any other command. ``advance`` runs a compressed charge/discharge cycle in "live" mode.
+from :class:`~.simulator_state.PaceState`: 0x42 analog, 0x44 warn, 0x90 pack number, 0xC1/0xC2 device info,
+0x99 buzzer / LED / limiter, 0x9A/0x9B MOSFET switching (v0x25; switching both MOSFETs off is refused with RTN 0x09,
+as real packs do), and RTN 0x04 for any other command. ``advance`` runs a compressed charge/discharge cycle in "live"
+mode.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ import random
 
 from ..framing import FrameAssembler
 from ..sim.base import RequestLog, Simulator
-from . import ascii_codec as codec
-from . import ascii_layout as layout
+from . import codec_ascii as codec
+from . import codec_ascii_layout as layout
 from . import table as t
-from .state import PaceState
+from .simulator_state import PaceState
 
 #: 0x99 sub-commands → (ControlState bit, set it?) as the real PbmsTools traffic shows (PROTOCOLS.md §4.6).
 _CONTROL_99: dict[int, tuple[int, bool]] = {

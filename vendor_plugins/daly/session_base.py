@@ -1,8 +1,10 @@
 """The contract of one DALY protocol family's read and control sequence over a link.
 
-A :class:`FamilyReader` speaks exactly one family (``a5``, ``d2`` or ``p81``). The session picks one — from the
-user's option or by probing — and delegates to it. Probes are read-only and say only whether a valid answer came
-back; a link that cannot connect at all is not a "no" but an error, raised as such.
+A :class:`FamilyReader` speaks exactly one family (``a5``, ``d2`` or ``p81``). The session (:mod:`.session`) picks
+one — from the user's option or by probing — and delegates to it. Every family exchanges frames, so a reader takes
+its link as a byte link once, when it is made (:class:`~vendor_plugins.errors.UnsupportedError` for a register
+link). Probes are read-only and say only whether a valid answer came back; a link that cannot connect at all is not
+a "no" but an error, raised as such.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import abc
 from typing import Final
 
 from ..model import BmsSnapshot, DeviceInfo, Switch
-from ..transports.base import Link
+from ..transports.base import ByteLink, Link, as_byte_link
 
 #: How many times, and how far apart, control reads the state back before calling it not confirmed.
 CONFIRM_ATTEMPTS: Final = 3
@@ -25,8 +27,8 @@ class FamilyReader(abc.ABC):
     family: str
 
     def __init__(self, link: Link) -> None:
-        """Talk over ``link`` (not owned: the caller closes it)."""
-        self.link = link
+        """Talk over ``link``, a byte link (not owned: the caller closes it)."""
+        self.link: ByteLink = as_byte_link(link)
 
     @property
     def label(self) -> str:

@@ -18,8 +18,8 @@ from ..errors import AddressError, ChecksumError, DeviceError, FrameError
 from ..fields import pack, unpack
 from ..model import Alarm, BmsSnapshot, DeviceInfo
 from . import table as t
-from .ascii_layout import temperatures_of
-from .bits import Flags, bit_numbers, encode_flags
+from .codec_ascii_layout import temperatures_of
+from .codec_bits import Flags, bit_numbers, encode_flags
 
 IMAGE_REGISTERS = t.MODBUS_LAST_READ + 1
 

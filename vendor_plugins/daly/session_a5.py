@@ -6,7 +6,7 @@ goes out — never answer it: the link drops what is unread before sending, and 
 waits for exactly the frames the cell/sensor count needs; if one never comes the error names it. The 8-bit sum
 lets a byte-shifted window through once in 256: the assembler refuses a frame followed by bytes no frame starts
 with, an answer whose frame a later chunk showed to be shifted is refused here, multi-frame answers must arrive as
-frames 1..n once each, and the codec cross-checks the answers before a snapshot exists (:mod:`.a5`).
+frames 1..n once each, and the codec cross-checks the answers before a snapshot exists (:mod:`.codec_a5`).
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from collections.abc import Sequence
 from ..errors import ControlNotConfirmed, DeviceTimeout, FrameError, ProtocolError
 from ..framing import Expect, Frame
 from ..model import BmsSnapshot, DeviceInfo, Switch
-from ..transports.base import Link, as_byte_link
-from . import a5
+from ..transports.base import Link
+from . import codec_a5 as a5
 from . import table as t
-from .reader import CONFIRM_ATTEMPTS, CONFIRM_INTERVAL, FamilyReader
+from .session_base import CONFIRM_ATTEMPTS, CONFIRM_INTERVAL, FamilyReader
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -72,9 +72,7 @@ class A5Reader(FamilyReader):
     # --- probing ------------------------------------------------------------------------------------
     async def _answers_at(self, host: int) -> bool:
         try:
-            frames = await as_byte_link(self.link).exchange(
-                a5.build_request(t.CMD_PACK, host), _single(t.CMD_PACK, _Assemblers())
-            )
+            frames = await self.link.exchange(a5.build_request(t.CMD_PACK, host), _single(t.CMD_PACK, _Assemblers()))
             a5.decode_fields(t.CMD_PACK, frames[0].payload)
         except (DeviceTimeout, ProtocolError) as err:
             _LOGGER.debug("%s: no A5 answer at host 0x%02X: %s", self.link.description, host, err)
@@ -99,7 +97,7 @@ class A5Reader(FamilyReader):
     async def _payload(self, command: int) -> bytes:
         request = a5.build_request(command, await self._host())
         assemblers = _Assemblers()
-        frames = await as_byte_link(self.link).exchange(request, _single(command, assemblers))
+        frames = await self.link.exchange(request, _single(command, assemblers))
         assemblers.check(command)
         return a5.check_answer(frames[0], command)
 
@@ -123,9 +121,7 @@ class A5Reader(FamilyReader):
         request = a5.build_request(command, await self._host())
         assemblers = _Assemblers()
         try:
-            frames = await as_byte_link(self.link).exchange(
-                request, Expect(assembler=assemblers, match=is_answer, until=complete)
-            )
+            frames = await self.link.exchange(request, Expect(assembler=assemblers, match=is_answer, until=complete))
         except DeviceTimeout as err:
             missing = ", ".join(map(str, a5.missing_frames(seen, needed)))
             received = ", ".join(map(str, sorted(set(seen)))) or "none"
@@ -171,7 +167,7 @@ class A5Reader(FamilyReader):
         command = t.CMD_CHARGE_SWITCH if switch is Switch.CHARGE else t.CMD_DISCHARGE_SWITCH
         request = a5.build_switch(switch, on, await self._host())
         try:
-            frames = await as_byte_link(self.link).exchange(request, _single(command, _Assemblers()))
+            frames = await self.link.exchange(request, _single(command, _Assemblers()))
             acknowledged = a5.check_answer(frames[0], command)[0]
             if acknowledged != int(on):
                 _LOGGER.warning("DALY acknowledged %s %s with %d; checking the state", switch, on, acknowledged)

@@ -18,10 +18,10 @@ import logging
 from ..errors import ControlNotConfirmed, ControlRefused, DeviceError, DeviceTimeout, FrameError, ProtocolError
 from ..framing import Expect, Frame
 from ..model import BmsSnapshot, DeviceInfo, Switch
-from ..transports.base import Link, as_byte_link
-from . import d2
+from ..transports.base import Link
+from . import codec_d2 as d2
 from . import table as t
-from .reader import CONFIRM_ATTEMPTS, CONFIRM_INTERVAL, FamilyReader
+from .session_base import CONFIRM_ATTEMPTS, CONFIRM_INTERVAL, FamilyReader
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ class ModbusReader(FamilyReader):
     """D2 or P81 over one link."""
 
     def __init__(self, link: Link, variant: d2.Variant) -> None:
-        """Speak ``variant`` (:data:`~.d2.D2` or :data:`~.d2.P81`)."""
+        """Speak ``variant`` (:data:`~.codec_d2.D2` or :data:`~.codec_d2.P81`)."""
         super().__init__(link)
         self.variant = variant
         self.family = variant.family
@@ -59,13 +59,13 @@ class ModbusReader(FamilyReader):
     async def read_registers(self, start: int, count: int, what: str) -> bytes:
         """``count`` registers from ``start`` (:class:`DeviceError` when the unit answers with an exception)."""
         request = d2.build_read(self.variant.request_device, start, count)
-        frames = await as_byte_link(self.link).exchange(request, self._expect(t.FC_READ, 2 * count))
+        frames = await self.link.exchange(request, self._expect(t.FC_READ, 2 * count))
         return d2.check_read(frames[0], count, what)
 
     async def write_register(self, register: int, value: int, what: str) -> None:
         """Function 06, checked against the device's echo."""
         request = d2.build_write(self.variant.request_device, register, value)
-        frames = await as_byte_link(self.link).exchange(request, self._expect(t.FC_WRITE))
+        frames = await self.link.exchange(request, self._expect(t.FC_WRITE))
         d2.check_echo(frames[0], request, what)
 
     # --- status -------------------------------------------------------------------------------------

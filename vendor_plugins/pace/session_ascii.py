@@ -15,8 +15,8 @@ from ..framing import Expect, Frame
 from ..model import BmsSnapshot, DeviceInfo, Switch
 from ..plugin import Session, SessionOptions
 from ..transports.base import Link, as_byte_link
-from . import ascii_codec as codec
-from . import ascii_layout as layout
+from . import codec_ascii as codec
+from . import codec_ascii_layout as layout
 from . import table as t
 
 CONFIRM_ATTEMPTS = 3
@@ -38,8 +38,9 @@ class PaceAsciiSession(Session):
     default_address = 1
 
     def __init__(self, link: Link, options: SessionOptions, variant: codec.Variant = codec.V25) -> None:
-        """Speak ``variant`` over ``link``."""
+        """Speak ``variant`` over ``link`` (a byte link; any other raises ``UnsupportedError``)."""
         super().__init__(link, options)
+        self.byte_link = as_byte_link(link)
         self.variant = variant
         self.family = variant.family
 
@@ -51,7 +52,7 @@ class PaceAsciiSession(Session):
 
     async def request(self, address: int, request: bytes, what: str) -> bytes:
         """Send ``request`` to the pack at ``address`` and return the INFO of its normal answer."""
-        frames = await as_byte_link(self.link).exchange(request, self._expect(address))
+        frames = await self.byte_link.exchange(request, self._expect(address))
         return codec.check_response(codec.from_frame(frames[0]), address, self.variant, what)
 
     async def read_analog(self, address: int) -> layout.AnalogInfo:
@@ -103,7 +104,7 @@ class PaceAsciiSession(Session):
             raise ControlRefused(f"MOSFET control is documented for PACE v0x25 only, not {self.family}")
         request = codec.build_mosfet(address, switch is Switch.CHARGE, on)
         what = f"switching the {switch} MOSFET {'on' if on else 'off'}"
-        frames = await as_byte_link(self.link).exchange(request, self._expect(address))
+        frames = await self.byte_link.exchange(request, self._expect(address))
         reply = codec.from_frame(frames[0])
         if reply.rtn != t.RTN_OK:
             reason = codec.rtn_text(reply.rtn)

@@ -22,7 +22,7 @@ from ..errors import ChecksumError, FrameError, ImplausibleValueError
 from ..fields import Field, pack, unpack
 from ..framing import Frame, FrameAssembler
 from ..model import BmsSnapshot, DeviceInfo, Switch, Temperature, TemperatureKind
-from . import faults
+from . import codec_faults as faults
 from . import table as t
 
 ZERO_DATA: Final = bytes(t.A5_DATA_LEN)

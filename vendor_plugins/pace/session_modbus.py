@@ -1,6 +1,6 @@
 """The PACE Modbus RTU session (register map V1.3): read-only, same snapshot fields as the ASCII protocol.
 
-It needs a :class:`~vendor_plugins.transports.modbus.ModbusLink` (Modbus-TCP, RTU over serial, or RTU through a
+It needs a :class:`~vendor_plugins.transports.base.RegisterLink` (Modbus-TCP, RTU over serial, or RTU through a
 TCP bridge). Registers 0-7, 9-12 and 15-36 are read per unit (1-16); a unit that rejects a block with exception 2
 (a real Revov R100 rejects 0-7, PROTOCOLS.md §4.7) has that block read register by register from then on. V1.3 has
 no MOSFET register, so control is refused.
@@ -8,28 +8,23 @@ no MOSFET register, so control is refused.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from ..errors import ConfigError, ControlRefused, DeviceError
+from ..errors import ConfigError, ControlRefused, DeviceError, UnsupportedError
 from ..model import BmsSnapshot, DeviceInfo, Switch
 from ..plugin import Session, SessionOptions
-from ..transports.base import Link
-from . import modbus_codec as codec
+from ..transports.base import Link, RegisterLink, as_register_link
+from . import codec_modbus as codec
 from . import table as t
 
-if TYPE_CHECKING:
-    from ..transports.modbus import ModbusLink
 
-
-def _modbus_link(link: Link) -> ModbusLink:
-    from ..transports.modbus import ModbusLink
-
-    if not isinstance(link, ModbusLink):
+def _register_link(link: Link) -> RegisterLink:
+    """``link`` as a register link, or a :class:`ConfigError` that says which options give one."""
+    try:
+        return as_register_link(link)
+    except UnsupportedError as err:
         raise ConfigError(
             f"PACE Modbus needs a Modbus link (--modbus-tcp, or --serial/--tcp with --protocol modbus),"
             f" not {link.description}"
-        )
-    return link
+        ) from err
 
 
 class PaceModbusSession(Session):
@@ -39,9 +34,9 @@ class PaceModbusSession(Session):
     default_address = 1
 
     def __init__(self, link: Link, options: SessionOptions) -> None:
-        """Bind to a Modbus link."""
+        """Bind to a register (Modbus) link; any other link is a :class:`ConfigError`."""
         super().__init__(link, options)
-        self.modbus = _modbus_link(link)
+        self.register_link = _register_link(link)
         #: (unit, first register) of blocks a unit refused as a whole: read one register at a time from then on.
         self.split_blocks: set[tuple[int, int]] = set()
 
@@ -54,12 +49,12 @@ class PaceModbusSession(Session):
     async def _block(self, unit: int, first: int, count: int) -> list[int]:
         if (unit, first) not in self.split_blocks:
             try:
-                return await self.modbus.read_registers(unit, first, count)
+                return await self.register_link.read_registers(unit, first, count)
             except DeviceError as err:
                 if "exception 2" not in str(err) or count == 1:
                     raise
                 self.split_blocks.add((unit, first))
-        return [(await self.modbus.read_registers(unit, first + n, 1))[0] for n in range(count)]
+        return [(await self.register_link.read_registers(unit, first + n, 1))[0] for n in range(count)]
 
     async def read_registers(self, unit: int) -> codec.PackRegisters:
         """Registers 0-36 of ``unit`` (the reserved ones read as 0)."""
@@ -74,7 +69,7 @@ class PaceModbusSession(Session):
         """Version, model and pack serial (registers 150-179) and the cell count."""
         unit = self._unit(address)
         first, count = t.MODBUS_INFO_BLOCK
-        info = await self.modbus.read_registers(unit, first, count)
+        info = await self.register_link.read_registers(unit, first, count)
         cells = await self._block(unit, *t.MODBUS_CELLS_BLOCK)
         cell_count = sum(1 for mv in cells[: t.MODBUS_CELLS] if mv)
         return codec.to_device_info(info, unit, cell_count)

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from ..fields import Field
-from . import a5, d2, faults
+from . import codec_a5 as a5
+from . import codec_d2 as d2
+from . import codec_faults as faults
 from . import table as t
 
 _A5 = {cmd: {f.name: f for f in layout} for cmd, layout in t.A5_LAYOUTS.items()}
@@ -61,7 +63,7 @@ class DalyState:
     balancing: set[int] = field(default_factory=set)
     balancer: int | None = None  # D2 0x34 / P81 0x4D; None: 1 while any cell balances
     balancer_switch: int = 1  # register 0xCF
-    faults: set[str] = field(default_factory=set)  # names of faults.BIT_NAMES
+    faults: set[str] = field(default_factory=set)  # names of codec_faults.BIT_NAMES
     fault_code: int = 0
     fault_status_4: int = 0  # D2 register 0x3D (reserved)
     mosfet_temperature: float | None = 27.0

@@ -1,7 +1,7 @@
 """Simulated PACE packs on Modbus: a pymodbus server (Modbus-TCP, or RTU over TCP) and a sans-IO RTU simulator.
 
-Both fill registers 0-36 and 150-179 from the same :class:`~.state.PaceState` through the V1.3 register table
-(:func:`~.modbus_codec.encode_registers`), regenerated on every read so a "live" pack changes between polls.
+Both fill registers 0-36 and 150-179 from the same :class:`~.simulator_state.PaceState` through the V1.3 register
+table (:func:`~.codec_modbus.encode_registers`), regenerated on every read so a "live" pack changes between polls.
 Reserved registers (8, 13-14, 37-149, 180+) are not in the datastore, so reading them gives exception 2, as on a
 real unit. ``reject_pack_block`` reproduces the Revov R100 capture that refused the 0-7 block with exception 2.
 
@@ -27,9 +27,9 @@ from ..crc import crc16_modbus
 from ..errors import ChecksumError, FrameError
 from ..framing import Frame, FrameAssembler
 from ..sim.base import RequestLog, Simulator
-from . import modbus_codec as codec
+from . import codec_modbus as codec
 from . import table as t
-from .state import PaceState
+from .simulator_state import PaceState
 
 _READ_RANGES = ((0, 8), (9, 4), (15, 22))
 _INFO_FIRST, _INFO_COUNT = t.MODBUS_INFO_BLOCK

@@ -19,7 +19,7 @@ from ..errors import FrameError
 from ..fields import pack, table_size, unpack
 from ..model import Alarm, BmsSnapshot, Temperature, TemperatureKind
 from . import table as t
-from .bits import Flags, bit_numbers
+from .codec_bits import Flags, bit_numbers
 
 ANALOG_TAIL_SIZE = {t.VER_25: table_size(t.ANALOG_TAIL_25), t.VER_20: table_size(t.ANALOG_TAIL_20)}
 _EXT_20_SIZE = table_size(t.ANALOG_EXT_20)

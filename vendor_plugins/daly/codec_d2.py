@@ -27,7 +27,7 @@ from ..errors import ChecksumError, DeviceError, FrameError
 from ..fields import Field, pack, unpack
 from ..framing import Frame, FrameAssembler
 from ..model import Alarm, BmsSnapshot, DeviceInfo, Temperature, TemperatureKind
-from . import faults
+from . import codec_faults as faults
 from . import table as t
 
 MAX_READ_REGS: Final = 125

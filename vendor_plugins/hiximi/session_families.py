@@ -19,18 +19,17 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from ..daly import d2
+from ..daly import codec_d2 as d2
 from ..daly import table as daly_table
-from ..daly.a5 import build_request as a5_request
-from ..daly.a5_reader import A5Reader
-from ..daly.d2_reader import ModbusReader
-from ..daly.plugin import DalySession
-from ..errors import ConfigError, DeviceError, DeviceTimeout, ProtocolError
+from ..daly.codec_a5 import build_request as a5_request
+from ..daly.session import DalySession
+from ..daly.session_a5 import A5Reader
+from ..daly.session_d2 import ModbusReader
+from ..errors import ConfigError, DeviceError, DeviceTimeout, ProtocolError, UnsupportedError
 from ..jbd import codec as jbd_codec
-from ..jbd import table as jbd_table
-from ..jbd.plugin import JbdSession
-from ..plugin import BleProfile, Session, SessionOptions
-from ..transports.base import Link
+from ..jbd.plugin import PLUGIN as JBD
+from ..plugin import BleProfile, Session, SessionOptions, VendorPlugin
+from ..transports.base import ByteLink, Link
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -42,7 +41,18 @@ AUTO = "auto"
 
 #: A read-only probe: whether the family answers on the link (``host`` = the DALY A5 host address, if given).
 #: It returns the options the family's session needs (the A5 host address that answered), or ``None``.
-Probe = Callable[[Link, int | None], Awaitable[dict[str, str | int] | None]]
+Probe = Callable[[ByteLink, int | None], Awaitable[dict[str, str | int] | None]]
+
+#: JBD's basic-info read (register 0x03), built by JBD's codec — named in messages; the probe itself is the JBD
+#: session's own read (a test checks the two agree).
+JBD_BASIC_READ = jbd_codec.build_read(0x03)
+
+
+def _profile(plugin: VendorPlugin) -> BleProfile:
+    """The GATT profile ``plugin`` declares (every family HiXiMi may speak has one)."""
+    if plugin.ble_profile is None:
+        raise UnsupportedError(f"{plugin.title} declares no BLE profile")
+    return plugin.ble_profile
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +70,12 @@ class Family:
 
 # --- JBD ------------------------------------------------------------------------------------------------
 def _describe_jbd(host: int | None) -> str:
-    return f"JBD basic info 0x03 ({jbd_codec.build_read(jbd_table.REG_BASIC).hex(' ').upper()})"
+    return f"JBD basic info 0x03 ({JBD_BASIC_READ.hex(' ').upper()})"
 
 
-async def _probe_jbd(link: Link, host: int | None) -> dict[str, str | int] | None:
+async def _probe_jbd(link: ByteLink, host: int | None) -> dict[str, str | int] | None:
     try:
-        await JbdSession(link, SessionOptions()).read_basic()
+        await JBD.open_session(link).read_basic()
     except (DeviceTimeout, ProtocolError, DeviceError) as err:
         _LOGGER.debug("%s: no JBD answer: %s", link.description, err)
         return None
@@ -73,7 +83,7 @@ async def _probe_jbd(link: Link, host: int | None) -> dict[str, str | int] | Non
 
 
 def _bind_jbd(link: Link, options: SessionOptions) -> Session:
-    return JbdSession(link, options)
+    return JBD.open_session(link, options)
 
 
 # --- DALY D2 --------------------------------------------------------------------------------------------
@@ -82,7 +92,7 @@ def _describe_d2(host: int | None) -> str:
     return f"DALY D2 status ({request.hex(' ').upper()})"
 
 
-async def _probe_d2(link: Link, host: int | None) -> dict[str, str | int] | None:
+async def _probe_d2(link: ByteLink, host: int | None) -> dict[str, str | int] | None:
     return {} if await ModbusReader(link, d2.D2).probe() else None
 
 
@@ -102,7 +112,7 @@ def _describe_a5(host: int | None) -> str:
     return f"DALY A5 0x90 at {requests}"
 
 
-async def _probe_a5(link: Link, host: int | None) -> dict[str, str | int] | None:
+async def _probe_a5(link: ByteLink, host: int | None) -> dict[str, str | int] | None:
     reader = A5Reader(link, host)
     if not await reader.probe() or reader.host_address is None:
         return None
@@ -115,7 +125,7 @@ def _bind_a5(link: Link, options: SessionOptions) -> Session:
 
 #: Every family, in the (safe, read-only) order detection probes them.
 PROBE_ORDER: tuple[Family, ...] = (
-    Family("jbd", jbd_table.BLE_PROFILE, _describe_jbd, _probe_jbd, _bind_jbd),
+    Family("jbd", _profile(JBD), _describe_jbd, _probe_jbd, _bind_jbd),
     Family("daly-d2", daly_table.BLE_PROFILE, _describe_d2, _probe_d2, _bind_d2),
     Family("daly-a5", daly_table.BLE_PROFILE, _describe_a5, _probe_a5, _bind_a5),
 )

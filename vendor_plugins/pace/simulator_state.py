@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 
 from ..model import Alarm
 from . import table as t
-from .ascii_layout import AnalogBlock, AnalogInfo, WarnInfo, soh_of
-from .bits import encode_flags
-from .modbus_codec import PackRegisters, status_flag
+from .codec_ascii_layout import AnalogBlock, AnalogInfo, WarnInfo, soh_of
+from .codec_bits import encode_flags
+from .codec_modbus import PackRegisters, status_flag
 
 
 @dataclass(slots=True, kw_only=True)
@@ -209,3 +209,12 @@ class PaceState:
     def snapshot_soh(self) -> float | None:
         """SoH the ASCII codec derives for this state (for tests)."""
         return soh_of(self.analog_block())
+
+
+def initial_state(address: int, seed: int | None) -> PaceState:
+    """A plausible pack that differs a little per address (so a bus of them is easy to tell apart)."""
+    state = PaceState()
+    state.remaining_capacity = round(55.0 + 2.5 * address, 2)
+    state.cycles = 100 + 7 * address + (seed or 0) % 5
+    state.serial_number = f"SIM{address:02d}{(seed or 0) % 10000:04d}"
+    return state

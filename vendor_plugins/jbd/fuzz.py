@@ -1,0 +1,36 @@
+"""The JBD fuzz entry points (sans-IO codec functions that take wire bytes) and the seeds they start from."""
+
+from __future__ import annotations
+
+from ..framing import fed_in_two
+from ..plugin import FuzzTarget
+from . import codec
+from . import table as t
+from .simulator import JbdSimulator
+
+
+def _parse_request(data: bytes) -> object:
+    return codec.parse_frame(data, request=True)
+
+
+def fuzz_targets() -> tuple[FuzzTarget, ...]:
+    """Every codec entry point that takes bytes from the wire (names without the plugin prefix)."""
+    return (
+        FuzzTarget("parse_frame", codec.parse_frame),
+        FuzzTarget("parse_request", _parse_request),
+        FuzzTarget("assembler", fed_in_two(codec.JbdAssembler, codec.parse_frame)),
+        FuzzTarget("decode_basic", codec.decode_basic),
+        FuzzTarget("decode_cells", codec.decode_cells),
+        FuzzTarget("decode_hardware", codec.decode_hardware),
+    )
+
+
+def fuzz_seeds() -> tuple[bytes, ...]:
+    """The simulator's answers to the three read registers (whole frame and payload), a read and a MOSFET write."""
+    simulator = JbdSimulator()
+    out: list[bytes] = []
+    for register in (t.REG_BASIC, t.REG_CELLS, t.REG_HARDWARE):
+        reply = simulator.handle(codec.build_read(register)) or b""
+        out += [reply, reply[4:-3]]
+    out += [codec.build_read(t.REG_BASIC), codec.build_write(t.REG_MOS, b"\x00\x02")]
+    return tuple(seed for seed in out if seed)
