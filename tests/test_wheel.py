@@ -79,6 +79,8 @@ def test_the_wheel_ships_the_library_only(wheel: zipfile.ZipFile) -> None:
 
 @pytest.mark.timeout(300)
 def test_no_fault_injection_rig_truth_or_bus_outage_module_is_shipped(wheel: zipfile.ZipFile) -> None:
+    """Not at the old paths, not anywhere: no shipped module defines a class of tests/support (so give those
+    distinctive names) or imports from ``tests``."""
     names = set(wheel.namelist())
     assert not names & OLD_HOMES, names & OLD_HOMES
     support = {path.stem: ast.parse(path.read_text(encoding="utf-8")) for path in SUPPORT.glob("*.py")}

@@ -30,7 +30,7 @@ from vendor_plugins.transports import ModbusLink, TcpLink
 from vendor_plugins.transports.base import Link
 
 from .faults import FaultInjector, FaultPlan, FaultyTcpServer, serve_faulty_tcp
-from .rigs import Target, bus_targets, full_bus
+from .rigs import PluginTarget, bus_targets, full_bus
 
 #: Packs on a bus.
 BUS_SIZE = 15
@@ -47,8 +47,8 @@ FRAME_KINDS: tuple[OutageKind, ...] = ("refused", "silent", "silent-mid-cycle")
 REGISTER_KINDS: tuple[OutageKind, ...] = ("refused",)
 
 
-def _buses() -> tuple[Target, ...]:
-    buses: list[Target] = []
+def _buses() -> tuple[PluginTarget, ...]:
+    buses: list[PluginTarget] = []
     for target in bus_targets():
         bus = full_bus(target, BUS_SIZE, name=f"{target.name}-bus")
         if all((b.plugin, b.family, b.registers) != (bus.plugin, bus.family, bus.registers) for b in buses):
@@ -65,12 +65,12 @@ REGISTER_BUS = next((b for b in BUSES if b.registers), None)
 #: The addresses on :data:`FRAME_BUS`.
 PACKS: tuple[int, ...] = tuple(a for a in FRAME_BUS.addresses if a is not None)
 #: The (bus, outage kind) pairs the benchmark measures.
-SCENARIOS: tuple[tuple[Target, OutageKind], ...] = tuple(
+SCENARIOS: tuple[tuple[PluginTarget, OutageKind], ...] = tuple(
     (bus, kind) for bus in BUSES for kind in (REGISTER_KINDS if bus.registers else FRAME_KINDS)
 )
 
 
-def missing(bus: Target) -> int:
+def missing(bus: PluginTarget) -> int:
     """The pack that is missing all along in :func:`run_outage`: the bus's seventh (a pack-level failure)."""
     address = bus.addresses[6]
     assert address is not None
@@ -99,7 +99,7 @@ class BusMember(Simulator):
         return self.inner.handle(request) if self.present else None
 
 
-def bus_simulators(bus: Target) -> list[BusMember]:
+def bus_simulators(bus: PluginTarget) -> list[BusMember]:
     """One static simulator of ``bus``'s family per address (seeded by its address), each removable."""
     options = [SimulatorOptions(family=bus.family, address=a, seed=a, profile="static") for a in bus.addresses]
     return [BusMember(bus.plugin.create_simulator(o)) for o in options]
@@ -117,7 +117,7 @@ class FaultyBus:
 
 
 @asynccontextmanager
-async def faulty_bus(bus: Target) -> AsyncIterator[FaultyBus]:
+async def faulty_bus(bus: PluginTarget) -> AsyncIterator[FaultyBus]:
     """Serve :func:`bus_simulators` through a clean (for now) injector; link and server are closed on exit."""
     sims = bus_simulators(bus)
     injector = FaultInjector(FaultPlan(), seed=1)
@@ -147,7 +147,7 @@ async def cycles_to_recovery(poller: BusPoller, expected: tuple[int, ...], limit
 
 
 async def run_outage(
-    make_poller: Callable[[Session], BusPoller], bus: Target, kind: OutageKind, *, outage_cycles: int = 4
+    make_poller: Callable[[Session], BusPoller], bus: PluginTarget, kind: OutageKind, *, outage_cycles: int = 4
 ) -> tuple[int, list[int], BusPoller]:
     """Poll ``bus`` through an outage of ``kind`` lasting ``outage_cycles`` cycles; return cycles to recover.
 

@@ -8,7 +8,7 @@ come from the plugin (:func:`transports_for`).
 Entry points:
 
 * :data:`TARGETS` — every reliability target the registry's plugins declare (``VendorPlugin.reliability_targets``),
-  by target name, each a :class:`Target` (plugin + :class:`~vendor_plugins.plugin.RigTarget`);
+  by target name, each a :class:`PluginTarget` (plugin + :class:`~vendor_plugins.plugin.RigTarget`);
 * :meth:`Rig.for_plugin` — a rig for **any** plugin instance, registered or not (a third-party test plugin)::
 
       for spec in plugin.reliability_targets:
@@ -97,7 +97,7 @@ def transports_for(plugin: VendorPlugin, spec: RigTarget) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True, slots=True)
-class Target:
+class PluginTarget:
     """One plugin's protocol family to torture: how to build its simulators, session and transports."""
 
     plugin: VendorPlugin
@@ -148,21 +148,21 @@ class Target:
         return self.plugin.open_session(link, self.options())
 
 
-def targets_of(plugins: Iterable[VendorPlugin]) -> dict[str, Target]:
+def targets_of(plugins: Iterable[VendorPlugin]) -> dict[str, PluginTarget]:
     """Every reliability target ``plugins`` declare, by name (``plugin.name``-prefixed where two plugins clash)."""
-    out: dict[str, Target] = {}
+    out: dict[str, PluginTarget] = {}
     for plugin in plugins:
         for spec in plugin.reliability_targets:
             key = spec.name if spec.name not in out else f"{plugin.name}.{spec.name}"
-            out[key] = Target(plugin, spec)
+            out[key] = PluginTarget(plugin, spec)
     return out
 
 
 #: Every reliability target of the registry's plugins, by name.
-TARGETS: Mapping[str, Target] = targets_of(default_registry())
+TARGETS: Mapping[str, PluginTarget] = targets_of(default_registry())
 
 
-def bus_targets(targets: Iterable[Target] | None = None) -> list[Target]:
+def bus_targets(targets: Iterable[PluginTarget] | None = None) -> list[PluginTarget]:
     """Targets of multi-address plugins with several packs on one bus (default: from :data:`TARGETS`)."""
     return [
         t
@@ -171,7 +171,7 @@ def bus_targets(targets: Iterable[Target] | None = None) -> list[Target]:
     ]
 
 
-def full_bus(target: Target, packs: int, *, name: str | None = None) -> Target:
+def full_bus(target: PluginTarget, packs: int, *, name: str | None = None) -> PluginTarget:
     """``target`` with ``packs`` packs: its plugin's bus addresses from the target's first address on.
 
     Named ``name`` (default ``<plugin>-bus``); :class:`ValueError` when the bus holds fewer addresses.
@@ -181,10 +181,10 @@ def full_bus(target: Target, packs: int, *, name: str | None = None) -> Target:
     if len(addresses) < packs:
         raise ValueError(f"a {target.plugin.name} bus from address {first} holds fewer than {packs} packs")
     spec = dataclasses.replace(target.spec, name=name or f"{target.plugin.name}-bus", addresses=addresses)
-    return Target(target.plugin, spec)
+    return PluginTarget(target.plugin, spec)
 
 
-def frame_bus(packs: int, *, name: str | None = None) -> Target:
+def frame_bus(packs: int, *, name: str | None = None) -> PluginTarget:
     """The first of :func:`bus_targets` whose session exchanges frames, with ``packs`` packs (:func:`full_bus`)."""
     target = next((t for t in bus_targets() if not t.registers), None)
     if target is None:
@@ -228,7 +228,7 @@ class Rig:
 
     def __init__(
         self,
-        target: Target,
+        target: PluginTarget,
         transport: str,
         plan: FaultPlan,
         *,
@@ -281,7 +281,7 @@ class Rig:
         ``transport`` is one of :func:`transports_for` ``(plugin, target)``; ``plan`` defaults to a clean wire.
         """
         return cls(
-            Target(plugin, target),
+            PluginTarget(plugin, target),
             transport,
             plan if plan is not None else FaultPlan(),
             seed=seed,
