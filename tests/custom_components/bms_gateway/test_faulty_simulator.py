@@ -16,10 +16,10 @@ from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.bms_gateway.const import DEFAULT_SCAN_INTERVAL
+from tests.support.faults import REPLY_FAULTS, FaultInjector, FaultPlan, serve_faulty_tcp
+from tests.support.truth import TruthRecorder, is_allowed
 from vendor_plugins.jbd.plugin import PLUGIN
 from vendor_plugins.jbd.simulator import JbdSimulator
-from vendor_plugins.sim.faults import REPLY_FAULTS, FaultInjector, FaultPlan, serve_faulty_tcp
-from vendor_plugins.sim.truth import TruthRecorder, is_allowed
 
 from .helpers import state_of, tcp_entry
 
