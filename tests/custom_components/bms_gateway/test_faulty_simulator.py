@@ -1,7 +1,7 @@
 """The integration against a faulty simulator: no entity ever shows a value the pack did not report in that poll.
 
 A live JBD simulator (state moving on every request, every reply recorded) behind a faulty TCP bridge
-(:mod:`vendor_plugins.sim.faults`, single faults of every kind). After each poll, either the pack's entities are
+(:mod:`tests.support.faults`, single faults of every kind). After each poll, either the pack's entities are
 unavailable, or the coordinator's snapshot is one a fresh session rebuilds from clean replies of that very poll and
 the entities show exactly its values. Once the faults stop, the next poll brings every entity back.
 """
