@@ -99,6 +99,11 @@ class ProbeLink(ByteLink):
         return self.inner.description
 
     @property
+    def connected(self) -> bool:
+        """Whether the wrapped link is connected."""
+        return self.inner.connected
+
+    @property
     def profile(self) -> BleProfile:
         """The wrapped BLE link's profile (``AttributeError`` on other links)."""
         profile = getattr(self.inner, "profile", None)

@@ -65,12 +65,23 @@ class Link(AsyncClosing):
     """A connection to one device or bus: what every link offers, whatever it moves.
 
     ``tap``, when set, sees the raw traffic: ``tap("tx" | "rx", data)`` for every piece of bytes sent or received
-    (``bmsgw capture`` and Home Assistant's diagnostics record through it). Every link honours it.
+    (``bmsgw capture`` and Home Assistant's diagnostics record through it). Every link honours it, and keeps the
+    statistics ``connected``, ``timeout``, ``bytes_sent`` and ``bytes_received``.
     """
 
     kind: LinkKind
     #: Optional observer of raw traffic (``None``: nobody listens).
     tap: Callable[[str, bytes], None] | None = None
+    #: Default per-request timeout (seconds).
+    timeout: float = DEFAULT_TIMEOUT
+    #: Bytes written to and received from the device so far (statistics for diagnostics).
+    bytes_sent: int = 0
+    bytes_received: int = 0
+
+    @property
+    def connected(self) -> bool:
+        """Whether the underlying connection is open now (links that connect say so; a wrapper asks its link)."""
+        return False
 
     @property
     @abc.abstractmethod
