@@ -1,6 +1,6 @@
 """Traffic capture and replay, in the JSON shape of ``shared/protocols/vectors/*.json``.
 
-:class:`CaptureRecorder` taps a byte link and records every request and every received chunk with a timestamp.
+:class:`CaptureRecorder` taps a link and records every request and every received chunk with a timestamp.
 :meth:`CaptureRecorder.entries` turns that into vector entries (one per request: ``request_hex``,
 ``response_hex``, the raw ``traffic`` with directions and times, and what the library decoded), so an owner can
 attach the file to a bug report and we can turn it into a test. :class:`ReplayLink` answers a session's requests
@@ -19,7 +19,7 @@ from typing import Any
 from . import __version__
 from .errors import ConfigError
 from .plugin import LinkKind
-from .transports.base import BufferedByteLink, ByteLink
+from .transports.base import BufferedByteLink, Link
 
 CAPTURE_TYPE = "real capture (bmsgw capture)"
 
@@ -33,7 +33,7 @@ class _Event:
 
 @dataclass(slots=True)
 class CaptureRecorder:
-    """Records the raw traffic of one byte link."""
+    """Records the raw traffic of one link."""
 
     vendor: str
     events: list[_Event] = field(default_factory=list)
@@ -41,10 +41,8 @@ class CaptureRecorder:
     source: str = ""
     _start: float = field(default_factory=time.monotonic)
 
-    def attach(self, link: ByteLink) -> None:
-        """Start recording ``link``'s traffic."""
-        if not isinstance(link, ByteLink):
-            raise ConfigError("capture works on byte links (--tcp, --serial, --ble), not on Modbus links")
+    def attach(self, link: Link) -> None:
+        """Start recording ``link``'s traffic (through its ``tap``, which every link honours)."""
         self.source = link.description
         link.tap = self._record
 

@@ -137,12 +137,16 @@ class BleAccess:
     client_factory: Callable[[], ClientLike] | None = None
 
 
-def check_link_kind(plugin: VendorPlugin, kind: LinkKind) -> None:
-    """Raise :class:`ConfigError` when ``plugin`` cannot run over a link of ``kind``."""
+def check_link_kind(plugin: VendorPlugin, kind: LinkKind, *, via: str | None = None) -> None:
+    """Raise :class:`ConfigError` when ``plugin`` cannot run over a link of ``kind``.
+
+    ``via`` names what the user chose (``--tcp``, a form field) so the message can point at it.
+    """
     if kind not in plugin.link_kinds:
         kinds = ", ".join(sorted(str(k) for k in plugin.link_kinds)) or "none"
         what = "Modbus" if kind is LinkKind.MODBUS else f"{kind} links"
-        raise ConfigError(f"vendor {plugin.name!r} does not support {what} (supported: {kinds})")
+        where = f"{via}; " if via else ""
+        raise ConfigError(f"vendor {plugin.name!r} does not support {what} ({where}supported: {kinds})")
     if kind is LinkKind.BLE and plugin.ble_profile is None:
         raise ConfigError(f"vendor {plugin.name!r} declares no BLE profile")
 

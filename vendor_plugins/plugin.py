@@ -55,7 +55,7 @@ def uuid16(short: int) -> str:
 class BleMatcher:
     """One way of recognising a plugin's device from an advertisement; all given criteria must hold.
 
-    ``local_name`` is an fnmatch pattern (``"JBD-*"``); ``oui`` a MAC prefix (``"A4:C1:38"``).
+    ``local_name`` is an fnmatch pattern (``"ACME-*"``); ``oui`` a MAC prefix (``"A4:C1:38"``).
     """
 
     local_name: str | None = None
@@ -259,7 +259,7 @@ class VendorPlugin(abc.ABC):
     #: Modbus unit ids a Modbus bus of this vendor may use (empty: the library's default, 1-16).
     modbus_units: tuple[int, ...] = ()
     #: Whether detection tries this plugin after the others: it speaks no protocol of its own but recognises another
-    #: plugin's (HiXiMi), so the protocol's owner wins.
+    #: plugin's (a rebrand), so the protocol's owner wins.
     probe_last: bool = False
     #: Vendor-specific session options a user may set (``bmsgw`` flags; stored in ``SessionOptions.extra``).
     options: tuple[VendorOption, ...] = ()

@@ -32,7 +32,7 @@ from homeassistant.core import callback
 from homeassistant.data_entry_flow import AbortFlow
 from homeassistant.helpers.service_info.usb import UsbServiceInfo
 
-from vendor_plugins import settings
+from vendor_plugins import schemas, settings
 from vendor_plugins.model import DeviceInfo
 from vendor_plugins.plugin import LinkKind, VendorPlugin
 
@@ -119,7 +119,7 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
         """A serial port (USB-RS485 adapter, UART)."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            data, errors = await forms.async_connection_fields(self.hass, settings.serial_schema(), user_input)
+            data, errors = await forms.async_connection_fields(self.hass, schemas.serial_schema(), user_input)
             if not errors:
                 return await self._async_connection_chosen({CONF_LINK: LinkKind.SERIAL.value, **data})
         schema = vol.Schema(await forms.async_serial_fields(self.hass))

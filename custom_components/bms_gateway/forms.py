@@ -25,7 +25,7 @@ from homeassistant.helpers.selector import (
     TextSelector,
 )
 
-from vendor_plugins import settings
+from vendor_plugins import schemas, settings
 from vendor_plugins.model import DeviceInfo
 from vendor_plugins.plugin import LinkKind, VendorPlugin
 from vendor_plugins.transports.tcp import format_host_port
@@ -60,9 +60,9 @@ MODBUS_STEPS = {
 
 #: The settings schema of each Modbus form (given the unit ids the vendors allow).
 MODBUS_SCHEMAS = {
-    MODBUS_MODE_TCP: settings.modbus_tcp_schema,
-    MODBUS_MODE_RTU: settings.modbus_serial_schema,
-    MODBUS_MODE_RTU_OVER_TCP: settings.modbus_rtu_tcp_schema,
+    MODBUS_MODE_TCP: schemas.modbus_tcp_schema,
+    MODBUS_MODE_RTU: schemas.modbus_serial_schema,
+    MODBUS_MODE_RTU_OVER_TCP: schemas.modbus_rtu_tcp_schema,
 }
 
 
@@ -134,7 +134,7 @@ def reconfigure_forms(data: Mapping[str, Any]) -> tuple[voluptuous.Schema, vol.S
     """
     kind = LinkKind(data[CONF_LINK])
     if kind is LinkKind.SERIAL or (kind is LinkKind.MODBUS and modbus_mode(data) == MODBUS_MODE_RTU):
-        return settings.serial_schema(), serial_text_schema(), suggested_serial(data)
+        return schemas.serial_schema(), serial_text_schema(), suggested_serial(data)
     default_port = MODBUS_TCP_PORT if kind is LinkKind.MODBUS and modbus_mode(data) == MODBUS_MODE_TCP else None
     return host_port_check(default_port), host_schema(), suggested_host(data)
 
@@ -147,7 +147,7 @@ async def async_connection_fields(
     ``host`` becomes ``host``/``port``; ``device`` the port's stable path, with ``baudrate``; ``units`` (a Modbus
     form) the sorted unit ids.
     """
-    checked, errors = settings.field_errors(check, user_input)
+    checked, errors = schemas.field_errors(check, user_input)
     if errors:
         return {}, errors
     data: dict[str, Any] = {}

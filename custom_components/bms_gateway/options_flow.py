@@ -23,7 +23,7 @@ from homeassistant.helpers.selector import (
     SelectSelectorConfig,
 )
 
-from vendor_plugins import settings
+from vendor_plugins import schemas
 from vendor_plugins.plugin import LinkKind, VendorPlugin
 
 from .bus_growth import can_grow
@@ -81,7 +81,7 @@ class BmsOptionsFlow(OptionsFlowWithReload):
         plugin = registry().get(str(entry.data[CONF_VENDOR]))
         errors: dict[str, str] = {}
         if user_input is not None:
-            checked, errors = settings.field_errors(settings.options_schema(), user_input)
+            checked, errors = schemas.field_errors(schemas.options_schema(), user_input)
         if user_input is not None and not errors:
             options: dict[str, Any] = {
                 CONF_SCAN_INTERVAL: int(checked[CONF_SCAN_INTERVAL]),

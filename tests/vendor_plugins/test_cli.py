@@ -14,13 +14,16 @@ from typing import Any
 
 import pytest
 
-from vendor_plugins import cli, cli_format
-from vendor_plugins.errors import ConfigError, ControlRefused, TransportError
+from vendor_plugins import cli, connect
+from vendor_plugins.cli import cmd_simulate, common, parser
+from vendor_plugins.cli import format as cli_format
+from vendor_plugins.errors import ConfigError, ControlRefused, TransportError, one_line
 from vendor_plugins.jbd import codec as jbd_codec
 from vendor_plugins.jbd import table as jbd_table
 from vendor_plugins.jbd.simulator import JbdSimulator, JbdState
 from vendor_plugins.model import Alarm, BmsSnapshot, DeviceInfo, Temperature, TemperatureKind
 from vendor_plugins.plugin import SimulatorOptions
+from vendor_plugins.reader import PackReader, PackResult
 from vendor_plugins.registry import Registry, default_registry
 from vendor_plugins.sim.base import Simulator
 from vendor_plugins.sim.tcp import SimServer, serve_tcp
@@ -163,7 +166,7 @@ def test_unknown_vendor_exits_2_with_the_registry_message(capsys: pytest.Capture
 def test_modbus_needs_a_vendor_that_speaks_it(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, transport: list[str]
 ) -> None:
-    monkeypatch.setattr(cli, "open_link", _no_connection)
+    monkeypatch.setattr(connect, "open_link", _no_connection)
     code, _, err = run(capsys, "read", *transport, "--vendor", "jbd")
     assert code == 2
     assert_one_error_line(err)
@@ -185,7 +188,7 @@ def _pace_registry(monkeypatch: pytest.MonkeyPatch) -> str:
     """Make sure the CLI's registry holds the PACE plugin (Modbus-capable, multi-address); return its name."""
     pace = pytest.importorskip("vendor_plugins.pace.plugin").PLUGIN
     registry = Registry([pace, *(p for p in default_registry() if p.name != pace.name)])
-    monkeypatch.setattr(cli, "_registry", lambda: registry)
+    monkeypatch.setattr(common, "registry", lambda: registry)
     return str(pace.name)
 
 
@@ -193,7 +196,7 @@ def test_modbus_rtu_through_a_tcp_bridge(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, serve: Any
 ) -> None:
     pace = _pace_registry(monkeypatch)
-    plugin = cli._registry().get(pace)
+    plugin = common.registry().get(pace)
     bus = [plugin.create_simulator(SimulatorOptions(family="modbus", address=a, profile="static")) for a in (1, 2)]
     served = serve(bus)
     argv = ["read", "--tcp", served.target, "--protocol", "modbus", "--vendor", pace, "--address", "2"]
@@ -220,8 +223,8 @@ def test_modbus_tcp_unreachable_exits_3(
 
 def test_simulate_a_bus_of_packs(monkeypatch: pytest.MonkeyPatch) -> None:
     pace = _pace_registry(monkeypatch)
-    args = cli.build_parser().parse_args(["simulate", "--vendor", pace, "--pty", "--packs", "3", "--address", "4"])
-    simulators = cli.build_simulators(args, cli._registry().get(pace))
+    args = parser.build_parser().parse_args(["simulate", "--vendor", pace, "--pty", "--packs", "3", "--address", "4"])
+    simulators = cmd_simulate.build_simulators(args, common.registry().get(pace))
     assert [getattr(s, "address", None) for s in simulators] == [4, 5, 6]
 
 
@@ -367,16 +370,16 @@ def test_watch_keeps_going_after_failed_rounds(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, dead_port: str
 ) -> None:
     rounds = 0
-    original = cli.PackReader.read_round
+    original = PackReader.read_round
 
-    async def read_round(self: cli.PackReader) -> list[cli.PackResult]:
+    async def read_round(self: PackReader) -> list[PackResult]:
         nonlocal rounds
         rounds += 1
         if rounds == 3:
             raise KeyboardInterrupt  # what Ctrl-C looks like when no signal handler could be installed
         return await original(self)
 
-    monkeypatch.setattr(cli.PackReader, "read_round", read_round)
+    monkeypatch.setattr(PackReader, "read_round", read_round)
     code, out, err = run(capsys, "read", "--tcp", dead_port, "--vendor", "jbd", "--json", "--watch", "0.01")
     assert code == 0
     docs = [json.loads(line) for line in out.splitlines()]
@@ -421,7 +424,7 @@ def test_set_without_allow_control_refuses_before_connecting(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, serve: Any
 ) -> None:
     served = serve()
-    monkeypatch.setattr(cli, "open_link", _no_connection)
+    monkeypatch.setattr(connect, "open_link", _no_connection)
     code, out, err = run(capsys, "set", "--tcp", served.target, "--vendor", "jbd", "--switch", "discharge", "--off")
     assert code == 4
     assert out == ""
@@ -544,15 +547,15 @@ def test_scan_without_adapter_exits_3(capsys: pytest.CaptureFixture[str], monkey
     [("127.0.0.1:0", ("127.0.0.1", 0)), ("0.0.0.0:4196", ("0.0.0.0", 4196)), ("[::1]:0", ("::1", 0))],
 )
 def test_listen_address_allows_port_zero(text: str, expected: tuple[str, int]) -> None:
-    assert cli.listen_address(text) == expected
+    assert cmd_simulate.listen_address(text) == expected
 
 
 def test_exit_codes_of_errors() -> None:
-    assert cli.exit_code_for(ConfigError("x")) == 2
-    assert cli.exit_code_for(ControlRefused("x")) == 4
-    assert cli.exit_code_for(TransportError("x")) == 3
-    assert cli.one_line(TransportError("a\n  b")) == "a b"
-    assert cli.one_line(TransportError()) == "TransportError"
+    assert common.exit_code_for(ConfigError("x")) == 2
+    assert common.exit_code_for(ControlRefused("x")) == 4
+    assert common.exit_code_for(TransportError("x")) == 3
+    assert one_line(TransportError("a\n  b")) == "a b"
+    assert one_line(TransportError()) == "TransportError"
 
 
 def test_render_pack_unknown_values_and_errors() -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from vendor_plugins import cli
+from vendor_plugins.cli import cmd_simulate
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -107,7 +108,7 @@ def test_simulate_listen_address_and_baud(capsys: pytest.CaptureFixture[str]) ->
     assert "--baud: '1234' is not a standard baud rate" in capsys.readouterr().err
     assert cli.main(["simulate", "--vendor", "jbd", "--tcp", "http://0.0.0.0:0"]) == 2
     assert "scheme" in capsys.readouterr().err
-    assert cli.listen_address("0.0.0.0:0") == ("0.0.0.0", 0)
+    assert cmd_simulate.listen_address("0.0.0.0:0") == ("0.0.0.0", 0)
 
 
 @pytest.mark.parametrize(

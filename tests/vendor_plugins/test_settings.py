@@ -10,7 +10,7 @@ import voluptuous as vol
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vendor_plugins import settings
+from vendor_plugins import schemas, settings
 from vendor_plugins.errors import ConfigError
 from vendor_plugins.pace.plugin import PLUGIN as PACE
 from vendor_plugins.plugin import LinkKind, SessionOptions
@@ -281,42 +281,42 @@ def test_ble_address_refuses(value: object) -> None:
 
 # --- schemas ----------------------------------------------------------------------------------------------------
 def test_schemas_validate_and_report_every_field() -> None:
-    data = settings.validate(settings.modbus_tcp_schema(range(1, 17)), {"host": "gw", "units": "2-3"})
+    data = schemas.validate(schemas.modbus_tcp_schema(range(1, 17)), {"host": "gw", "units": "2-3"})
     assert data == {"host": ("gw", 502), "units": [2, 3]}
-    assert settings.validate(settings.tcp_bridge_schema(), {"host": "[::1]:8899"})["host"] == ("::1", 8899)
-    checked, errors = settings.field_errors(settings.serial_schema(), {"device": "x", "baudrate": "1"})
+    assert schemas.validate(schemas.tcp_bridge_schema(), {"host": "[::1]:8899"})["host"] == ("::1", 8899)
+    checked, errors = schemas.field_errors(schemas.serial_schema(), {"device": "x", "baudrate": "1"})
     assert checked == {} and errors == {"device": "bad_serial_device", "baudrate": "bad_baudrate"}
     with pytest.raises(InvalidSetting) as caught:
-        settings.validate(settings.options_schema(), {"scan_interval": 3})
+        schemas.validate(schemas.options_schema(), {"scan_interval": 3})
     assert caught.value.key == "bad_scan_interval" and str(caught.value).startswith("scan_interval: ")
     # A field missing altogether is still one ConfigError with a key.
     with pytest.raises(InvalidSetting) as missing:
-        settings.validate(settings.serial_schema(), {"device": "/dev/ttyUSB0"})
+        schemas.validate(schemas.serial_schema(), {"device": "/dev/ttyUSB0"})
     assert missing.value.key == "bad_baudrate"
 
 
 def test_modbus_rtu_serial_schema() -> None:
     """Modbus RTU on a serial port: the serial checks plus the unit list (empty: every allowed unit)."""
-    schema = settings.modbus_serial_schema(range(1, 17))
-    data = settings.validate(schema, {"device": " /dev/ttyUSB0 ", "baudrate": "19200", "units": "1-3, 7"})
+    schema = schemas.modbus_serial_schema(range(1, 17))
+    data = schemas.validate(schema, {"device": " /dev/ttyUSB0 ", "baudrate": "19200", "units": "1-3, 7"})
     assert data == {"device": "/dev/ttyUSB0", "baudrate": 19200, "units": [1, 2, 3, 7]}
-    assert settings.validate(schema, {"device": "/dev/ttyUSB0", "baudrate": 9600})["units"] == list(range(1, 17))
-    checked, errors = settings.field_errors(schema, {"device": "ttyUSB0", "baudrate": "9601", "units": "0"})
+    assert schemas.validate(schema, {"device": "/dev/ttyUSB0", "baudrate": 9600})["units"] == list(range(1, 17))
+    checked, errors = schemas.field_errors(schema, {"device": "ttyUSB0", "baudrate": "9601", "units": "0"})
     assert checked == {}
     assert errors == {"device": "bad_serial_device", "baudrate": "bad_baudrate", "units": "bad_address"}
-    _, errors = settings.field_errors(schema, {"device": "/dev/ttyUSB0", "baudrate": "9600", "units": "17"})
+    _, errors = schemas.field_errors(schema, {"device": "/dev/ttyUSB0", "baudrate": "9600", "units": "17"})
     assert errors == {"units": "bad_address"}
 
 
 def test_modbus_rtu_over_tcp_schema_needs_the_port() -> None:
     """A transparent bridge has no standard port: ``HOST`` alone is refused (unlike a Modbus-TCP gateway's 502)."""
-    schema = settings.modbus_rtu_tcp_schema(range(1, 17))
-    assert settings.validate(schema, {"host": "[fd00::5]:4196", "units": "2"}) == {
+    schema = schemas.modbus_rtu_tcp_schema(range(1, 17))
+    assert schemas.validate(schema, {"host": "[fd00::5]:4196", "units": "2"}) == {
         "host": ("fd00::5", 4196),
         "units": [2],
     }
     for host, key in (("10.0.0.5", "bad_port"), ("10.0.0.5:0", "bad_port"), ("tcp://10.0.0.5:4196", "bad_host")):
-        _, errors = settings.field_errors(schema, {"host": host, "units": ""})
+        _, errors = schemas.field_errors(schema, {"host": host, "units": ""})
         assert errors == {"host": key}, host
-    _, errors = settings.field_errors(schema, {"host": "bad host", "units": "4-2"})
+    _, errors = schemas.field_errors(schema, {"host": "bad host", "units": "4-2"})
     assert errors == {"host": "bad_host", "units": "bad_address"}

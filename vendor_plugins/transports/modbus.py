@@ -159,6 +159,10 @@ class ModbusLink(RegisterLink):
     def _trace_packet(self, sending: bool, data: bytes) -> bytes:
         if self.trace is not None:
             self.trace(sending, bytes(data))
+        if sending:
+            self.bytes_sent += len(data)
+        else:
+            self.bytes_received += len(data)
         if self.tap is not None:
             self.tap("tx" if sending else "rx", bytes(data))
         return data

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from .model import Alarm, BmsSnapshot, DeviceInfo
+from ..model import Alarm, BmsSnapshot, DeviceInfo
 
 UNKNOWN = "-"
 LABEL_WIDTH = 17

@@ -1,0 +1,152 @@
+"""``bmsgw probe``: which vendor answers on a link (read-only), and what the winner reads.
+
+Every plugin that can run over the transport is probed (or only ``--vendor``'s) through
+:func:`vendor_plugins.detect.detect`: one shared link for serial and TCP, one link per plugin over BLE (each with its
+GATT profile). The first answer wins and its snapshot is read at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..connect import LinkSettings, check_link_kind
+from ..errors import ConfigError
+from ..plugin import LinkKind, ProbeResult, SessionOptions, VendorPlugin
+from ..registry import Registry
+from . import arguments, common, transport, vendor_options
+from .arguments import AddressSpec
+from .format import render_pack, table
+from .packs import BUS_ADDRESSES
+from .vendor_options import Offer
+
+if TYPE_CHECKING:
+    from ..detect import Addresses, Detection, LinkFactory
+    from ..transports.base import Link
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], offer: Offer) -> None:
+    """The ``probe`` command line."""
+    p = sub.add_parser(
+        "probe",
+        help="find which vendor answers on a link (read-only)",
+        description="Run every plugin's read-only probe (or --vendor's) and read the winner (the first answer)."
+        " While probing, each request waits --timeout seconds (default 0.5, BLE 1.5).",
+    )
+    arguments.add_transport(p)
+    arguments.add_vendor(p, offer, vendor_required=False)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    arguments.add_debug(p)
+    p.set_defaults(handler=run)
+
+
+def probe_dict(result: ProbeResult) -> dict[str, Any]:
+    """JSON form of one probe answer."""
+    return {
+        "vendor": result.plugin,
+        "family": result.family,
+        "address": result.address,
+        "device": None if result.device is None else result.device.to_dict(),
+    }
+
+
+def _runs_over(plugin: VendorPlugin, kind: LinkKind) -> bool:
+    try:
+        check_link_kind(plugin, kind)
+    except ConfigError:
+        return False
+    return True
+
+
+def _any_vendor(
+    args: argparse.Namespace, registry: Registry
+) -> tuple[LinkSettings, list[VendorPlugin], dict[str, SessionOptions] | None]:
+    """Without ``--vendor``: every plugin that runs over the transport; only link-choosing vendor flags allowed."""
+    request = vendor_options.register_request(args, registry)
+    settings = transport.link_settings(args, request)
+    plugins = [p for p in registry if _runs_over(p, settings.kind)]
+    if not plugins:
+        raise ConfigError(f"no vendor plugin supports {transport.transport_flag(args)}")
+    needing = vendor_options.needing_vendor(args, request)
+    if needing:
+        verb = "needs" if len(needing) == 1 else "need"
+        raise ConfigError(f"{' and '.join(needing)} {verb} --vendor (families and vendor options differ per vendor)")
+    options = {p.name: o for p in plugins if (o := vendor_options.session_options(args, p)) != SessionOptions()}
+    return settings, plugins, options or None
+
+
+def _probe_address(plugins: Sequence[VendorPlugin], address: AddressSpec) -> Addresses:
+    if address == "all":
+        return BUS_ADDRESSES if any(p.capabilities.multi_address for p in plugins) else None
+    return address
+
+
+async def _probe(
+    args: argparse.Namespace,
+    settings: LinkSettings,
+    plugins: Sequence[VendorPlugin],
+    options: Mapping[str, SessionOptions] | None,
+) -> Detection:
+    """Probe ``plugins`` (one shared link; BLE: one link per plugin, each with its GATT profile) and read the winner."""
+    from ..detect import detect
+
+    flag = transport.transport_flag(args)
+
+    def factory(plugin: VendorPlugin) -> Link:
+        return transport.open_link(settings, plugin, None if options is None else options.get(plugin.name), flag)
+
+    # --timeout applies to probing too; without it, the probe's own short timeouts (the winner reads at 2 s).
+    shared = None if settings.kind is LinkKind.BLE else factory(plugins[0])
+    where: Link | LinkFactory = factory if shared is None else shared
+    try:
+        addresses = _probe_address(plugins, args.address)
+        return await detect(where, plugins, addresses, options=options, request_timeout=settings.timeout)
+    finally:
+        if shared is not None:
+            await common.close_quietly(shared)
+
+
+def _print_probe(found: Detection) -> None:
+    rows = []
+    for r in found.results:
+        d = r.device
+        rows.append(
+            [
+                r.plugin,
+                r.family or "-",
+                "-" if r.address is None else str(r.address),
+                (d.model if d else None) or "-",
+                (d.serial_number if d else None) or "-",
+                (d.software_version if d else None) or "-",
+            ]
+        )
+    print(table(rows, ["VENDOR", "FAMILY", "ADDRESS", "MODEL", "SERIAL", "SOFTWARE"]))
+    winner = found.winner
+    print(f"\nwinner: {found.plugin.title} ({winner.family or '-'})")
+    print(render_pack(winner.address, winner.device, found.snapshot, found.error))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Probe and report."""
+    registry = common.registry()
+    options: dict[str, SessionOptions] | None
+    if args.vendor is None:
+        settings, plugins, options = _any_vendor(args, registry)
+    else:
+        target = transport.target(args, registry.get(args.vendor))
+        settings, plugins = target.settings, [target.plugin]
+        options = None if target.options == SessionOptions() else {target.plugin.name: target.options}
+    found = common.run(_probe(args, settings, plugins, options))
+    if args.json:
+        docs = [probe_dict(r) | {"winner": False, "snapshot": None, "error": None} for r in found.results]
+        docs[0] |= {
+            "winner": True,
+            "snapshot": None if found.snapshot is None else found.snapshot.to_dict(),
+            "error": found.error,
+        }
+        print(json.dumps(docs))
+    else:
+        _print_probe(found)
+    return common.EXIT_OK

@@ -1,0 +1,101 @@
+"""``bmsgw read``: read one pack or a bus of packs once, or every ``--watch`` seconds until Ctrl-C.
+
+Output is a table per pack, or with ``--json`` one document per round (INTERFACES.md §4). The exit code is 3 only
+when no pack answered; a pack that did not answer shows its error (one stderr line per failed pack when none
+answered). With ``--watch`` Ctrl-C or SIGTERM end the command cleanly (exit 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+from collections.abc import Sequence
+
+from ..plugin import VendorPlugin
+from ..reader import PackReader, PackResult
+from . import arguments, common, packs, transport
+from .format import render_pack
+from .vendor_options import Offer
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], offer: Offer) -> None:
+    """The ``read`` command line."""
+    p = sub.add_parser("read", help="read one or more packs")
+    arguments.add_transport(p)
+    arguments.add_vendor(p, offer, vendor_required=True)
+    p.add_argument("--json", action="store_true", help="one JSON document (per round with --watch)")
+    p.add_argument("--watch", type=arguments.watch, metavar="SECONDS", help="repeat every SECONDS until Ctrl-C")
+    arguments.add_debug(p)
+    p.set_defaults(handler=run)
+
+
+def report_failures(results: Sequence[PackResult]) -> None:
+    """One stderr line per failed pack; one line in all when every pack failed the same way (link down)."""
+    errors = {pack.error for pack in results if pack.error is not None}
+    if len(errors) == 1:
+        common.error(errors.pop())
+        return
+    for pack in results:
+        if pack.error is not None:
+            common.error(f"pack {pack.address}: {pack.error}")
+
+
+def _print_table(
+    plugin: VendorPlugin, reader: PackReader, where: str, results: Sequence[PackResult], *, stamp: bool
+) -> None:
+    header = f"{plugin.title} ({reader.family or '-'}) via {where}"
+    if stamp:
+        header = f"=== {dt.datetime.now().astimezone().isoformat(timespec='seconds')}  {header}"
+    blocks = [header] + [render_pack(p.address, p.device, p.snapshot, p.error) for p in results]
+    print("\n\n".join(blocks) + ("\n" if stamp else ""), flush=True)
+
+
+async def _read_round(plugin: VendorPlugin, reader: PackReader, where: str, *, as_json: bool, stamp: bool) -> bool:
+    """Read every pack once and print the result; whether any pack answered."""
+    results = await reader.read_round()
+    answered = any(p.snapshot is not None for p in results)
+    if as_json:
+        print(json.dumps(packs.read_document(plugin, reader.family, where, results)), flush=True)
+    elif answered or stamp:
+        _print_table(plugin, reader, where, results, stamp=stamp)
+    if not answered:
+        report_failures(results)
+    return answered
+
+
+async def _read(args: argparse.Namespace, target: transport.Target) -> int:
+    as_json: bool = args.json
+    watch: float | None = args.watch
+    plugin = target.plugin
+    link = target.open_link()
+    try:
+        session = plugin.open_session(link, target.options)
+        reader = packs.reader_for(plugin, session, args.address)
+        if watch is None:
+            answered = await _read_round(plugin, reader, link.description, as_json=as_json, stamp=False)
+            return common.EXIT_OK if answered else common.EXIT_DEVICE
+        loop = asyncio.get_running_loop()
+        with common.stop_on_signals() as stop:
+            try:
+                while True:
+                    started = loop.time()
+                    await _read_round(plugin, reader, link.description, as_json=as_json, stamp=True)
+                    await asyncio.sleep(max(0.0, watch - (loop.time() - started)))
+            except asyncio.CancelledError:
+                if not stop.absorbed():
+                    raise
+                return common.EXIT_OK
+    finally:
+        await common.close_quietly(link)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Read the packs."""
+    plugin = common.registry().get(args.vendor)
+    target = transport.target(args, plugin)
+    try:
+        return common.run(_read(args, target))
+    except KeyboardInterrupt:
+        return common.EXIT_OK if args.watch is not None else common.EXIT_INTERRUPTED
