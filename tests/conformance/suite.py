@@ -31,7 +31,7 @@ from vendor_plugins.reader import PackReader, PackResult
 from vendor_plugins.settings import allowed_addresses
 from vendor_plugins.sim.base import Simulator
 
-from .rig import fault_plan, rig_for
+from .rig import fault_plan, rig_for, transports_for
 from .serving import routes_for, served
 
 #: The seed of the "static" simulators every round trip reads.
@@ -462,6 +462,7 @@ def rig_cases(plugin: VendorPlugin) -> list[tuple[RigTarget, str]]:
     for spec in plugin.reliability_targets:
         transports = routes_for(plugin, spec.options())
         assert transports, f"{plugin.name} target {spec.name} runs over no transport"
+        assert set(transports) == set(transports_for(plugin, spec)), "the suite's routes and the rig's disagree"
         cases += [(spec, transport) for transport in transports]
     return cases
 

@@ -75,6 +75,16 @@ def test_declarations(plugin: VendorPlugin) -> None:
     suite.check_declarations(plugin)
 
 
+@pytest.mark.parametrize(("plugin", "family"), FAMILIES)
+def test_builtin_simulators_expose_their_state(plugin: VendorPlugin, family: str | None) -> None:
+    """The built-ins' simulators show their battery (``state``), so every round trip is compared with the truth."""
+    if plugin.name not in load_registry(include_third_party=False):
+        pytest.skip("a third-party simulator may keep its state to itself")
+    state = suite.simulated_state(suite.simulator(plugin, family))
+    assert state is not None
+    assert sum(any(hasattr(state, name) for name in names) for names in suite.TRUTH_FIELDS.values()) >= 5
+
+
 @pytest.mark.parametrize(("plugin", "family", "route"), ROUND_TRIPS)
 async def test_round_trip(plugin: VendorPlugin, family: str | None, route: str) -> None:
     snapshot = await suite.check_round_trip(plugin, family, route)

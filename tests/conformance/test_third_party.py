@@ -74,6 +74,7 @@ async def test_round_trips_over_every_declared_link_kind(acme_plugin: VendorPlug
     assert [route for _, route in cases] == ["tcp", "pty", "ble"]
     snapshots = [await suite.check_round_trip(acme_plugin, family, route) for family, route in cases]
     assert snapshots[0] == snapshots[1] == snapshots[2]
+    assert suite.assert_matches_truth(snapshots[0], suite.simulator(acme_plugin, None)) >= 5
 
 
 async def test_random_states(acme_plugin: VendorPlugin) -> None:
