@@ -14,7 +14,7 @@ from vendor_plugins.model import BmsSnapshot
 from vendor_plugins.plugin import RigTarget, VendorPlugin
 from vendor_plugins.registry import load_registry
 
-from . import suite
+from . import fuzzing, suite
 from .serving import routes_for
 
 PLUGINS = list(load_registry())
@@ -129,7 +129,7 @@ async def test_probe_is_read_only(plugin: VendorPlugin, family: str | None) -> N
 def test_fuzz_entry_points(plugin: VendorPlugin) -> None:
     if not plugin.fuzz_targets():
         pytest.skip(f"{plugin.name} declares no fuzz entry point (it decodes no bytes itself)")
-    assert suite.check_fuzz(plugin) > 0
+    assert fuzzing.check_fuzz(plugin) > 0
 
 
 @pytest.mark.parametrize(("plugin", "spec", "transport"), RIGS)

@@ -18,7 +18,7 @@ from vendor_plugins.model import BmsSnapshot, Switch
 from vendor_plugins.plugin import FuzzTarget, ProbeResult, SessionOptions, VendorPlugin
 from vendor_plugins.transports.base import Link, as_byte_link
 
-from . import suite
+from . import fuzzing, suite
 
 
 def _acme(module: str) -> Any:
@@ -112,4 +112,4 @@ def test_a_codec_that_crashes_on_short_input_fails(acme_plugin: VendorPlugin) ->
         return (*honest(self), FuzzTarget("header", lambda data: data[3]))
 
     with pytest.raises(AssertionError, match=r"acme\.header\(.*IndexError"):
-        suite.check_fuzz(_variant(acme_plugin, fuzz_targets=fuzz_targets))
+        fuzzing.check_fuzz(_variant(acme_plugin, fuzz_targets=fuzz_targets))

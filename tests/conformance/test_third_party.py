@@ -17,7 +17,7 @@ from tests.vendor_plugins.cli_runner import BMSGW, ROOT, first_line, stop
 from vendor_plugins.plugin import SimulatorOptions, VendorPlugin
 from vendor_plugins.registry import load_registry
 
-from . import acme, suite
+from . import acme, fuzzing, suite
 
 SEED = 5
 
@@ -93,7 +93,7 @@ async def test_probe_is_read_only(acme_plugin: VendorPlugin) -> None:
 
 
 def test_fuzz_entry_points(acme_plugin: VendorPlugin) -> None:
-    assert suite.check_fuzz(acme_plugin) >= 4 * 300
+    assert fuzzing.check_fuzz(acme_plugin) >= 4 * 300
 
 
 async def test_reliability_rig(acme_plugin: VendorPlugin) -> None:
