@@ -51,11 +51,7 @@ VENDOR_DEPENDENCIES: dict[str, dict[str, str]] = {
 }
 
 #: (b) ``TYPE_CHECKING``-only imports allowed to close a circle: (importer, imported) → why.
-TYPE_ONLY_EDGES: dict[tuple[str, str], str] = {
-    # The plugin contract names the link contract's ``Link`` in its signatures (a session is given a link), and a
-    # link has a ``LinkKind``, defined with the plugin contract. Only the annotation direction is type-only.
-    ("vendor_plugins.plugin", "vendor_plugins.transports.base"): "annotations of the plugin contract name Link",
-}
+TYPE_ONLY_EDGES: dict[tuple[str, str], str] = {}
 
 _SKIP_DIRS = {"__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache"}
 _ALNUM = re.compile(r"[A-Za-z0-9]+")

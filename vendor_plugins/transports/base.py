@@ -45,7 +45,7 @@ from typing import Literal
 from ..closing import AsyncClosing
 from ..errors import DeviceTimeout, TransportError, UnsupportedError
 from ..framing import Expect, Frame, FrameAssembler
-from ..plugin import LinkKind
+from ..kinds import LinkKind
 
 _LOGGER = logging.getLogger(__name__)
 

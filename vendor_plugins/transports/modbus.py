@@ -33,7 +33,7 @@ from pymodbus.exceptions import ConnectionException, ModbusIOException
 from pymodbus.pdu import ExceptionResponse, ModbusPDU
 
 from ..errors import AddressError, DeviceError, DeviceTimeout, ProtocolError, TransportError
-from ..plugin import LinkKind
+from ..kinds import LinkKind
 from .base import DEFAULT_TIMEOUT, RegisterLink
 from .tcp import format_host_port
 
