@@ -1,13 +1,14 @@
 """Bus outage benchmark: cycles until every pack of a 15-pack bus has fresh data after a link outage.
 
 Run: ``.venv/bin/python benchmarks/bench_bus_outage.py [--baseline path/to/old_poller.py] [--lengths 1,2,3]``.
-Not a timed test: the scenarios come from :mod:`vendor_plugins.sim.bus_outage`, which
+Not a timed test: the scenarios come from :mod:`tests.support.bus_outage`, which
 ``tests/reliability/test_bus_outage.py`` asserts on.
 
 For each outage kind — the TCP bridge refusing connections, the bus silent behind a live bridge, silence starting
-in the middle of a cycle — and for PACE ASCII and Modbus RTU through the bridge, a :class:`BusPoller` polls
-through an outage of 1, 2, 3 ... cycles, then the outage ends and the cycles until every present pack (pack 7 is
-missing all along) was read in that same cycle are counted, with the reads attempted per outage cycle and the
+in the middle of a cycle — and for every bus the registry's multi-address plugins make (frames, and Modbus RTU
+through the bridge; rows named by protocol family), a :class:`BusPoller` polls through an outage of 1, 2, 3 ...
+cycles, then the outage ends and the cycles until every present pack (the seventh is missing all along) was read in
+that same cycle are counted, with the reads attempted per outage cycle and the
 CPU time (process time) per cycle. ``--baseline`` loads another ``poller.py`` (e.g. saved from ``git show
 <commit>:vendor_plugins/poller.py``) and measures it the same way, for a before/after table.
 """
@@ -27,9 +28,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tests.support.bus_outage import ABSENT, SCENARIOS, run_outage
 from vendor_plugins import poller as current
 from vendor_plugins.plugin import Session
-from vendor_plugins.sim.bus_outage import ABSENT, PACKS, SCENARIOS, run_outage
 
 
 def load(path: str) -> ModuleType:
@@ -45,21 +46,22 @@ def load(path: str) -> ModuleType:
 
 async def measure(module: ModuleType, lengths: list[int]) -> dict[str, Any]:
     """Per case: cycles to recovery after outages of each length (max and mean), reads per outage cycle, CPU s."""
-
-    def make(session: Session) -> Any:
-        return module.BusPoller(session, PACKS, absent_timeout=ABSENT, max_backoff=32)
-
-    factory: Callable[[Session], Any] = make
     out: dict[str, Any] = {}
-    for family, kind in SCENARIOS:
+    for bus, kind in SCENARIOS:
+        packs = tuple(a for a in bus.addresses if a is not None)
+
+        def make(session: Session, packs: tuple[int, ...] = packs) -> Any:
+            return module.BusPoller(session, packs, absent_timeout=ABSENT, max_backoff=32)
+
+        factory: Callable[[Session], Any] = make
         cycles, reads, cpu = [], [], []
         for length in lengths:
             began = time.process_time()
-            n, attempts, _ = await run_outage(factory, family, kind, outage_cycles=length)
+            n, attempts, _ = await run_outage(factory, bus, kind, outage_cycles=length)
             cpu.append((time.process_time() - began) / (length + n))
             cycles.append(n)
             reads.append(statistics.mean(attempts))
-        out[f"{family}/{kind}"] = {
+        out[f"{bus.family or bus.name}/{kind}"] = {
             "recovery_cycles": cycles,
             "max": max(cycles),
             "mean": round(statistics.mean(cycles), 2),

@@ -1,7 +1,7 @@
-"""Soak: every vendor family on every transport plus a PACE bus, faults on, for M minutes — nothing wrong, no leaks.
+"""Soak: every vendor family on every transport plus a full bus, faults on, for M minutes — nothing wrong, no leaks.
 
 Run: ``.venv/bin/python benchmarks/soak.py --minutes 5 [--packs 15] [--rate 0.2] [--seed 1] [--json out.json]``
-(``--late-policy guard`` measures the links' earlier late-reply policy). Not part of the test run.
+(``--late-policy off`` measures what the links' late-reply protection prevents). Not part of the test run.
 
 A simulated day: ``--simulated-hours 24 --minutes 120 --no-tracemalloc --trim`` — every rig stops after 17,280
 polls (a day of 5-second polls, time-accelerated: the next poll starts ``--interval`` after the last one ended),
@@ -9,7 +9,7 @@ polls (a day of 5-second polls, time-accelerated: the next poll starts ``--inter
 own tables grow and slow every allocation); ``--trim`` asks glibc to return freed memory at every sample, so the
 samples show memory really held next to the RSS glibc keeps.
 
-Every rig (:class:`vendor_plugins.sim.reliability.Rig`) polls continuously through its own faulty TCP bridge, pty
+Every rig (:class:`tests.support.rigs.Rig`) polls continuously through its own faulty TCP bridge, pty
 or fake BLE peripheral, with its simulators' state moving on every request; each snapshot is checked against the
 replies served during that read (``wrong`` must stay 0). Every ``--calm-every`` seconds the faults stop for one
 poll: that poll must succeed on every rig (recovery). Memory is measured with tracemalloc (Python heap) and the
@@ -30,12 +30,15 @@ import os
 import sys
 import time
 import tracemalloc
-from typing import Any
+from pathlib import Path
+from typing import Any, get_args
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.support.faults import REPLY_FAULTS, FaultPlan
+from tests.support.rigs import TARGETS, Rig, Tally, frame_bus
 from vendor_plugins.model import BmsSnapshot
-from vendor_plugins.sim.faults import REPLY_FAULTS, FaultPlan
-from vendor_plugins.sim.reliability import TARGETS, Rig, Tally, Target
-from vendor_plugins.transports.base import ByteLink
+from vendor_plugins.transports.base import BufferedByteLink, LateReplyPolicy
 
 
 def rss_kib() -> int:
@@ -204,7 +207,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         refuse_seconds=args.timeout * 2,
         clean_after=args.clean_after,
     )
-    bus = Target("pace-bus", "pace", "ascii-25", addresses=tuple(range(1, args.packs + 1)))
+    bus = frame_bus(args.packs)
     rigs: list[Rig] = []
     gc.collect()
     tasks_before = len(asyncio.all_tasks())
@@ -217,7 +220,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
             )
     for rig in rigs:
         await rig.start()
-        if isinstance(rig.link, ByteLink):
+        if isinstance(rig.link, BufferedByteLink):
             rig.link.late_reply_policy = args.late_policy
     # poll durations as histograms of whole milliseconds (allocated before tracing: the instrument does not grow)
     durations: dict[Rig, list[int]] = {r: [0] * 60_000 for r in rigs}
@@ -282,7 +285,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
     overhead_end = tracemalloc.get_tracemalloc_memory() if traced else 0
     tasks_end_running = len(asyncio.all_tasks())
     every = [sum(counts) for counts in zip(*durations.values(), strict=True)]
-    byte_links = [r.link for r in rigs if isinstance(r.link, ByteLink)]
+    byte_links = [r.link for r in rigs if isinstance(r.link, BufferedByteLink)]
     flushes = sum(link.late_reply_flushes for link in byte_links)
     waited = sum(link.late_reply_waited for link in byte_links)
     for rig in rigs:
@@ -367,7 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The soak's command line (also used by the short soak in the test run)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=5.0)
-    parser.add_argument("--packs", type=int, default=15, help="packs on the PACE bus rig")
+    parser.add_argument("--packs", type=int, default=15, help="packs on the bus rig")
     parser.add_argument("--rate", type=float, default=0.2, help="probability that a reply is faulty")
     parser.add_argument("--timeout", type=float, default=0.2, help="link timeout (s)")
     parser.add_argument("--calm-every", type=float, default=20.0, help="seconds between recovery checks")
@@ -375,7 +378,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--clean-after", type=int, default=0, help="clean replies after a faulty one (0: independent)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
-        "--late-policy", choices=("flush", "guard", "off"), default="flush", help="the links' late-reply policy"
+        "--late-policy",
+        choices=get_args(LateReplyPolicy),
+        default="flush",
+        help="the links' late-reply policy (off: measure what flush prevents)",
     )
     parser.add_argument(
         "--simulated-hours", type=float, help="stop each rig after this many hours of 5-s polls (--minutes: a cap)"

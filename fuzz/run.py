@@ -1,6 +1,6 @@
 """Long fuzz run of every codec entry point (on demand; atheris is not available for Python 3.14 here).
 
-Run: ``.venv/bin/python -m fuzz.run [--inputs 1000000] [--target jbd.decode_basic ...]``. Feeds each target
+Run: ``.venv/bin/python -m fuzz.run [--inputs 1000000] [--target PLUGIN.TARGET ...]``. Feeds each target
 ``--inputs`` inputs (random bytes and mutated real frames, seeded) and reports any exception that is not a
 ``BmsError`` with the input that raised it. Exit status 1 when something escaped.
 """

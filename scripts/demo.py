@@ -3,8 +3,8 @@
 
 1. Builds the release artifacts (``scripts/build_release.py``: ``dist/bms_gateway.zip``, the zip HACS downloads,
    and the library's wheel) and unpacks the zip into a fresh config folder's ``custom_components/``.
-2. Starts the simulated fleet (``bmsgw simulate``, each on its own local TCP port): a JBD pack, a DALY pack, a
-   HiXiMi unit and a PACE rack of 4 packs on one RS485 bus behind one TCP port, with live profiles.
+2. Starts the simulated fleet (``bmsgw simulate``, each on its own local TCP port): one device per built-in vendor
+   plugin, a bus vendor as a rack of 4 packs on one RS485 bus behind one TCP port, with live profiles.
 3. Starts ``hass -c <config>`` on 127.0.0.1:8123 from ``.demo/venv`` - a Home Assistant venv *without* the
    library. Home Assistant installs the manifest's requirement ``bms-gateway==<version>`` itself, with its own
    installer (``uv pip install``), from ``dist/`` standing in for the package index (``UV_FIND_LINKS``).
@@ -44,13 +44,30 @@ DEMO_VENV = ROOT / ".demo" / "venv"
 REQUIREMENTS = ROOT / "scripts" / "demo-requirements.txt"
 BMSGW = ROOT / ".venv" / "bin" / "bmsgw"
 USER, PASSWORD = "demo", "demo-bms-1234"
-# (name, vendor, extra simulate args, seed)
-FLEET = [
-    ("jbd", "jbd", [], 11),
-    ("daly", "daly", [], 21),
-    ("hiximi", "hiximi", [], 31),
-    ("pace", "pace", ["--packs", "4"], 41),
-]
+#: Packs on the simulated bus of a bus vendor.
+BUS_PACKS = 4
+
+
+def fleet() -> list[tuple[str, str, list[str], int]]:
+    """One simulated device per built-in vendor plugin, a bus vendor as a bus of :data:`BUS_PACKS` packs.
+
+    Each is ``(name, vendor, extra simulate args, seed)``.
+    """
+    sys.path.insert(0, str(ROOT))
+    from vendor_plugins.registry import load_registry
+
+    return [
+        (
+            plugin.name,
+            plugin.name,
+            ["--packs", str(BUS_PACKS)] if plugin.capabilities.multi_address else [],
+            11 + 10 * i,
+        )
+        for i, plugin in enumerate(load_registry(include_third_party=False))
+    ]
+
+
+FLEET = fleet()
 LOG_OK = re.compile(r"We found a custom integration bms_gateway which has not been tested")
 
 

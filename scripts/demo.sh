@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The demo: a simulated battery fleet (JBD, DALY, HiXiMi, a 4-pack PACE bus) in a real Home Assistant on
-# http://127.0.0.1:8123, installed from the release artifacts. Sets up what it needs; Ctrl-C stops everything.
+# The demo: a simulated battery fleet (one device per built-in vendor, a bus vendor as a 4-pack bus) in a real
+# Home Assistant on http://127.0.0.1:8123, installed from the release artifacts. Sets up what it needs; Ctrl-C stops everything.
 # Options (see scripts/demo.py --help): --port N, --profile live|static, --run-dir DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."

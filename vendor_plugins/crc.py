@@ -1,7 +1,7 @@
 """Checksums shared by several vendors' framings.
 
 :func:`crc16_modbus` is CRC-16/MODBUS (polynomial 0x8005 reflected = 0xA001, initial value 0xFFFF, no final XOR),
-as used by Modbus RTU and by the Modbus-style protocols of DALY ("D2"/"P81") and PACE. On the wire it is sent
+as used by Modbus RTU and by vendors' Modbus-style protocols. On the wire it is sent
 **low byte first** (:func:`crc16_modbus_bytes`). Check value: ``crc16_modbus(b"123456789") == 0x4B37``.
 """
 

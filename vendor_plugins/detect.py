@@ -8,8 +8,9 @@ Keeping a full probe short (a few seconds at 9600 baud when the address is given
 
 * every request on a byte link gets a short per-request timeout (:data:`PROBE_TIMEOUT`; BLE:
   :data:`PROBE_TIMEOUT_BLE`) — a device that answers at all answers a read within it;
-* a request that got no answer is not sent again in the same probe (HiXiMi's DALY reads are the DALY plugin's);
-* plugins that speak no protocol of their own but detect another plugin's (``probe_last = True``: HiXiMi) come
+* a request that got no answer is not sent again in the same probe (a rebrand plugin's reads are often the very
+  requests the protocol's owner already sent);
+* plugins that speak no protocol of their own but detect another plugin's (``probe_last = True``) come
   last, so the plugin that owns the protocol wins.
 
 * the winner's snapshot is read as soon as it answered, while its link is open (no extra connection).
@@ -78,7 +79,8 @@ class ProbeLog:
 class ProbeLink(ByteLink):
     """A byte link as one plugin's probe sees it: short timeouts, every request logged, no question asked twice.
 
-    A wrapped BLE link's :attr:`profile` stays reachable, so a session may choose the GATT service (HiXiMi).
+    A wrapped BLE link's :attr:`profile` stays reachable, so a session may choose the GATT service (a plugin
+    whose units differ in their GATT profile).
     """
 
     def __init__(self, inner: ByteLink, plugin: str, timeout: float, log: ProbeLog) -> None:
@@ -95,6 +97,11 @@ class ProbeLink(ByteLink):
     def description(self) -> str:
         """The wrapped link's description."""
         return self.inner.description
+
+    @property
+    def connected(self) -> bool:
+        """Whether the wrapped link is connected."""
+        return self.inner.connected
 
     @property
     def profile(self) -> BleProfile:
@@ -131,7 +138,7 @@ class ProbeLink(ByteLink):
 
 
 def probe_order(plugins: Iterable[VendorPlugin]) -> list[VendorPlugin]:
-    """Plugins in probe order: as given, those with ``probe_last`` (HiXiMi) after the others."""
+    """Plugins in probe order: as given, those with ``probe_last`` after the others."""
     return sorted(plugins, key=lambda p: p.probe_last)
 
 

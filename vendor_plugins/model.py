@@ -106,7 +106,7 @@ class BmsSnapshot:
         """Refuse impossible values; fill the derived fields the device did not report (power, energy, SoC).
 
         A state of charge outside 0-100 % can only come from a corrupted frame that slipped through a weak
-        checksum (DALY A5 sums 8 bits): it raises :class:`ImplausibleValueError` so no such snapshot exists.
+        checksum (an 8-bit sum): it raises :class:`ImplausibleValueError` so no such snapshot exists.
         """
         if self.soc is not None and not 0.0 <= self.soc <= 100.0:
             raise ImplausibleValueError(f"state of charge {self.soc} % is impossible (corrupt frame?)")

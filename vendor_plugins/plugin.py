@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-import enum
 import fnmatch
 import types
 from collections.abc import Callable, Mapping
@@ -19,20 +18,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .errors import BmsError, ControlRefused, UnsupportedError
+from .kinds import BleProfile as BleProfile
+from .kinds import LinkKind as LinkKind
 from .model import Alarm, BmsSnapshot, DeviceInfo, Switch
 
 if TYPE_CHECKING:
     from .sim.base import Simulator
     from .transports.base import Link
-
-
-class LinkKind(enum.StrEnum):
-    """Kinds of transport a plugin can run over."""
-
-    BLE = "ble"
-    SERIAL = "serial"
-    TCP = "tcp"
-    MODBUS = "modbus"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +47,7 @@ def uuid16(short: int) -> str:
 class BleMatcher:
     """One way of recognising a plugin's device from an advertisement; all given criteria must hold.
 
-    ``local_name`` is an fnmatch pattern (``"JBD-*"``); ``oui`` a MAC prefix (``"A4:C1:38"``).
+    ``local_name`` is an fnmatch pattern (``"ACME-*"``); ``oui`` a MAC prefix (``"A4:C1:38"``).
     """
 
     local_name: str | None = None
@@ -74,15 +66,6 @@ class BleMatcher:
         if self.manufacturer_id is not None and self.manufacturer_id not in adv.manufacturer_data:
             return False
         return self.oui is None or adv.address.upper().startswith(self.oui.upper())
-
-
-@dataclass(frozen=True, slots=True)
-class BleProfile:
-    """GATT characteristics a plugin talks through."""
-
-    service_uuid: str
-    notify_uuid: str
-    write_uuid: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,7 +242,7 @@ class VendorPlugin(abc.ABC):
     #: Modbus unit ids a Modbus bus of this vendor may use (empty: the library's default, 1-16).
     modbus_units: tuple[int, ...] = ()
     #: Whether detection tries this plugin after the others: it speaks no protocol of its own but recognises another
-    #: plugin's (HiXiMi), so the protocol's owner wins.
+    #: plugin's (a rebrand), so the protocol's owner wins.
     probe_last: bool = False
     #: Vendor-specific session options a user may set (``bmsgw`` flags; stored in ``SessionOptions.extra``).
     options: tuple[VendorOption, ...] = ()

@@ -76,10 +76,10 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: BmsConf
         "link": {
             "kind": str(coordinator.link_kind),
             "description": _scrub(link.description, secrets),
-            "connected": getattr(link, "connected", None),
-            "timeout": getattr(link, "timeout", None),
-            "bytes_sent": getattr(link, "bytes_sent", None),
-            "bytes_received": getattr(link, "bytes_received", None),
+            "connected": link.connected,
+            "timeout": link.timeout,
+            "bytes_sent": link.bytes_sent,
+            "bytes_received": link.bytes_received,
         },
         "statistics": {
             **coordinator.stats,

@@ -2,19 +2,19 @@
 
 :class:`~vendor_plugins.sim.base.RequestLog` is a real list (tests compare and slice it) that drops its oldest
 entries past ``maxlen``; :class:`~vendor_plugins.sim.ble.FakeBleClient` keeps ``writes`` and ``notifications`` in
-it, and a reliability :class:`~vendor_plugins.sim.reliability.Rig` swaps every simulator's ``requests`` list for one.
+it, and a reliability :class:`~tests.support.rigs.Rig` swaps every simulator's ``requests`` list for one.
 """
 
 from __future__ import annotations
 
 import pytest
 
+from tests.support.faults import FaultPlan
+from tests.support.rigs import TARGETS, Rig
 from vendor_plugins.jbd.plugin import PLUGIN as JBD
 from vendor_plugins.plugin import SimulatorOptions
 from vendor_plugins.sim.base import RequestLog
 from vendor_plugins.sim.ble import FakeBleClient
-from vendor_plugins.sim.faults import FaultPlan
-from vendor_plugins.sim.reliability import TARGETS, Rig
 from vendor_plugins.transports.ble import BleLink
 
 

@@ -1,7 +1,7 @@
 """Property: over faulty TCP, pty and fake-BLE wires, a session never returns a wrong snapshot, and recovers.
 
 Each simulator's state moves on before every request and every reply it serves is recorded
-(:mod:`vendor_plugins.sim.truth`); a snapshot is right iff a fresh session rebuilds it exactly, field by field, from
+(:mod:`tests.support.truth`); a snapshot is right iff a fresh session rebuilds it exactly, field by field, from
 clean replies served during that same read. With single faults (each faulty reply followed by 10 clean ones, so the
 repeat of the faulted request is clean) that must hold for every snapshot, late answers included; failures must be
 ``BmsError`` subclasses, no read may hang, and once the faults stop the very next poll must succeed. Double faults
@@ -14,9 +14,9 @@ import os
 
 import pytest
 
+from tests.support.faults import REPLY_FAULTS, Delivery, FaultInjector, FaultPlan
+from tests.support.rigs import TARGETS, Rig
 from vendor_plugins.model import BmsSnapshot
-from vendor_plugins.sim.faults import REPLY_FAULTS, Delivery, FaultInjector, FaultPlan
-from vendor_plugins.sim.reliability import TARGETS, Rig
 
 TIMEOUT = 0.25  # generous: a loaded CI machine must not turn a genuine reply into an unplanned late one
 CASES = [(name, transport) for name, target in TARGETS.items() for transport in target.transports]

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import contextlib
 
+from tests.support.faults import FaultInjector, FaultPlan, serve_faulty_tcp
 from vendor_plugins.errors import DeviceTimeout
 from vendor_plugins.jbd.plugin import PLUGIN
 from vendor_plugins.jbd.simulator import JbdSimulator
-from vendor_plugins.sim.faults import FaultInjector, FaultPlan, serve_faulty_tcp
 from vendor_plugins.transports.tcp import TcpLink
 
 

@@ -1,7 +1,7 @@
 """Modbus fault runs: PACE Modbus through a faulty RTU bridge, Modbus-TCP and a faulty serial line.
 
 The property itself (nothing wrong, nothing stale, only ``BmsError`` escapes, recovery once the faults stop) runs
-for every target of :data:`~vendor_plugins.sim.reliability.TARGETS` in ``test_faults_property.py``, the Modbus
+for every target of :data:`~tests.support.rigs.TARGETS` in ``test_faults_property.py``, the Modbus
 ones included. Here: that those rigs really exist and really inject every fault kind, that the truth check can
 tell a wrong Modbus snapshot from a right one, and that a refusing bridge is recovered from.
 """
@@ -13,19 +13,19 @@ import dataclasses
 
 import pytest
 
+from tests.support.faults import REPLY_FAULTS, FaultPlan
+from tests.support.mbap import MbapBridge, read_request
+from tests.support.rigs import CORRUPTING_FAULTS, MODBUS_TRANSPORTS, TARGETS, Rig
+from tests.support.truth import is_allowed
 from vendor_plugins.errors import TransportError
 from vendor_plugins.model import BmsSnapshot
 from vendor_plugins.pace.simulator_modbus import PaceRtuSimulator
 from vendor_plugins.pace.simulator_state import PaceState
-from vendor_plugins.sim.faults import REPLY_FAULTS, FaultPlan
-from vendor_plugins.sim.modbus import MbapBridge, read_request
-from vendor_plugins.sim.reliability import CORRUPTING_FAULTS, MODBUS_TRANSPORTS, TARGETS, Rig
 from vendor_plugins.sim.tcp import serve_tcp
-from vendor_plugins.sim.truth import is_allowed
 from vendor_plugins.transports import ModbusLink
 
 TIMEOUT = 0.25
-MODBUS_TARGETS = [name for name, target in TARGETS.items() if target.modbus]
+MODBUS_TARGETS = [name for name, target in TARGETS.items() if target.registers]
 
 
 def _plan(rate: float) -> FaultPlan:

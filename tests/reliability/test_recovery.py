@@ -12,16 +12,16 @@ import contextlib
 import os
 from pathlib import Path
 
+from tests.support.faults import REPLY_FAULTS, FaultPlan
+from tests.support.rigs import Rig, frame_bus
+from tests.support.truth import is_allowed
 from vendor_plugins.errors import TransportError
 from vendor_plugins.model import BmsSnapshot
 from vendor_plugins.pace.plugin import PLUGIN as PACE
 from vendor_plugins.plugin import SimulatorOptions
 from vendor_plugins.poller import BusPoller
-from vendor_plugins.sim.faults import REPLY_FAULTS, FaultPlan
 from vendor_plugins.sim.pty import serve_pty
-from vendor_plugins.sim.reliability import Rig, Target
 from vendor_plugins.sim.tcp import serve_tcp
-from vendor_plugins.sim.truth import is_allowed
 from vendor_plugins.transports import SerialLink, TcpLink
 
 
@@ -82,7 +82,8 @@ async def test_restarted_tcp_bridge_is_reconnected() -> None:
 
 
 async def test_bus_poller_publishes_only_this_cycles_truth() -> None:
-    target = Target("pace-bus", "pace", "ascii-25", addresses=(1, 2, 3, 4, 5))
+    target = frame_bus(5)
+    assert target.addresses == (1, 2, 3, 4, 5)
     plan = FaultPlan.uniform(
         0.15, kinds=(*REPLY_FAULTS, "split"), delay_seconds=0.15, refuse_seconds=0.1, clean_after=10
     )

@@ -2,9 +2,10 @@
 
 The soak's stale snapshots all came from one pattern: a request's reply is held back (``late``) or slow (``delay``)
 past the timeout, and when the same request is sent again its own reply is lost too — the late reply is then the
-only answer and was returned as new (``guard`` policy). With ``flush`` the link waits out a horizon since the
-unanswered request (a slow reply arrives and is drained), sends the request once and throws the answers away (a
-held-back reply comes out there), then sends it again. Real DALY A5 simulator over loopback TCP, scripted faults.
+only answer and was returned as new (by the earlier ``guard`` policy, now gone, and by a link with the protection
+``off``, the comparison here). With ``flush`` the link waits out a horizon since the unanswered request (a slow
+reply arrives and is drained), sends the request once and throws the answers away (a held-back reply comes out
+there), then sends it again. Real DALY A5 simulator over loopback TCP, scripted faults.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.support.faults import Delivery, FaultInjector, FaultPlan, serve_faulty_tcp
 from vendor_plugins.daly import table as t
 from vendor_plugins.daly.session_a5 import A5Reader
 from vendor_plugins.daly.simulator import A5Simulator
 from vendor_plugins.daly.simulator_state import DalyState
 from vendor_plugins.errors import BmsError, DeviceTimeout
-from vendor_plugins.sim.faults import Delivery, FaultInjector, FaultPlan, serve_faulty_tcp
 from vendor_plugins.transports.base import LateReplyPolicy
 from vendor_plugins.transports.tcp import TcpLink
 
@@ -64,10 +65,11 @@ async def _second_read(policy: LateReplyPolicy, script: list[str | None]) -> tup
 
 
 @pytest.mark.parametrize("first", ["late", "delay"])
-async def test_guard_policy_returned_the_late_reply_when_the_repeat_was_lost(first: str) -> None:
-    """The double fault the soak counted as stale, reproduced with the earlier policy (documents the gap)."""
-    result, _, _ = await _second_read("guard", [first, "drop"])
+async def test_without_protection_the_late_reply_is_returned_when_the_repeat_is_lost(first: str) -> None:
+    """The double fault the soak counted as stale, with the protection off: what ``flush`` prevents (below)."""
+    result, _, flushes = await _second_read("off", [first, "drop"])
     assert result == 50.0
+    assert flushes == 0
 
 
 @pytest.mark.parametrize("first", ["late", "delay"])
@@ -83,7 +85,7 @@ async def test_flush_policy_never_returns_the_late_reply(first: str) -> None:
     assert took < 2 * TIMEOUT + 4 * TIMEOUT  # horizon + flush + exchange, within bounds
 
 
-@pytest.mark.parametrize("policy", ["guard", "flush"])
+@pytest.mark.parametrize("policy", ["off", "flush"])
 async def test_after_a_single_lost_reply_the_next_read_answers(policy: LateReplyPolicy) -> None:
     """The price of ``flush`` after one lost reply: one more round trip and the rest of the horizon, not a failure."""
     result, took, flushes = await _second_read(policy, ["drop"])

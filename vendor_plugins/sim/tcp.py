@@ -3,7 +3,7 @@
 Each connection gets its own request assembler; all connections share the simulators and their clock. Test hooks:
 :meth:`SimServer.inject` pushes unsolicited bytes to the clients (noise, a late reply) and
 :meth:`SimServer.drop_clients` closes their connections while the server keeps listening. :class:`TcpServerBase`
-holds what every simulator TCP server shares (listening, ``url``, closing), :class:`~.faults.FaultyTcpServer` too.
+holds what every simulator TCP server shares (listening, ``url``, closing), the tests' faulty bridge too.
 """
 
 from __future__ import annotations

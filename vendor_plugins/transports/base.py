@@ -13,7 +13,7 @@ time per link: a bus shared by several packs is serialised by a lock.
 
 Late replies: draining only removes what arrived *before* the request. A device that answers a timed-out request
 late enough for its reply to arrive *after* the next request went out would have that stale reply taken for the
-new answer when the command is the same (nothing in JBD, DALY or PACE ASCII frames tells the two apart). So the
+new answer when the command is the same (nothing in the frames of most BMS protocols tells the two apart). So the
 link remembers the requests whose exchange did not complete (timeout, lost connection, cancelled) and when each
 was sent. Sending such a request again (policy ``flush``, the default):
 
@@ -28,8 +28,8 @@ was sent. Sending such a request again (policy ``flush``, the default):
 A late reply then needs a third fault in a row to be taken for an answer (or a reply later than the horizon that
 also beats a fresh answer); the price is one extra round trip, paid only after a failed exchange.
 Other requests are not delayed (a late reply to another command or pack is rejected by ``expect.match``); what
-remains out of reach here are protocols whose replies do not say which command they answer (PACE ASCII carries
-no CID2 in its reply: only the address and the decoder's length checks guard there).
+remains out of reach here are protocols whose replies do not say which command they answer (some ASCII protocols
+carry no command code in their replies: only the address and the decoder's length checks guard there).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from typing import Literal
 from ..closing import AsyncClosing
 from ..errors import DeviceTimeout, TransportError, UnsupportedError
 from ..framing import Expect, Frame, FrameAssembler
-from ..plugin import LinkKind
+from ..kinds import LinkKind
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -65,12 +65,23 @@ class Link(AsyncClosing):
     """A connection to one device or bus: what every link offers, whatever it moves.
 
     ``tap``, when set, sees the raw traffic: ``tap("tx" | "rx", data)`` for every piece of bytes sent or received
-    (``bmsgw capture`` and Home Assistant's diagnostics record through it). Every link honours it.
+    (``bmsgw capture`` and Home Assistant's diagnostics record through it). Every link honours it, and keeps the
+    statistics ``connected``, ``timeout``, ``bytes_sent`` and ``bytes_received``.
     """
 
     kind: LinkKind
     #: Optional observer of raw traffic (``None``: nobody listens).
     tap: Callable[[str, bytes], None] | None = None
+    #: Default per-request timeout (seconds).
+    timeout: float = DEFAULT_TIMEOUT
+    #: Bytes written to and received from the device so far (statistics for diagnostics).
+    bytes_sent: int = 0
+    bytes_received: int = 0
+
+    @property
+    def connected(self) -> bool:
+        """Whether the underlying connection is open now (links that connect say so; a wrapper asks its link)."""
+        return False
 
     @property
     @abc.abstractmethod

@@ -29,7 +29,7 @@ from bleak.backends.device import BLEDevice
 from bleak.exc import BleakError
 
 from ..errors import TransportError
-from ..plugin import BleProfile, LinkKind
+from ..kinds import BleProfile, LinkKind
 from .base import DEFAULT_TIMEOUT, BufferedByteLink
 
 _LOGGER = logging.getLogger(__name__)

@@ -33,7 +33,7 @@ from pymodbus.exceptions import ConnectionException, ModbusIOException
 from pymodbus.pdu import ExceptionResponse, ModbusPDU
 
 from ..errors import AddressError, DeviceError, DeviceTimeout, ProtocolError, TransportError
-from ..plugin import LinkKind
+from ..kinds import LinkKind
 from .base import DEFAULT_TIMEOUT, RegisterLink
 from .tcp import format_host_port
 
@@ -159,6 +159,10 @@ class ModbusLink(RegisterLink):
     def _trace_packet(self, sending: bool, data: bytes) -> bytes:
         if self.trace is not None:
             self.trace(sending, bytes(data))
+        if sending:
+            self.bytes_sent += len(data)
+        else:
+            self.bytes_received += len(data)
         if self.tap is not None:
             self.tap("tx" if sending else "rx", bytes(data))
         return data

@@ -16,7 +16,7 @@ import logging
 import serialx
 
 from ..errors import TransportError
-from ..plugin import LinkKind
+from ..kinds import LinkKind
 from ._stream import StreamLink, StreamProtocol
 from .base import DEFAULT_TIMEOUT
 

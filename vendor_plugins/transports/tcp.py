@@ -14,7 +14,7 @@ import logging
 import socket
 
 from ..errors import TransportError
-from ..plugin import LinkKind
+from ..kinds import LinkKind
 from ._stream import StreamLink, StreamProtocol
 from .base import DEFAULT_TIMEOUT
 

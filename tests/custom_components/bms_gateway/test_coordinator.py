@@ -2,7 +2,7 @@
 
 The integration against a faulty simulator: no entity ever shows a value the pack did not report in that poll.
 A live JBD simulator (state moving on every request, every reply recorded) behind a faulty TCP bridge
-(:mod:`vendor_plugins.sim.faults`, single faults of every kind). After each poll, either the pack's entities are
+(:mod:`tests.support.faults`, single faults of every kind). After each poll, either the pack's entities are
 unavailable, or the coordinator's snapshot is one a fresh session rebuilds from clean replies of that very poll and
 the entities show exactly its values. Once the faults stop, the next poll brings every entity back.
 
@@ -35,12 +35,12 @@ from custom_components.bms_gateway.const import (
     DEFAULT_SCAN_SECONDS,
     DOMAIN,
 )
+from tests.support.faults import REPLY_FAULTS, FaultInjector, FaultPlan, serve_faulty_tcp
+from tests.support.truth import TruthRecorder, is_allowed
 from vendor_plugins.jbd.plugin import PLUGIN
 from vendor_plugins.jbd.simulator import JbdSimulator
 from vendor_plugins.plugin import VendorPlugin
 from vendor_plugins.sim import serve_tcp
-from vendor_plugins.sim.faults import REPLY_FAULTS, FaultInjector, FaultPlan, serve_faulty_tcp
-from vendor_plugins.sim.truth import TruthRecorder, is_allowed
 from vendor_plugins.transports import TcpLink
 
 from .helpers import (

@@ -19,13 +19,13 @@ import time
 
 import pytest
 
+from tests.support.faults import FaultInjector, FaultPlan, serve_faulty_tcp
+from tests.support.mbap import MbapBridge
 from vendor_plugins.errors import DeviceTimeout, ProtocolError, TransportError
 from vendor_plugins.framing import FrameAssembler
 from vendor_plugins.pace.simulator_modbus import PaceRtuSimulator
 from vendor_plugins.pace.simulator_state import PaceState
 from vendor_plugins.sim.base import Simulator
-from vendor_plugins.sim.faults import FaultInjector, FaultPlan, serve_faulty_tcp
-from vendor_plugins.sim.modbus import MbapBridge
 from vendor_plugins.sim.tcp import serve_tcp
 from vendor_plugins.transports import ModbusLink
 from vendor_plugins.transports.modbus import ModbusMode

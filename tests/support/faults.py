@@ -14,8 +14,9 @@ A :class:`FaultInjector` decides, reply by reply, what goes wrong (:class:`Fault
   BLE: ``connect`` fails);
 * ``ble_drop`` (BLE only) — after a reply was delivered, the peripheral drops the connection (between polls).
 
-The servers here wrap any :class:`~.base.Simulator` (or bus of them) like the clean ones in :mod:`.tcp`,
-:mod:`.pty` and :mod:`.ble`: :func:`serve_faulty_tcp`, :func:`serve_faulty_pty` and :class:`FaultyBleClient`.
+The servers here wrap any :class:`~vendor_plugins.sim.base.Simulator` (or bus of them) like the clean ones in
+:mod:`vendor_plugins.sim.tcp`, :mod:`~vendor_plugins.sim.pty` and :mod:`~vendor_plugins.sim.ble`:
+:func:`serve_faulty_tcp`, :func:`serve_faulty_pty` and :class:`FaultyBleClient`.
 Every injected fault is appended to :attr:`FaultInjector.log`; :attr:`FaultInjector.enabled` turns injection off
 (held-back replies are then discarded, so the wire is clean from the next request on).
 """
@@ -35,11 +36,11 @@ from typing import Any
 
 from bleak.exc import BleakError
 
-from ..plugin import BleProfile
-from .ble import FakeBleClient
-from .pty import PtyServer
-from .serving import SimEndpoint, Simulators
-from .tcp import TcpServerBase
+from vendor_plugins.plugin import BleProfile
+from vendor_plugins.sim.ble import FakeBleClient
+from vendor_plugins.sim.pty import PtyServer
+from vendor_plugins.sim.serving import SimEndpoint, Simulators
+from vendor_plugins.sim.tcp import TcpServerBase
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -471,7 +472,7 @@ async def serve_faulty_pty(
 
 # --- BLE ---------------------------------------------------------------------------------------------------------
 class FaultyBleClient(FakeBleClient):
-    """A :class:`~.ble.FakeBleClient` whose peripheral misbehaves.
+    """A :class:`~vendor_plugins.sim.ble.FakeBleClient` whose peripheral misbehaves.
 
     Share one injector between the clients a ``client_factory`` creates (``outage`` makes ``connect`` fail for
     ``refuse_seconds``).

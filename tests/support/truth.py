@@ -6,7 +6,7 @@ moves its state on before **every** request, and records every ``(request, reply
 the poll the test declared current (:meth:`TruthRecorder.begin`). A reply is generated from one state, so each
 recorded pair is consistent in itself.
 
-:func:`is_allowed` then re-runs a fresh session of the same vendor against a :class:`ReplayLink` that answers
+:func:`is_allowed` then re-runs a fresh session of the same vendor against a :class:`TruthReplayLink` that answers
 each request only with a clean reply *served during that poll* (every combination, including "that reply was lost",
 so a session's fallback path is reproduced too). A snapshot the real session returned over a faulty wire is correct
 iff it is one of those: a corrupted field, a reply from an earlier poll (a late answer) or a mix of them cannot be
@@ -19,12 +19,12 @@ import itertools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from ..errors import BmsError, DeviceTimeout
-from ..framing import Expect, Frame, FrameAssembler
-from ..model import BmsSnapshot
-from ..plugin import LinkKind, Session
-from ..transports.base import ByteLink, Link
-from .base import Simulator
+from vendor_plugins.errors import BmsError, DeviceTimeout
+from vendor_plugins.framing import Expect, Frame, FrameAssembler
+from vendor_plugins.model import BmsSnapshot
+from vendor_plugins.plugin import LinkKind, Session
+from vendor_plugins.sim.base import Simulator
+from vendor_plugins.transports.base import ByteLink, Link
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +98,7 @@ class RecordingSimulator(Simulator):
         return reply
 
 
-class ReplayLink(ByteLink):
+class TruthReplayLink(ByteLink):
     """A link whose device answers each request with a chosen recorded reply (or times out)."""
 
     def __init__(self, answers: Mapping[bytes, Sequence[bytes]], choice: Mapping[bytes, int], kind: LinkKind) -> None:
@@ -165,7 +165,7 @@ async def is_allowed(
     """Whether a fresh session can build exactly ``snapshot`` from clean replies in ``answers`` (any choice)."""
     for choice in _choices(answers, limit):
         try:
-            candidate = await make_session(ReplayLink(answers, choice, kind)).read(address)
+            candidate = await make_session(TruthReplayLink(answers, choice, kind)).read(address)
         except BmsError:
             continue
         if candidate == snapshot:
