@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import json
 import socket
 import sys
@@ -120,6 +121,22 @@ def test_usage_errors_exit_2_with_one_line(capsys: pytest.CaptureFixture[str], a
     assert code == 2
     assert out == ""
     assert_one_error_line(err)
+
+
+def test_version_prints_the_installed_distribution_version(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "--version")
+    assert code == 0
+    assert err == ""
+    assert out == f"bmsgw {importlib.metadata.version('bms-gateway')}\n"
+    assert parser.installed_version() == importlib.metadata.version("bms-gateway")
+
+
+def test_version_of_an_uninstalled_tree_is_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
+    def missing(name: str) -> str:
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(parser.metadata, "version", missing)
+    assert parser.installed_version() == "unknown"
 
 
 def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:

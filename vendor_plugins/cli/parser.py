@@ -8,6 +8,7 @@ clash with one of ``bmsgw``'s own flags (found by building the parser without pl
 from __future__ import annotations
 
 import argparse
+from importlib import metadata
 from typing import NoReturn
 
 from ..registry import Registry
@@ -16,6 +17,16 @@ from .vendor_options import Offer
 
 #: The commands, in the order ``bmsgw --help`` lists them.
 COMMANDS = (cmd_vendors, cmd_scan, cmd_read, cmd_probe, cmd_capture, cmd_set, cmd_simulate)
+#: The distribution whose version ``bmsgw --version`` prints (``pyproject.toml``'s ``name``).
+DISTRIBUTION = "bms-gateway"
+
+
+def installed_version() -> str:
+    """The installed ``bms-gateway`` version (its metadata), or ``unknown`` when run from an uninstalled tree."""
+    try:
+        return metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 class Parser(argparse.ArgumentParser):
@@ -29,6 +40,7 @@ class Parser(argparse.ArgumentParser):
 def _build(offer: Offer) -> argparse.ArgumentParser:
     parser = Parser(prog=common.PROG, description="Read, probe, control and simulate battery-management systems.")
     parser.add_argument("--debug", action="store_true", help="debug logging and tracebacks on errors")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {installed_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
         command.add_parser(sub, offer)
