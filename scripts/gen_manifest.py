@@ -1,5 +1,8 @@
 #!/usr/bin/env python3
-"""Regenerate ``custom_components/bms_gateway/manifest.json``'s ``bluetooth`` list from the vendor registry.
+"""Regenerate ``custom_components/bms_gateway/manifest.json``: Bluetooth matchers, version and requirement pin.
+
+The manifest's ``version`` and its ``bms-gateway==`` requirement pin are ``pyproject.toml``'s version (the one
+source of truth): bump the version there, then run this script.
 
 Home Assistant's manifest matchers can express only part of what the library matches on: no MAC OUIs, and a
 ``local_name`` pattern needs at least three literal leading characters. A registry matcher using anything else stays
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -55,10 +59,23 @@ def bluetooth_matchers(registry: Registry) -> list[dict[str, Any]]:
     return [found[key] for key in sorted(found)]
 
 
+def project_version() -> tuple[str, str]:
+    """``pyproject.toml``'s distribution name and version."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return str(project["name"]), str(project["version"])
+
+
 def render(manifest: dict[str, Any], registry: Registry) -> str:
-    """The manifest text with a regenerated ``bluetooth`` list (hassfest order: domain, name, then sorted keys)."""
+    """The manifest text with regenerated ``bluetooth``, ``version`` and ``bms-gateway==`` pin.
+
+    Keys in hassfest's order: domain, name, then sorted.
+    """
     updated = dict(manifest)
     updated["bluetooth"] = bluetooth_matchers(registry)
+    name, version = project_version()
+    updated["version"] = version
+    others = [req for req in manifest.get("requirements", []) if req.split("==", 1)[0].strip() != name]
+    updated["requirements"] = [f"{name}=={version}", *others]
     ordered = {"domain": updated.pop("domain"), "name": updated.pop("name")}
     ordered.update(sorted(updated.items()))
     return json.dumps(ordered, indent=2) + "\n"
