@@ -1,6 +1,7 @@
 """``bmsgw read``: read one pack or a bus of packs once, or every ``--watch`` seconds until Ctrl-C.
 
-Output is a table per pack, or with ``--json`` one document per round (INTERFACES.md §4). The exit code is 3 only
+Output is a table per pack, or with ``--json`` one document per round (INTERFACES.md §4); ``--bank`` adds the
+packs of the bus as one battery bank (:mod:`.bank_output`, INTERFACES.md §5). The exit code is 3 only
 when no pack answered; a pack that did not answer shows its error (one stderr line per failed pack when none
 answered). With ``--watch`` Ctrl-C or SIGTERM end the command cleanly (exit 0).
 """
@@ -13,9 +14,10 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 
+from ..bank import BankConfig
 from ..plugin import VendorPlugin
 from ..reader import PackReader, PackResult
-from . import arguments, common, packs, transport
+from . import arguments, bank_output, common, packs, transport
 from .format import render_pack
 from .vendor_options import Offer
 
@@ -27,6 +29,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], offer: 
     arguments.add_vendor(p, offer, vendor_required=True)
     p.add_argument("--json", action="store_true", help="one JSON document (per round with --watch)")
     p.add_argument("--watch", type=arguments.watch, metavar="SECONDS", help="repeat every SECONDS until Ctrl-C")
+    bank_output.add_arguments(p)
     arguments.add_debug(p)
     p.set_defaults(handler=run)
 
@@ -43,29 +46,48 @@ def report_failures(results: Sequence[PackResult]) -> None:
 
 
 def _print_table(
-    plugin: VendorPlugin, reader: PackReader, where: str, results: Sequence[PackResult], *, stamp: bool
+    plugin: VendorPlugin,
+    reader: PackReader,
+    where: str,
+    results: Sequence[PackResult],
+    *,
+    stamp: bool,
+    bank: BankConfig | None = None,
 ) -> None:
     header = f"{plugin.title} ({reader.family or '-'}) via {where}"
     if stamp:
         header = f"=== {dt.datetime.now().astimezone().isoformat(timespec='seconds')}  {header}"
     blocks = [header] + [render_pack(p.address, p.device, p.snapshot, p.error) for p in results]
+    if bank is not None:
+        blocks.append(bank_output.render_bank(bank_output.bank_of(results, bank)))
     print("\n\n".join(blocks) + ("\n" if stamp else ""), flush=True)
 
 
-async def _read_round(plugin: VendorPlugin, reader: PackReader, where: str, *, as_json: bool, stamp: bool) -> bool:
-    """Read every pack once and print the result; whether any pack answered."""
+async def _read_round(
+    plugin: VendorPlugin,
+    reader: PackReader,
+    where: str,
+    *,
+    as_json: bool,
+    stamp: bool,
+    bank: BankConfig | None = None,
+) -> bool:
+    """Read every pack once and print the result (and the bank with ``--bank``); whether any pack answered."""
     results = await reader.read_round()
     answered = any(p.snapshot is not None for p in results)
     if as_json:
-        print(json.dumps(packs.read_document(plugin, reader.family, where, results)), flush=True)
+        document = packs.read_document(plugin, reader.family, where, results)
+        if bank is not None:
+            document["bank"] = bank_output.bank_of(results, bank).to_dict()
+        print(json.dumps(document), flush=True)
     elif answered or stamp:
-        _print_table(plugin, reader, where, results, stamp=stamp)
+        _print_table(plugin, reader, where, results, stamp=stamp, bank=bank)
     if not answered:
         report_failures(results)
     return answered
 
 
-async def _read(args: argparse.Namespace, target: transport.Target) -> int:
+async def _read(args: argparse.Namespace, target: transport.Target, bank: BankConfig | None = None) -> int:
     as_json: bool = args.json
     watch: float | None = args.watch
     plugin = target.plugin
@@ -74,14 +96,14 @@ async def _read(args: argparse.Namespace, target: transport.Target) -> int:
         session = plugin.open_session(link, target.options)
         reader = packs.reader_for(plugin, session, args.address)
         if watch is None:
-            answered = await _read_round(plugin, reader, link.description, as_json=as_json, stamp=False)
+            answered = await _read_round(plugin, reader, link.description, as_json=as_json, stamp=False, bank=bank)
             return common.EXIT_OK if answered else common.EXIT_DEVICE
         loop = asyncio.get_running_loop()
         with common.stop_on_signals() as stop:
             try:
                 while True:
                     started = loop.time()
-                    await _read_round(plugin, reader, link.description, as_json=as_json, stamp=True)
+                    await _read_round(plugin, reader, link.description, as_json=as_json, stamp=True, bank=bank)
                     await asyncio.sleep(max(0.0, watch - (loop.time() - started)))
             except asyncio.CancelledError:
                 if not stop.absorbed():
@@ -94,8 +116,9 @@ async def _read(args: argparse.Namespace, target: transport.Target) -> int:
 def run(args: argparse.Namespace) -> int:
     """Read the packs."""
     plugin = common.registry().get(args.vendor)
+    bank = bank_output.config_for(args, plugin)
     target = transport.target(args, plugin)
     try:
-        return common.run(_read(args, target))
+        return common.run(_read(args, target, bank))
     except KeyboardInterrupt:
         return common.EXIT_OK if args.watch is not None else common.EXIT_INTERRUPTED
