@@ -2,7 +2,8 @@
 
 Output is a table per pack, or with ``--json`` one document per round (INTERFACES.md §4). The exit code is 3 only
 when no pack answered; a pack that did not answer shows its error (one stderr line per failed pack when none
-answered). With ``--watch`` Ctrl-C or SIGTERM end the command cleanly (exit 0).
+answered). With ``--watch`` Ctrl-C or SIGTERM end the command cleanly (exit 0), and a round that fails as a whole
+(``--address all``: the scan found no pack) is one error line, then the next round tries again.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 
+from ..errors import BmsError, ConfigError, one_line
 from ..plugin import VendorPlugin
 from ..reader import PackReader, PackResult
 from . import arguments, common, packs, transport
@@ -65,6 +67,16 @@ async def _read_round(plugin: VendorPlugin, reader: PackReader, where: str, *, a
     return answered
 
 
+async def _watch_round(plugin: VendorPlugin, reader: PackReader, where: str, *, as_json: bool) -> None:
+    """One ``--watch`` round: a round that fails as a whole is reported and the watch goes on."""
+    try:
+        await _read_round(plugin, reader, where, as_json=as_json, stamp=True)
+    except (BmsError, OSError) as err:
+        if isinstance(err, ConfigError):  # the command line cannot work: retrying will not help
+            raise
+        common.error(one_line(err))
+
+
 async def _read(args: argparse.Namespace, target: transport.Target) -> int:
     as_json: bool = args.json
     watch: float | None = args.watch
@@ -81,7 +93,7 @@ async def _read(args: argparse.Namespace, target: transport.Target) -> int:
             try:
                 while True:
                     started = loop.time()
-                    await _read_round(plugin, reader, link.description, as_json=as_json, stamp=True)
+                    await _watch_round(plugin, reader, link.description, as_json=as_json)
                     await asyncio.sleep(max(0.0, watch - (loop.time() - started)))
             except asyncio.CancelledError:
                 if not stop.absorbed():
