@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..errors import BmsError, ConfigError, one_line
 from . import arguments, common, packs, transport
+from .format import printable
 from .vendor_options import Offer
 
 
@@ -94,7 +95,7 @@ async def _capture(args: argparse.Namespace, target: transport.Target, out: Path
     summary = capture_summary(
         entries, rounds, answered, reader.family, link.description, out, not_recorded=recorder.bytes_not_recorded
     )
-    print(summary, flush=True)
+    print(printable(summary), flush=True)
     if answered:
         return common.EXIT_OK
     if failure is None:  # stopped before the first read finished

@@ -18,7 +18,7 @@ from ..errors import BmsError, ConfigError, one_line
 from ..plugin import VendorPlugin
 from ..reader import PackReader, PackResult
 from . import arguments, common, packs, transport
-from .format import render_pack
+from .format import printable, render_pack
 from .vendor_options import Offer
 
 
@@ -50,7 +50,7 @@ def _print_table(
     header = f"{plugin.title} ({reader.family or '-'}) via {where}"
     if stamp:
         header = f"=== {dt.datetime.now().astimezone().isoformat(timespec='seconds')}  {header}"
-    blocks = [header] + [render_pack(p.address, p.device, p.snapshot, p.error) for p in results]
+    blocks = [printable(header)] + [render_pack(p.address, p.device, p.snapshot, p.error) for p in results]
     print("\n\n".join(blocks) + ("\n" if stamp else ""), flush=True)
 
 
