@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from tests.vendor_plugins.sim_links import Silent, threaded_tcp
 from vendor_plugins import cli
 from vendor_plugins.cli import cmd_scan, common
+from vendor_plugins.cli.app import logging_to_stderr
 from vendor_plugins.cli.format import printable
 from vendor_plugins.jbd.simulator import JbdSimulator, JbdState
 from vendor_plugins.plugin import Advertisement
@@ -118,3 +120,13 @@ def test_error_lines_are_escaped(capsys: pytest.CaptureFixture[str]) -> None:
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     _assert_harmless(err)
+
+
+def test_log_lines_are_escaped(capsys: pytest.CaptureFixture[str]) -> None:
+    """A library warning quoting a device is shown escaped, one line."""
+    with logging_to_stderr(debug=False):
+        logging.getLogger("vendor_plugins.test").warning("odd model %s", HOSTILE)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    _assert_harmless(err)
+    assert printable(HOSTILE) in err
