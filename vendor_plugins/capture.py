@@ -17,11 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .errors import ConfigError
+from .errors import ConfigError, one_line
 from .plugin import LinkKind
 from .transports.base import BufferedByteLink, Link
 
 CAPTURE_TYPE = "real capture (bmsgw capture)"
+
+#: Most raw bytes (sent and received) a capture records; beyond it recording stops and the file says so.
+MAX_CAPTURE_BYTES = 1 << 20
+#: Most pieces of traffic (requests and received chunks) a capture records.
+MAX_CAPTURE_PIECES = 20_000
 
 
 @dataclass(slots=True)
@@ -39,6 +44,15 @@ class CaptureRecorder:
     events: list[_Event] = field(default_factory=list)
     decoded: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     source: str = ""
+    #: Caps on what is recorded (a flooding bridge must not fill memory or the disk).
+    max_bytes: int = MAX_CAPTURE_BYTES
+    max_pieces: int = MAX_CAPTURE_PIECES
+    #: What arrived after a cap was reached and was not recorded.
+    bytes_not_recorded: int = 0
+    pieces_not_recorded: int = 0
+    requests_not_recorded: int = 0
+    _recorded_bytes: int = 0
+    _requests: int = 0
     _start: float = field(default_factory=time.monotonic)
 
     def attach(self, link: Link) -> None:
@@ -46,13 +60,44 @@ class CaptureRecorder:
         self.source = link.description
         link.tap = self._record
 
+    @property
+    def truncated(self) -> bool:
+        """Whether a cap was reached (traffic after it was counted, not recorded)."""
+        return self.pieces_not_recorded > 0
+
     def _record(self, direction: str, data: bytes) -> None:
+        if direction != "tx" and not self._requests:
+            return  # bytes before the first request: nothing asked for them
+        full = self.truncated or (
+            self._recorded_bytes + len(data) > self.max_bytes or len(self.events) >= self.max_pieces
+        )
+        if full:  # from here on only counted: an entry is never cut in the middle of a later one
+            self.bytes_not_recorded += len(data)
+            self.pieces_not_recorded += 1
+            self.requests_not_recorded += direction == "tx"
+            return
+        self._recorded_bytes += len(data)
+        self._requests += direction == "tx"
         self.events.append(_Event(round(time.monotonic() - self._start, 6), direction, bytes(data)))
 
     def note_decoded(self, decoded: Mapping[str, Any]) -> None:
-        """Attach what the library decoded from the exchanges recorded so far (a snapshot, device info…)."""
-        requests = sum(1 for e in self.events if e.direction == "tx")
-        self.decoded.append((requests - 1, dict(decoded)))
+        """Attach what the library decoded from the exchanges recorded so far (a snapshot, device info…).
+
+        Nothing is attached once the capture is truncated (it would belong to exchanges that were not recorded).
+        """
+        if not self.truncated:
+            self.decoded.append((self._requests - 1, dict(decoded)))
+
+    def truncation(self) -> dict[str, Any] | None:
+        """What the file says about a cap that was reached (``None``: everything was recorded)."""
+        if not self.truncated:
+            return None
+        return {
+            "reason": f"capture capped at {self.max_bytes} bytes / {self.max_pieces} pieces of traffic",
+            "bytes_not_recorded": self.bytes_not_recorded,
+            "pieces_not_recorded": self.pieces_not_recorded,
+            "requests_not_recorded": self.requests_not_recorded,
+        }
 
     def entries(self, family: str | None = None) -> list[dict[str, Any]]:
         """One vector entry per request, in order."""
@@ -86,12 +131,23 @@ class CaptureRecorder:
                 out[index]["decoded_here"].update(decoded)
         for entry in out:
             entry["response_hex"] = entry["response_hex"] or None
+        if out and (truncation := self.truncation()) is not None:
+            out[-1]["capture_truncated"] = truncation  # the last entry recorded: traffic after it is missing
         return out
 
     def write(self, path: Path, family: str | None = None) -> int:
-        """Write the capture to ``path``; returns the number of entries."""
+        """Write the capture to ``path``; returns the number of entries.
+
+        A file that cannot be written is a :class:`ConfigError` naming it (the output the user chose is unusable;
+        nothing is wrong with the device).
+        """
         entries = self.entries(family)
-        path.write_text(json.dumps(entries, indent=1) + "\n")
+        try:
+            with path.open("w", encoding="utf-8") as out:
+                json.dump(entries, out, indent=1)
+                out.write("\n")
+        except OSError as err:
+            raise ConfigError(f"cannot write the capture to {path}: {err.strerror or one_line(err)}") from err
         return len(entries)
 
 

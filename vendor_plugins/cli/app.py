@@ -9,12 +9,29 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from ..errors import BmsError, one_line
 from . import common
+from .format import printable
 from .parser import build_parser
 
 _LIBRARY_LOGGER = logging.getLogger("vendor_plugins")
+
+
+class PrintableFormatter(logging.Formatter):
+    """Log lines made printable (a message may quote a device).
+
+    A message stays one line; a ``--debug`` traceback keeps its line breaks, each of its lines escaped.
+    """
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        """The message line, escaped whole (its line breaks too)."""
+        return printable(super().formatMessage(record))
+
+    def formatException(self, ei: Any) -> str:
+        """A traceback, line by line."""
+        return "\n".join(printable(line) for line in super().formatException(ei).split("\n"))
 
 
 @contextlib.contextmanager
@@ -27,7 +44,7 @@ def logging_to_stderr(debug: bool) -> Iterator[None]:
     """
     root = logging.getLogger()
     handler: logging.Handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(f"{common.PROG}: %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(PrintableFormatter(f"{common.PROG}: %(levelname)s %(name)s: %(message)s"))
     mute = logging.NullHandler()
     previous = root.level
     if debug:

@@ -2,8 +2,11 @@
 
 The recorder (:class:`~vendor_plugins.capture.CaptureRecorder`) listens on the link's ``tap`` from before the first
 byte, so the probe of a detecting plugin is recorded too; each round's ``read --json`` document is attached to the
-exchanges it came from. Byte links only (``--tcp``, ``--serial``, ``--ble``). The file is written however the
-command ends (Ctrl-C included); one summary line goes to stdout.
+exchanges it came from. Byte links only (``--tcp``, ``--serial``, ``--ble``). What is recorded is capped (bytes
+and pieces of traffic, :data:`~vendor_plugins.capture.MAX_CAPTURE_BYTES`); a capped capture says so in the file and
+in the summary. The file is written however the command ends (Ctrl-C, SIGTERM, an error); one summary line goes to
+stdout. A file that cannot be written (``--out /dev/full``) is one error line naming it, exit 2: the output the
+user chose is unusable, nothing is wrong with the device.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 
 from ..errors import BmsError, ConfigError, one_line
 from . import arguments, common, packs, transport
+from .format import printable
 from .vendor_options import Offer
 
 
@@ -39,11 +43,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], offer: 
     p.set_defaults(handler=run)
 
 
-def capture_summary(entries: int, rounds: int, answered: int, family: str | None, where: str, out: Path) -> str:
-    """The one line ``capture`` prints."""
+def capture_summary(
+    entries: int, rounds: int, answered: int, family: str | None, where: str, out: Path, *, not_recorded: int = 0
+) -> str:
+    """The one line ``capture`` prints (``not_recorded``: bytes past the cap)."""
+    capped = f" (capped: {not_recorded} byte(s) not recorded)" if not_recorded else ""
     return (
         f"captured {entries} request(s) in {rounds} read(s), {answered} answered, from {where}"
-        f" (family {family or 'unknown'}) to {out}"
+        f" (family {family or 'unknown'}) to {out}{capped}"
     )
 
 
@@ -85,7 +92,10 @@ async def _capture(args: argparse.Namespace, target: transport.Target, out: Path
         finally:
             await common.close_quietly(link)
             entries = recorder.write(out, family=reader.family)
-    print(capture_summary(entries, rounds, answered, reader.family, link.description, out), flush=True)
+    summary = capture_summary(
+        entries, rounds, answered, reader.family, link.description, out, not_recorded=recorder.bytes_not_recorded
+    )
+    print(printable(summary), flush=True)
     if answered:
         return common.EXIT_OK
     if failure is None:  # stopped before the first read finished

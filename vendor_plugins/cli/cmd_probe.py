@@ -18,7 +18,7 @@ from ..plugin import LinkKind, ProbeResult, SessionOptions, VendorPlugin
 from ..registry import Registry
 from . import arguments, common, transport, vendor_options
 from .arguments import AddressSpec
-from .format import render_pack, table
+from .format import printable, render_pack, table
 from .packs import BUS_ADDRESSES
 from .vendor_options import Offer
 
@@ -124,7 +124,7 @@ def _print_probe(found: Detection) -> None:
         )
     print(table(rows, ["VENDOR", "FAMILY", "ADDRESS", "MODEL", "SERIAL", "SOFTWARE"]))
     winner = found.winner
-    print(f"\nwinner: {found.plugin.title} ({winner.family or '-'})")
+    print(f"\nwinner: {printable(f'{found.plugin.title} ({winner.family or "-"})')}")
     print(render_pack(winner.address, winner.device, found.snapshot, found.error))
 
 

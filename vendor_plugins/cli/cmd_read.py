@@ -3,7 +3,8 @@
 Output is a table per pack, or with ``--json`` one document per round (INTERFACES.md §4); ``--bank`` adds the
 packs of the bus as one battery bank (:mod:`.bank_output`, INTERFACES.md §5). The exit code is 3 only
 when no pack answered; a pack that did not answer shows its error (one stderr line per failed pack when none
-answered). With ``--watch`` Ctrl-C or SIGTERM end the command cleanly (exit 0).
+answered). With ``--watch`` Ctrl-C or SIGTERM end the command cleanly (exit 0), and a round that fails as a whole
+(``--address all``: the scan found no pack) is one error line, then the next round tries again.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ import json
 from collections.abc import Sequence
 
 from ..bank import BankConfig
+from ..errors import BmsError, ConfigError, one_line
 from ..plugin import VendorPlugin
 from ..reader import PackReader, PackResult
 from . import arguments, bank_output, common, packs, transport
-from .format import render_pack
+from .format import printable, render_pack
 from .vendor_options import Offer
 
 
@@ -57,7 +59,7 @@ def _print_table(
     header = f"{plugin.title} ({reader.family or '-'}) via {where}"
     if stamp:
         header = f"=== {dt.datetime.now().astimezone().isoformat(timespec='seconds')}  {header}"
-    blocks = [header] + [render_pack(p.address, p.device, p.snapshot, p.error) for p in results]
+    blocks = [printable(header)] + [render_pack(p.address, p.device, p.snapshot, p.error) for p in results]
     if bank is not None:
         blocks.append(bank_output.render_bank(bank_output.bank_of(results, bank)))
     print("\n\n".join(blocks) + ("\n" if stamp else ""), flush=True)
@@ -87,6 +89,18 @@ async def _read_round(
     return answered
 
 
+async def _watch_round(
+    plugin: VendorPlugin, reader: PackReader, where: str, *, as_json: bool, bank: BankConfig | None
+) -> None:
+    """One ``--watch`` round: a round that fails as a whole is reported and the watch goes on."""
+    try:
+        await _read_round(plugin, reader, where, as_json=as_json, stamp=True, bank=bank)
+    except (BmsError, OSError) as err:
+        if isinstance(err, ConfigError):  # the command line cannot work: retrying will not help
+            raise
+        common.error(one_line(err))
+
+
 async def _read(args: argparse.Namespace, target: transport.Target, bank: BankConfig | None = None) -> int:
     as_json: bool = args.json
     watch: float | None = args.watch
@@ -103,7 +117,7 @@ async def _read(args: argparse.Namespace, target: transport.Target, bank: BankCo
             try:
                 while True:
                     started = loop.time()
-                    await _read_round(plugin, reader, link.description, as_json=as_json, stamp=True, bank=bank)
+                    await _watch_round(plugin, reader, link.description, as_json=as_json, bank=bank)
                     await asyncio.sleep(max(0.0, watch - (loop.time() - started)))
             except asyncio.CancelledError:
                 if not stop.absorbed():

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import BmsError, ConfigError, ControlError
 from ..registry import Registry, default_registry
+from .format import printable
 
 if TYPE_CHECKING:
     from ..transports.base import Link
@@ -46,8 +47,8 @@ def exit_code_for(err: BaseException) -> int:
 
 
 def error(message: str) -> None:
-    """Print ``message`` as the one ``bmsgw: error:`` line on stderr."""
-    print(f"{PROG}: error: {message}", file=sys.stderr, flush=True)
+    """Print ``message`` as the one ``bmsgw: error:`` line on stderr (made printable: it may quote a device)."""
+    print(f"{PROG}: error: {printable(message)}", file=sys.stderr, flush=True)
 
 
 def registry() -> Registry:

@@ -1,17 +1,36 @@
-"""Human-readable rendering for ``bmsgw``: pack tables, the vendor list and BLE scan results.
+r"""Human-readable rendering for ``bmsgw``: pack tables, the vendor list and BLE scan results.
 
 Pure functions from model objects to text (no I/O), so the command-line tool stays thin and the layout is easy
 to test. Unknown values (``None``) are shown as ``-`` — never as a made-up 0.
+
+Text a device or a nearby advertiser supplied (model, serial, BLE name, errors quoting them) goes through
+:func:`printable` before it reaches the terminal: control characters (C0 incl. ESC and TAB, DEL, C1), line and
+paragraph separators, bidirectional overrides and lone surrogates are shown as ``\xNN`` / ``\uNNNN`` escapes, so
+a device can neither clear the screen, recolour or retitle the terminal, nor forge a ``bmsgw: error:`` line. Plain
+Unicode text stays as it is. (``--json`` output is escaped by ``json.dumps`` already.)
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from ..model import Alarm, BmsSnapshot, DeviceInfo
 
 UNKNOWN = "-"
 LABEL_WIDTH = 17
+
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """``text`` safe for a terminal: every control character as a visible escape, plain text untouched."""
+    return _UNSAFE.sub(_escape, text)
 
 
 def _number(value: float | None, unit: str, digits: int) -> str:
@@ -37,7 +56,8 @@ def _line(label: str, value: str) -> str:
 
 
 def table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
-    """A plain left-aligned text table with a header rule (columns separated by two spaces)."""
+    """A plain left-aligned text table with a header rule (columns separated by two spaces); cells made printable."""
+    rows = [[printable(cell) for cell in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in rows:
         for i, cell in enumerate(row):
@@ -69,7 +89,7 @@ def pack_title(address: int | None, device: DeviceInfo | None) -> str:
         details.append(f"made {device.manufacture_date.isoformat()}")
     if device.cell_count is not None:
         details.append(f"{device.cell_count} cells")
-    return f"{title}: {', '.join(details)}"
+    return f"{title}: {printable(', '.join(details))}"
 
 
 def _current_text(snapshot: BmsSnapshot) -> str:
@@ -120,14 +140,15 @@ def _temperature_lines(snapshot: BmsSnapshot) -> list[str]:
     if not snapshot.temperatures:
         return [_line("Temperatures", UNKNOWN)]
     lines = [_line("Temperatures", "")]
-    width = max(len(t.name) for t in snapshot.temperatures)
-    for temp in snapshot.temperatures:
-        lines.append(f"    {temp.name:<{width}}  {temp.celsius:6.1f} °C  ({temp.kind})")
+    names = [printable(t.name) for t in snapshot.temperatures]
+    width = max(len(name) for name in names)
+    for name, temp in zip(names, snapshot.temperatures, strict=True):
+        lines.append(f"    {name:<{width}}  {temp.celsius:6.1f} °C  ({temp.kind})")
     return lines
 
 
 def _raw_text(raw: Mapping[str, int | str]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in sorted(raw.items())) if raw else "none"
+    return printable(", ".join(f"{k}={v}" for k, v in sorted(raw.items()))) if raw else "none"
 
 
 def render_snapshot(snapshot: BmsSnapshot) -> list[str]:
@@ -159,7 +180,7 @@ def render_pack(address: int | None, device: DeviceInfo | None, snapshot: BmsSna
     """One pack as a readable block (a pack that did not answer shows its error)."""
     lines = [pack_title(address, device)]
     if snapshot is None:
-        lines.append(_line("Error", error or "no answer"))
+        lines.append(_line("Error", printable(error or "no answer")))
     else:
         lines.extend(render_snapshot(snapshot))
     return "\n".join(lines)

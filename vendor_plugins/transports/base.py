@@ -9,7 +9,9 @@ A link moves bytes and knows nothing about vendors. ``exchange(request, expect)`
 the frames that answer it: before sending it discards unread bytes (so a late reply to an earlier request is
 never taken as this answer), feeds what arrives to the framing family's assembler, keeps the frames
 ``expect`` accepts and returns once ``expect`` is complete — or raises :class:`DeviceTimeout`. One request at a
-time per link: a bus shared by several packs is serialised by a lock.
+time per link: a bus shared by several packs is serialised by a lock. What arrives while no exchange reads is
+kept only up to ``receive_limit`` bytes (the oldest go first, counted in ``bytes_dropped``): a flooding bridge
+cannot grow memory between polls.
 
 Late replies: draining only removes what arrived *before* the request. A device that answers a timed-out request
 late enough for its reply to arrive *after* the next request went out would have that stale reply taken for the
@@ -46,6 +48,7 @@ from ..closing import AsyncClosing
 from ..errors import DeviceTimeout, TransportError, UnsupportedError
 from ..framing import Expect, Frame, FrameAssembler
 from ..kinds import LinkKind
+from ._inbox import DEFAULT_RECEIVE_LIMIT, Inbox
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -157,9 +160,23 @@ class BufferedByteLink(ByteLink):
         #: Smoothed time from request to complete answer (seconds; ``None`` until one was measured).
         self._latency: float | None = None
         self._lock = asyncio.Lock()
-        self._chunks: asyncio.Queue[bytes | BaseException] = asyncio.Queue()
+        self._chunks = Inbox(DEFAULT_RECEIVE_LIMIT)
         self.bytes_sent = 0
         self.bytes_received = 0
+
+    @property
+    def receive_limit(self) -> int:
+        """Most received bytes kept while no exchange reads them; older bytes beyond it are dropped."""
+        return self._chunks.limit
+
+    @receive_limit.setter
+    def receive_limit(self, limit: int) -> None:
+        self._chunks.limit = limit
+
+    @property
+    def bytes_dropped(self) -> int:
+        """Received bytes dropped because more than ``receive_limit`` waited unread (a flooding bridge)."""
+        return self._chunks.dropped
 
     # --- subclass hooks ------------------------------------------------------------------------
     @property
@@ -185,24 +202,19 @@ class BufferedByteLink(ByteLink):
             self.bytes_received += len(data)
             if self.tap is not None:
                 self.tap("rx", bytes(data))
-            self._chunks.put_nowait(bytes(data))
+            self._chunks.put(bytes(data))
 
     def _on_lost(self, exc: BaseException | None) -> None:
         """Note that the connection dropped (call from the transport's callback).
 
         ``connected`` must already be False when this is called: a connect drains queued items, including this one.
         """
-        self._chunks.put_nowait(TransportError(f"{self.description}: connection lost{f': {exc}' if exc else ''}"))
+        self._chunks.put(TransportError(f"{self.description}: connection lost{f': {exc}' if exc else ''}"))
 
     # --- the mechanism -------------------------------------------------------------------------
     def _drain(self) -> int:
         """Discard everything received but not read; return how many bytes were dropped."""
-        dropped = 0
-        while not self._chunks.empty():
-            item = self._chunks.get_nowait()
-            if isinstance(item, bytes):
-                dropped += len(item)
-        return dropped
+        return self._chunks.drain()
 
     async def exchange(self, request: bytes, expect: Expect) -> list[Frame]:
         """Send ``request``; collect the frames ``expect`` accepts until it is complete."""
@@ -340,7 +352,7 @@ class BufferedByteLink(ByteLink):
     async def close(self) -> None:
         """Close the connection (idempotent); a pending exchange ends at once with :class:`TransportError`."""
         if self._lock.locked():
-            self._chunks.put_nowait(TransportError(f"{self.description}: link closed"))
+            self._chunks.put(TransportError(f"{self.description}: link closed"))
         async with self._lock:
             await self._disconnect()
             self._drain()
