@@ -1,7 +1,7 @@
 """Diagnostics download: the entry, each pack's identity and last reading, link statistics and the last raw frames.
 
 Redacted: where the connection goes (host, serial device, Bluetooth address — also inside the unique id, the title
-and the link description), serial numbers, and the same values wherever they appear inside raw frames (as bytes or
+and the link description), serial numbers (a pack's bus address is not a secret and is kept), and the same values wherever they appear inside raw frames (as bytes or
 as the hex text some protocols carry).
 """
 
@@ -16,6 +16,9 @@ from .const import CONF_ADDRESS, CONF_DEVICE, CONF_HOST
 from .coordinator import BmsConfigEntry
 
 TO_REDACT = {CONF_HOST, CONF_DEVICE, CONF_ADDRESS, "serial_number", "unique_id", "title"}
+#: Redacted in what a pack says about itself: its serial number. Its ``address`` there is the bus address (which pack
+#: is which), not where the connection goes: kept.
+DEVICE_TO_REDACT = {"serial_number"}
 
 
 def _secrets(entry: BmsConfigEntry) -> list[str]:
@@ -53,7 +56,7 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: BmsConf
         info = coordinator.device_infos.get(pack)
         snapshot = coordinator.snapshot(pack)
         packs[str(pack)] = {
-            "device": async_redact_data(info.to_dict(), TO_REDACT) if info else None,
+            "device": async_redact_data(info.to_dict(), DEVICE_TO_REDACT) if info else None,
             "snapshot": snapshot.to_dict() if snapshot else None,
             "error": _scrub(coordinator.errors[pack], secrets) if pack in coordinator.errors else None,
             "last_seen": coordinator.repairs.last_seen[pack].isoformat(),
