@@ -1,8 +1,8 @@
 """Diagnostics download: the entry, each pack's identity and last reading, link statistics and the last raw frames.
 
 Redacted: where the connection goes (host, serial device, Bluetooth address — also inside the unique id, the title
-and the link description), serial numbers (a pack's bus address is not a secret and is kept), and the same values wherever they appear inside raw frames (as bytes or
-as the hex text some protocols carry).
+and the link description), serial numbers, and the same values wherever they appear inside raw frames (as bytes or
+as the hex text some protocols carry). A pack's bus address is not a secret and is kept.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from vendor_plugins.errors import BmsError, ControlNotConfirmed, ControlRefused
 from vendor_plugins.model import BmsSnapshot, Switch
 
 from .const import DOMAIN
-from .coordinator import BmsConfigEntry, BmsCoordinator, PackAddress
+from .coordinator import BmsConfigEntry, BmsCoordinator, ControlInterrupted, PackAddress
 from .descriptions import PackValueDescription
 from .entity import BmsEntity
 
@@ -33,6 +33,7 @@ PARALLEL_UPDATES = 1  # one write at a time per platform (the coordinator serial
 
 #: The translated error of a failed write, by the library's error (the first class that matches).
 _ERROR_KEYS: Final[tuple[tuple[type[BmsError], str], ...]] = (
+    (ControlInterrupted, "control_interrupted"),
     (ControlNotConfirmed, "control_not_confirmed"),
     (ControlRefused, "control_refused"),
     (BmsError, "control_failed"),
