@@ -54,10 +54,12 @@ from .const import (
     DOMAIN,
     ENERGY_MAX_GAP_POLLS,
     RAW_FRAMES_KEPT,
+    RAW_RUN_BYTES,
 )
 from .dispatch import ChangedFieldDispatcher
 from .energy_meters import EnergyMeters
 from .poll import BmsData, PackAddress, Poll, PollListener
+from .redaction import RawRun
 from .repair_watch import RepairWatch
 
 _LOGGER = logging.getLogger(__package__)
@@ -146,8 +148,8 @@ class BmsCoordinator(DataUpdateCoordinator[BmsData]):
         self.last_error: BmsError | None = None
         #: Counters for the diagnostics download.
         self.stats: dict[str, Any] = {"polls": 0, "failed_polls": 0, "pack_errors": 0, "writes": 0, "write_errors": 0}
-        #: The last raw frames on the link, both directions (diagnostics), as (time, "tx" | "rx", bytes).
-        self.raw_frames: deque[tuple[float, str, bytes]] = deque(maxlen=RAW_FRAMES_KEPT)
+        #: The last raw traffic on the link (diagnostics): each request, and each reply's pieces joined into one run.
+        self.raw_frames: deque[RawRun] = deque(maxlen=RAW_FRAMES_KEPT)
         if link.tap is None:
             link.tap = self._record_raw
         #: Set by :meth:`async_close`: no new I/O from then on.
@@ -156,7 +158,26 @@ class BmsCoordinator(DataUpdateCoordinator[BmsData]):
         self._io_task: asyncio.Task[Any] | None = None
 
     def _record_raw(self, direction: str, data: bytes) -> None:
-        self.raw_frames.append((dt_util.utcnow().timestamp(), direction, data))
+        """The link's tap: keep a request as it went out, join received pieces into runs.
+
+        A run is at most :data:`RAW_RUN_BYTES` long (a longer one continues in the next): a reply that came in
+        Bluetooth notifications is one run, and so is a serial number split across two of them.
+        """
+        now = dt_util.utcnow().timestamp()
+        runs = self.raw_frames
+        if direction != "rx":
+            runs.append(RawRun(now, direction, bytearray(data)))
+            return
+        continued = False
+        if runs and runs[-1].direction == "rx":
+            last = runs[-1]
+            room = RAW_RUN_BYTES - len(last.data)
+            last.data += data[:room]
+            data = data[room:]
+            continued = True
+        for start in range(0, len(data), RAW_RUN_BYTES):
+            runs.append(RawRun(now, "rx", bytearray(data[start : start + RAW_RUN_BYTES]), continued))
+            continued = True
 
     @property
     def link_kind(self) -> LinkKind:
