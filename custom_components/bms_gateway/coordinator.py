@@ -45,6 +45,7 @@ from vendor_plugins.plugin import LinkKind, Session, SessionOptions, VendorPlugi
 from vendor_plugins.reader import PackReader
 from vendor_plugins.transports import Link
 
+from .connection import describe
 from .const import (
     CONF_CONTROL,
     CONF_FAMILY,
@@ -59,7 +60,7 @@ from .const import (
 from .dispatch import ChangedFieldDispatcher
 from .energy_meters import EnergyMeters
 from .poll import BmsData, PackAddress, Poll, PollListener
-from .redaction import RawRun
+from .redaction import RawRun, for_log
 from .repair_watch import RepairWatch
 
 _LOGGER = logging.getLogger(__package__)
@@ -180,6 +181,16 @@ class BmsCoordinator(DataUpdateCoordinator[BmsData]):
             continued = True
 
     @property
+    def where(self) -> str:
+        """The connection as log lines and messages name it: the entry's title (see :mod:`.redaction`)."""
+        return self.config_entry.title
+
+    def for_log(self, text: object) -> str:
+        """``text`` (an error) for a log line above debug level or a message: no host, device path or address."""
+        data = self.config_entry.data
+        return for_log(str(text), data, self.where, (self.link.description, describe(data)))
+
+    @property
     def link_kind(self) -> LinkKind:
         """The kind of the entry's connection."""
         return LinkKind(self.config_entry.data[CONF_LINK])
@@ -223,7 +234,7 @@ class BmsCoordinator(DataUpdateCoordinator[BmsData]):
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="cannot_read_device_info",
-                translation_placeholders={"where": self.link.description, "error": str(error)},
+                translation_placeholders={"where": self.where, "error": self.for_log(error)},
             ) from error
 
     async def _async_update_data(self) -> BmsData:
@@ -243,14 +254,15 @@ class BmsCoordinator(DataUpdateCoordinator[BmsData]):
                 errors[pack] = error
                 self.stats["pack_errors"] += 1
                 if pack not in self.errors:
+                    _LOGGER.debug("%s: pack %s: %s", self.link.description, _pack_label(pack), error)
                     _LOGGER.warning(
-                        "%s: pack %s stopped answering: %s", self.link.description, _pack_label(pack), error
+                        "%s: pack %s stopped answering: %s", self.where, _pack_label(pack), self.for_log(error)
                     )
                 self.errors[pack] = str(error)
             elif result.snapshot is not None:
                 data[pack] = snapshot = result.snapshot
                 if self.errors.pop(pack, None) is not None:
-                    _LOGGER.info("%s: pack %s answers again", self.link.description, _pack_label(pack))
+                    _LOGGER.info("%s: pack %s answers again", self.where, _pack_label(pack))
                 if pack not in self.first_snapshots:
                     self.first_snapshots[pack] = snapshot
                     if self.entities_created:  # a pack absent at start-up: reload to create its entities
@@ -268,7 +280,7 @@ class BmsCoordinator(DataUpdateCoordinator[BmsData]):
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="no_pack_answered",
-                translation_placeholders={"where": self.link.description, "error": str(last_error)},
+                translation_placeholders={"where": self.where, "error": self.for_log(last_error)},
             )
         return data
 

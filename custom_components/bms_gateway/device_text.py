@@ -10,7 +10,7 @@ or markup. Every such string goes through this module before it reaches Home Ass
 * :func:`markdown_safe` — for placeholders Home Assistant renders as Markdown (the discovery title, the confirm
   dialog): :func:`plain`, and the characters that make Markdown links, images, HTML, code and emphasis removed.
 
-Normal values (``JBD-SP16S020``, ``PACE-SIM-16S``, ``V1.2``, ``SIM010001``) come through unchanged.
+Normal values (``SP16S020``, ``BMS-SIM-16S``, ``V1.2``, ``SIM010001``) come through unchanged.
 """
 
 from __future__ import annotations

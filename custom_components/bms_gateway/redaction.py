@@ -1,8 +1,9 @@
 """What identifies an installation — where its connection goes, the packs' serial numbers — kept out of what is shared.
 
 Two uses: the diagnostics download (text fields and the raw traffic, secrets replaced by ``**REDACTED**``) and the
-integration's log lines and error messages (the connection's address replaced by the entry's title, see
-:func:`scrub`).
+integration's log lines above debug level and its error messages (:func:`for_log`: the connection's address replaced
+by the entry's title — what the user named the connection and recognises; logs are pasted into forums and issues,
+raw hosts and Bluetooth addresses do not belong there; debug lines keep them).
 
 Raw traffic is recorded in pieces as it arrives (a Bluetooth notification, a TCP segment, whatever a serial read
 returned), so a serial number is often split across two pieces. Secrets are therefore searched for in each
@@ -55,6 +56,18 @@ def scrub(text: str, secrets: Sequence[str], replacement: str = REDACTED) -> str
         for form in dict.fromkeys((secret, secret.upper(), secret.lower())):
             text = text.replace(form, replacement)
     return text
+
+
+def for_log(text: str, data: Mapping[str, Any], title: str, descriptions: Iterable[str] = ()) -> str:
+    """``text`` fit for a log line above debug level or a message: where the connection goes becomes the entry title.
+
+    ``descriptions`` say where the link goes (``tcp://host:port``, ``host:port``, ``ble://…``): replaced whole first
+    (with and without their scheme); then the host, device path and Bluetooth address of ``data`` wherever they are
+    left.
+    """
+    wheres = {form for d in descriptions if d for form in (d, d.partition("://")[2]) if len(form) >= _MIN_SECRET}
+    text = scrub(text, sorted(wheres, key=len, reverse=True), title)
+    return scrub(text, secrets_of(data), title)
 
 
 def _forms(secret: str) -> set[bytes]:
@@ -124,4 +137,4 @@ def redact_traffic(runs: Sequence[RawRun], secrets: Sequence[str]) -> list[dict[
     ]
 
 
-__all__ = ["REDACTED", "WHERE_KEYS", "RawRun", "redact_traffic", "scrub", "secrets_of"]
+__all__ = ["REDACTED", "WHERE_KEYS", "RawRun", "for_log", "redact_traffic", "scrub", "secrets_of"]

@@ -122,7 +122,7 @@ class BmsMosfetSwitch(BmsEntity, SwitchEntity):
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key=_error_key(err),
-                translation_placeholders={**placeholders, "error": str(err)},
+                translation_placeholders={**placeholders, "error": self.coordinator.for_log(err)},
             ) from err
         finally:
             # The pack's reading (confirmed or read back after a failure) has been dispatched; make sure this
