@@ -22,6 +22,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.bms_gateway import switch as switch_platform
 from custom_components.bms_gateway.const import CONF_CONTROL
+from custom_components.bms_gateway.coordinator import ControlInterrupted
 from vendor_plugins.errors import ControlNotConfirmed, ControlRefused, DeviceTimeout
 from vendor_plugins.jbd import codec
 from vendor_plugins.jbd import plugin as jbd_plugin
@@ -246,3 +247,24 @@ async def test_unloading_during_a_write_closes_the_link_and_tells_the_truth(hass
         assert not sim.state.discharge_mosfet  # the pack did switch: which is why "failed" would be a lie
         if action == "reload":
             assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_write_queued_behind_an_unload_sends_nothing_and_says_so(hass: HomeAssistant) -> None:
+    """A write still waiting for the link when the entry unloads never goes out; the message says nothing changed."""
+    sim = JbdSimulator(jbd_state(cells=4))
+    async with jbd_over_tcp(hass, sim, options={CONF_CONTROL: True}) as (server, entry):
+        coordinator = entry.runtime_data
+        sent = len(sim.requests)
+        async with coordinator.exclusive():
+            write = hass.async_create_task(coordinator.async_set_switch(None, Switch.DISCHARGE, False))
+            unload = hass.async_create_task(hass.config_entries.async_unload(entry.entry_id))
+            await asyncio.sleep(0.05)
+            assert not write.done() and not unload.done()
+        with pytest.raises(ControlInterrupted) as caught:
+            await write
+        assert await unload
+        assert not caught.value.sent
+        assert "nothing was sent" in str(caught.value)
+        assert len(sim.requests) == sent and sim.state.discharge_mosfet is True
+        await asyncio.sleep(0.05)
+        assert not server.clients
