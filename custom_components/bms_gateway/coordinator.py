@@ -81,7 +81,8 @@ class ControlInterrupted(ControlError):
     def __init__(self, sent: bool) -> None:
         """Say whether the write's requests had started going out."""
         super().__init__(
-            "the write was sent; whether it took could not be confirmed because the entry was unloading "
+            "the write was sent (at least its first requests); whether it took could not be confirmed because the "
+            "entry was unloading "
             "(check the switch once the entry is loaded again)"
             if sent
             else "nothing was sent because the entry was unloading; the MOSFET is unchanged"
