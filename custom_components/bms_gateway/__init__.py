@@ -45,7 +45,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: BmsConfigEntry) -> bool:
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
             translation_key="serial_port_missing",
-            translation_placeholders={"device": describe(entry.data)},
+            translation_placeholders={"title": entry.title},  # the repair issue names the port
         )
     try:
         link = open_entry_link(hass, entry.data, plugin)
@@ -53,7 +53,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: BmsConfigEntry) -> bool:
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
             translation_key="ble_device_not_found",
-            translation_placeholders={"address": describe(entry.data)},
+            translation_placeholders={"title": entry.title},
         ) from err
     coordinator = BmsCoordinator(hass, entry, plugin, link, entry.data.get(CONF_PACKS) or [None])
     await coordinator.repairs.async_restore()  # the stored pack clocks, before the first poll

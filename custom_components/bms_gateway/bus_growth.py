@@ -159,7 +159,7 @@ class BusGrowth:
         packs = [int(p) for p in entry.data.get(CONF_PACKS) or []]
         if address in packs or address in ignored_packs(entry.data) or entry.state is not ConfigEntryState.LOADED:
             return False
-        _LOGGER.info("%s: a new pack answers at address %s; adding it", self.bus.link.description, address)
+        _LOGGER.info("%s: a new pack answers at address %s; adding it", entry.title, address)
         self.hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_PACKS: sorted([*packs, address])})
         self.hass.config_entries.async_schedule_reload(entry.entry_id)
         return True

@@ -56,6 +56,7 @@ from .const import (
     MODBUS_TCP_PORT,
     VENDOR_AUTO,
 )
+from .device_text import markdown_safe
 from .migrations import async_move_connection
 from .options_flow import BmsOptionsFlow
 from .probing import CannotConnect, NoAnswer, ProbeError, WrongVendor
@@ -198,7 +199,8 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
         if not self._candidates:
             return self.async_abort(reason="not_supported")
         self._data = {CONF_LINK: LinkKind.BLE.value, CONF_ADDRESS: address}
-        self.context["title_placeholders"] = {"name": discovery_info.name or address}
+        # The advertised name is the advertiser's text, rendered as Markdown in the discovery title and the dialog.
+        self.context["title_placeholders"] = {"name": markdown_safe(discovery_info.name or "") or address}
         return await self.async_step_bluetooth_confirm()
 
     async def async_step_bluetooth_confirm(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
@@ -232,7 +234,7 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
             discovery_info.vid,
             discovery_info.pid,
         )
-        self.context["title_placeholders"] = {"name": name}
+        self.context["title_placeholders"] = {"name": markdown_safe(name)}  # the adapter's own descriptors
         return await self.async_step_usb_confirm()
 
     async def async_step_usb_confirm(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:

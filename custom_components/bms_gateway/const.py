@@ -71,6 +71,8 @@ PACK_MISSING_AFTER: Final = timedelta(hours=6)
 
 #: Raw frames kept for the diagnostics download (per entry, both directions).
 RAW_FRAMES_KEPT: Final = 24
+#: The longest run of received bytes kept as one raw frame (a longer one continues in the next).
+RAW_RUN_BYTES: Final = 1024
 
 #: Timeout of one exchange while the config flow identifies a device (a wrong vendor costs this long per family).
 FLOW_TIMEOUT: Final = 1.0

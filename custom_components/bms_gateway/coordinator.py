@@ -17,6 +17,11 @@ After each poll the coordinator tells, in this order:
 It also keeps what the diagnostics download needs: link statistics, the last raw frames on the link (its ``tap``)
 and the error of each pack that is silent. MOSFET writes go through :meth:`BmsCoordinator.async_set_switch`,
 serialised with polling, verified by the library's read-back.
+
+Closing (unload, reload, Home Assistant stopping) is final: every sequence on the link runs as its own task, which
+:meth:`BmsCoordinator.async_close` cancels before it closes the link, and nothing new starts once it is closing — so
+no read-back or retry reopens a link that was just closed. A write cut short that way raises
+:class:`ControlInterrupted`, which says whether anything had been sent (then the MOSFET state is unknown).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 from typing import Any
@@ -34,12 +39,13 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
-from vendor_plugins.errors import BmsError
+from vendor_plugins.errors import BmsError, ControlError, LinkError
 from vendor_plugins.model import BmsSnapshot, DeviceInfo, Switch
 from vendor_plugins.plugin import LinkKind, Session, SessionOptions, VendorPlugin
 from vendor_plugins.reader import PackReader
 from vendor_plugins.transports import Link
 
+from .connection import describe
 from .const import (
     CONF_CONTROL,
     CONF_FAMILY,
@@ -49,15 +55,39 @@ from .const import (
     DOMAIN,
     ENERGY_MAX_GAP_POLLS,
     RAW_FRAMES_KEPT,
+    RAW_RUN_BYTES,
 )
 from .dispatch import ChangedFieldDispatcher
 from .energy_meters import EnergyMeters
 from .poll import BmsData, PackAddress, Poll, PollListener
+from .redaction import RawRun, for_log
 from .repair_watch import RepairWatch
 
 _LOGGER = logging.getLogger(__package__)
 
 type BmsConfigEntry = ConfigEntry[BmsCoordinator]
+
+
+class LinkClosing(LinkError):
+    """The entry is unloading: its link is closed and stays closed (no request is sent any more)."""
+
+
+class ControlInterrupted(ControlError):
+    """A MOSFET write cut short because the entry is unloading: whether the pack switched is not known.
+
+    ``sent`` says whether any request of the write had gone out by then (if not, nothing changed on the pack).
+    """
+
+    def __init__(self, sent: bool) -> None:
+        """Say whether the write's requests had started going out."""
+        super().__init__(
+            "the write was sent (at least its first requests); whether it took could not be confirmed because the "
+            "entry was unloading "
+            "(check the switch once the entry is loaded again)"
+            if sent
+            else "nothing was sent because the entry was unloading; the MOSFET is unchanged"
+        )
+        self.sent = sent
 
 
 def scan_interval(entry: ConfigEntry) -> timedelta:
@@ -120,13 +150,46 @@ class BmsCoordinator(DataUpdateCoordinator[BmsData]):
         self.last_error: BmsError | None = None
         #: Counters for the diagnostics download.
         self.stats: dict[str, Any] = {"polls": 0, "failed_polls": 0, "pack_errors": 0, "writes": 0, "write_errors": 0}
-        #: The last raw frames on the link, both directions (diagnostics), as (time, "tx" | "rx", bytes).
-        self.raw_frames: deque[tuple[float, str, bytes]] = deque(maxlen=RAW_FRAMES_KEPT)
+        #: The last raw traffic on the link (diagnostics): each request, and each reply's pieces joined into one run.
+        self.raw_frames: deque[RawRun] = deque(maxlen=RAW_FRAMES_KEPT)
         if link.tap is None:
             link.tap = self._record_raw
+        #: Set by :meth:`async_close`: no new I/O from then on.
+        self.closing = False
+        #: The sequence on the link now (a poll, a write, its read-back), run as a task :meth:`async_close` cancels.
+        self._io_task: asyncio.Task[Any] | None = None
 
     def _record_raw(self, direction: str, data: bytes) -> None:
-        self.raw_frames.append((dt_util.utcnow().timestamp(), direction, data))
+        """The link's tap: keep a request as it went out, join received pieces into runs.
+
+        A run is at most :data:`RAW_RUN_BYTES` long (a longer one continues in the next): a reply that came in
+        Bluetooth notifications is one run, and so is a serial number split across two of them.
+        """
+        now = dt_util.utcnow().timestamp()
+        runs = self.raw_frames
+        if direction != "rx":
+            runs.append(RawRun(now, direction, bytearray(data)))
+            return
+        continued = False
+        if runs and runs[-1].direction == "rx":
+            last = runs[-1]
+            room = RAW_RUN_BYTES - len(last.data)
+            last.data += data[:room]
+            data = data[room:]
+            continued = True
+        for start in range(0, len(data), RAW_RUN_BYTES):
+            runs.append(RawRun(now, "rx", bytearray(data[start : start + RAW_RUN_BYTES]), continued))
+            continued = True
+
+    @property
+    def where(self) -> str:
+        """The connection as log lines and messages name it: the entry's title (see :mod:`.redaction`)."""
+        return self.config_entry.title
+
+    def for_log(self, text: object) -> str:
+        """``text`` (an error) for a log line above debug level or a message: no host, device path or address."""
+        data = self.config_entry.data
+        return for_log(str(text), data, self.where, (self.link.description, describe(data)))
 
     @property
     def link_kind(self) -> LinkKind:
@@ -172,7 +235,7 @@ class BmsCoordinator(DataUpdateCoordinator[BmsData]):
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="cannot_read_device_info",
-                translation_placeholders={"where": self.link.description, "error": str(error)},
+                translation_placeholders={"where": self.where, "error": self.for_log(error)},
             ) from error
 
     async def _async_update_data(self) -> BmsData:
@@ -180,7 +243,10 @@ class BmsCoordinator(DataUpdateCoordinator[BmsData]):
         data: BmsData = {}
         errors: dict[PackAddress, BmsError] = {}
         async with self.exclusive():
-            results = await self.reader.read_round()
+            try:
+                results = await self._io(self.reader.read_round())
+            except LinkClosing as err:
+                raise UpdateFailed(translation_domain=DOMAIN, translation_key="unloading") from err
         now = dt_util.utcnow()
         self.stats["polls"] += 1
         for result in results:
@@ -189,14 +255,15 @@ class BmsCoordinator(DataUpdateCoordinator[BmsData]):
                 errors[pack] = error
                 self.stats["pack_errors"] += 1
                 if pack not in self.errors:
+                    _LOGGER.debug("%s: pack %s: %s", self.link.description, _pack_label(pack), error)
                     _LOGGER.warning(
-                        "%s: pack %s stopped answering: %s", self.link.description, _pack_label(pack), error
+                        "%s: pack %s stopped answering: %s", self.where, _pack_label(pack), self.for_log(error)
                     )
                 self.errors[pack] = str(error)
             elif result.snapshot is not None:
                 data[pack] = snapshot = result.snapshot
                 if self.errors.pop(pack, None) is not None:
-                    _LOGGER.info("%s: pack %s answers again", self.link.description, _pack_label(pack))
+                    _LOGGER.info("%s: pack %s answers again", self.where, _pack_label(pack))
                 if pack not in self.first_snapshots:
                     self.first_snapshots[pack] = snapshot
                     if self.entities_created:  # a pack absent at start-up: reload to create its entities
@@ -214,7 +281,7 @@ class BmsCoordinator(DataUpdateCoordinator[BmsData]):
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="no_pack_answered",
-                translation_placeholders={"where": self.link.description, "error": str(last_error)},
+                translation_placeholders={"where": self.where, "error": self.for_log(last_error)},
             )
         return data
 
@@ -223,9 +290,36 @@ class BmsCoordinator(DataUpdateCoordinator[BmsData]):
         for listener in self._poll_listeners:
             listener.poll_done(poll)
 
+    async def _io[T](self, sequence: Coroutine[Any, Any, T]) -> T:
+        """Run ``sequence`` (requests on the link; the caller holds :meth:`exclusive`) as a task closing can cancel.
+
+        Raises :class:`LinkClosing` instead of starting it once the coordinator is closing, and when closing cut it
+        short.
+        """
+        if self.closing:
+            sequence.close()
+            raise LinkClosing("the entry is unloading")
+        task = asyncio.ensure_future(sequence)
+        self._io_task = task
+        try:
+            return await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if self.closing and task.cancelled() and (current is None or not current.cancelling()):
+                raise LinkClosing("the entry is unloading") from None
+            raise
+        finally:
+            self._io_task = None
+
     async def async_close(self) -> None:
-        """Close the link (unload)."""
-        await self.link.close()
+        """Close the link for good (unload): cut the sequence on it short, start none, then close it."""
+        self.closing = True
+        task = self._io_task
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait([task])
+        async with self.exclusive():  # whoever held the link has let go (and starts nothing new)
+            await self.link.close()
 
     # --- control -------------------------------------------------------------------------------
     async def async_set_switch(self, pack: PackAddress, switch: Switch, on: bool) -> None:
@@ -234,15 +328,23 @@ class BmsCoordinator(DataUpdateCoordinator[BmsData]):
         Raises the library's error (:class:`~vendor_plugins.errors.ControlRefused`,
         :class:`~vendor_plugins.errors.ControlNotConfirmed`, link errors) after reading the pack again, so every
         entity shows the real state, not the requested one.
+
+        Once the entry is unloading nothing is read back (that would reopen the closed link): the write raises
+        :class:`ControlInterrupted` instead, saying whether it had been sent.
         """
         self.stats["writes"] += 1
         async with self.exclusive():
+            sent_before = self.link.bytes_sent
             try:
-                snapshot = await self.session.set_switch(pack, switch, on)
-            except BmsError:
+                snapshot = await self._io(self.session.set_switch(pack, switch, on))
+            except BmsError as err:
                 self.stats["write_errors"] += 1
+                if self.closing:
+                    raise ControlInterrupted(sent=self.link.bytes_sent > sent_before) from err
                 try:
-                    snapshot = await self.session.read(pack)
+                    snapshot = await self._io(self.session.read(pack))
+                except LinkClosing as closing:
+                    raise ControlInterrupted(sent=True) from closing
                 except BmsError:
                     pass  # the pack's entities keep the last reading; the next poll settles it
                 else:
@@ -288,4 +390,12 @@ def _pack_label(pack: PackAddress) -> str:
     return "default" if pack is None else str(pack)
 
 
-__all__ = ["BmsConfigEntry", "BmsCoordinator", "BmsData", "PackAddress", "scan_interval"]
+__all__ = [
+    "BmsConfigEntry",
+    "BmsCoordinator",
+    "BmsData",
+    "ControlInterrupted",
+    "LinkClosing",
+    "PackAddress",
+    "scan_interval",
+]

@@ -2,7 +2,8 @@
 
 Redacted: where the connection goes (host, serial device, Bluetooth address — also inside the unique id, the title
 and the link description), serial numbers, and the same values wherever they appear inside raw frames (as bytes or
-as the hex text some protocols carry).
+as the hex text some protocols carry — searched for over each direction's whole stream, so a serial number split
+across two received pieces is caught too: see :mod:`.redaction`). A pack's bus address is not a secret and is kept.
 """
 
 from __future__ import annotations
@@ -14,37 +15,27 @@ from homeassistant.core import HomeAssistant
 
 from .const import CONF_ADDRESS, CONF_DEVICE, CONF_HOST
 from .coordinator import BmsConfigEntry
+from .redaction import redact_traffic, scrub, secrets_of
 
 TO_REDACT = {CONF_HOST, CONF_DEVICE, CONF_ADDRESS, "serial_number", "unique_id", "title"}
+#: Redacted in what a pack says about itself: its serial number. Its ``address`` there is the bus address (which pack
+#: is which), not where the connection goes: kept.
+DEVICE_TO_REDACT = {"serial_number"}
 
 
 def _secrets(entry: BmsConfigEntry) -> list[str]:
     """Values that identify the installation and must not appear anywhere in the output."""
-    coordinator = entry.runtime_data
-    values = [str(entry.data.get(key)) for key in (CONF_HOST, CONF_DEVICE, CONF_ADDRESS) if entry.data.get(key)]
-    values += [info.serial_number for info in coordinator.device_infos.values() if info.serial_number]
-    return sorted({v for v in values if len(v) >= 3}, key=len, reverse=True)
-
-
-def _scrub(text: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, REDACTED)
-        text = text.replace(secret.upper(), REDACTED).replace(secret.lower(), REDACTED)
-    return text
-
-
-def _frame_hex(data: bytes, secrets: list[str]) -> str:
-    """The frame as hex, with any secret (as bytes, or as hex text inside ASCII protocols) replaced."""
-    text = data.hex()
-    for secret in secrets:
-        raw = secret.encode()
-        for form in (raw, raw.hex().encode(), raw.hex().upper().encode()):
-            text = text.replace(form.hex(), REDACTED)
-    return text
+    infos = entry.runtime_data.device_infos.values()
+    return secrets_of(entry.data, (info.serial_number for info in infos))
 
 
 async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: BmsConfigEntry) -> dict[str, Any]:
     """Everything useful for a bug report, without addresses or serial numbers."""
+    return diagnostics(entry)
+
+
+def diagnostics(entry: BmsConfigEntry) -> dict[str, Any]:
+    """The diagnostics document of a loaded entry (no I/O: what the coordinator already knows)."""
     coordinator = entry.runtime_data
     secrets = _secrets(entry)
     link = coordinator.link
@@ -53,9 +44,9 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: BmsConf
         info = coordinator.device_infos.get(pack)
         snapshot = coordinator.snapshot(pack)
         packs[str(pack)] = {
-            "device": async_redact_data(info.to_dict(), TO_REDACT) if info else None,
+            "device": async_redact_data(info.to_dict(), DEVICE_TO_REDACT) if info else None,
             "snapshot": snapshot.to_dict() if snapshot else None,
-            "error": _scrub(coordinator.errors[pack], secrets) if pack in coordinator.errors else None,
+            "error": scrub(coordinator.errors[pack], secrets) if pack in coordinator.errors else None,
             "last_seen": coordinator.repairs.last_seen[pack].isoformat(),
             "energy": coordinator.energy.diagnostics(pack),
         }
@@ -75,7 +66,7 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: BmsConf
         },
         "link": {
             "kind": str(coordinator.link_kind),
-            "description": _scrub(link.description, secrets),
+            "description": scrub(link.description, secrets),
             "connected": link.connected,
             "timeout": link.timeout,
             "bytes_sent": link.bytes_sent,
@@ -86,11 +77,8 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: BmsConf
             "failed_polls_in_a_row": coordinator.failed_polls,
             "last_update_success": coordinator.last_update_success,
             "update_interval": coordinator.update_interval.total_seconds() if coordinator.update_interval else None,
-            "last_error": _scrub(str(coordinator.last_error), secrets) if coordinator.last_error else None,
+            "last_error": scrub(str(coordinator.last_error), secrets) if coordinator.last_error else None,
         },
-        "raw_frames": [
-            {"time": time, "direction": direction, "hex": _frame_hex(data, secrets)}
-            for time, direction, data in coordinator.raw_frames
-        ],
+        "raw_frames": redact_traffic(list(coordinator.raw_frames), secrets),
         "packs": packs,
     }

@@ -15,6 +15,7 @@ from vendor_plugins.plugin import LinkKind
 from .const import CONF_ADDRESS, CONF_LINK, DOMAIN
 from .coordinator import BmsCoordinator, PackAddress
 from .descriptions import PackValueDescription
+from .device_text import plain_or_none
 from .dispatch import PackFields
 
 
@@ -34,17 +35,20 @@ def pack_of_device(entry: ConfigEntry, device: DeviceEntry) -> int | None:
 
 
 def pack_device_info(coordinator: BmsCoordinator, pack: PackAddress) -> DeviceInfo:
-    """The Home Assistant device of one pack (its parent, the bus device, is linked when setup creates it)."""
+    """The Home Assistant device of one pack (its parent, the bus device, is linked when setup creates it).
+
+    What the pack says about itself is device-supplied text: cleaned and bounded (:mod:`.device_text`).
+    """
     entry = coordinator.config_entry
     info = coordinator.device_infos.get(pack)
     device = DeviceInfo(
         identifiers={(DOMAIN, pack_unique_id(coordinator, pack))},
         name=entry.title if pack is None else f"{entry.title} {pack}",
-        manufacturer=info.vendor if info else coordinator.plugin.title,
-        model=info.model if info else None,
-        hw_version=info.hardware_version if info else None,
-        sw_version=info.software_version if info else None,
-        serial_number=info.serial_number if info else None,
+        manufacturer=plain_or_none(info.vendor) if info else coordinator.plugin.title,
+        model=plain_or_none(info.model) if info else None,
+        hw_version=plain_or_none(info.hardware_version) if info else None,
+        sw_version=plain_or_none(info.software_version) if info else None,
+        serial_number=plain_or_none(info.serial_number) if info else None,
     )
     if entry.data[CONF_LINK] == LinkKind.BLE:
         device["connections"] = {(CONNECTION_BLUETOOTH, str(entry.data[CONF_ADDRESS]).upper())}

@@ -48,6 +48,7 @@ from .const import (
     MODBUS_TCP_PORT,
     VENDOR_AUTO,
 )
+from .device_text import plain
 
 BAUDRATES = [str(rate) for rate in settings.BAUD_RATES]
 
@@ -192,17 +193,17 @@ def vendor_schema(kind: LinkKind, default: str | None) -> vol.Schema:
 def ble_devices_schema(found: Mapping[str, tuple[BluetoothServiceInfoBleak, Sequence[VendorPlugin]]]) -> vol.Schema:
     """The Bluetooth devices to pick from: name, address and the vendors that recognise each."""
     options = [
-        SelectOptionDict(value=address, label=f"{info.name} ({address}) — {', '.join(p.title for p in plugins)}")
+        SelectOptionDict(value=address, label=f"{plain(info.name)} ({address}) — {', '.join(p.title for p in plugins)}")
         for address, (info, plugins) in found.items()
     ]
     return vol.Schema({vol.Required(CONF_ADDRESS): SelectSelector(SelectSelectorConfig(options=options))})
 
 
 def pack_label(address: int, info: DeviceInfo | None) -> str:
-    """``3: <model> <serial>`` for the pack list."""
+    """``3: <model> <serial>`` for the pack list (the pack's own text, cleaned and bounded)."""
     if info is None:
         return str(address)
-    return f"{address}: {info.model or info.vendor} {info.serial_number or ''}".strip()
+    return plain(f"{address}: {info.model or info.vendor} {info.serial_number or ''}")
 
 
 def packs_schema(found: Mapping[int, DeviceInfo | None]) -> vol.Schema:

@@ -25,7 +25,7 @@ from vendor_plugins.errors import BmsError, ControlNotConfirmed, ControlRefused
 from vendor_plugins.model import BmsSnapshot, Switch
 
 from .const import DOMAIN
-from .coordinator import BmsConfigEntry, BmsCoordinator, PackAddress
+from .coordinator import BmsConfigEntry, BmsCoordinator, ControlInterrupted, PackAddress
 from .descriptions import PackValueDescription
 from .entity import BmsEntity
 
@@ -33,6 +33,7 @@ PARALLEL_UPDATES = 1  # one write at a time per platform (the coordinator serial
 
 #: The translated error of a failed write, by the library's error (the first class that matches).
 _ERROR_KEYS: Final[tuple[tuple[type[BmsError], str], ...]] = (
+    (ControlInterrupted, "control_interrupted"),
     (ControlNotConfirmed, "control_not_confirmed"),
     (ControlRefused, "control_refused"),
     (BmsError, "control_failed"),
@@ -121,7 +122,7 @@ class BmsMosfetSwitch(BmsEntity, SwitchEntity):
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key=_error_key(err),
-                translation_placeholders={**placeholders, "error": str(err)},
+                translation_placeholders={**placeholders, "error": self.coordinator.for_log(err)},
             ) from err
         finally:
             # The pack's reading (confirmed or read back after a failure) has been dispatched; make sure this

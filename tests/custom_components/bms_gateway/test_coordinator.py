@@ -139,7 +139,7 @@ async def test_unavailable_when_simulator_stops_and_back_when_restarted(
         assert state_of(hass, uid, "charging", "binary_sensor") == STATE_UNAVAILABLE
         await tick(hass)
         assert caplog.text.count("stopped answering") == 1
-        assert "No pack answered on tcp://" in caplog.text  # UpdateFailed carries a translated message
+        assert f"No pack answered on {entry.title}" in caplog.text  # UpdateFailed carries a translated message
         sim.state.current = 7.25
         server = await serve_tcp(sim, port=port)
         await tick(hass)

@@ -11,7 +11,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from vendor_plugins.sim import SimServer
 
-from .helpers import bus_simulators, pace_bus_entry, served_entry
+from .helpers import bus_simulators, pace_bus_entry, pace_bus_over_tcp, served_entry
 
 
 async def test_diagnostics_are_redacted(hass: HomeAssistant, hass_client: ClientSessionGenerator) -> None:
@@ -40,4 +40,14 @@ async def test_diagnostics_are_redacted(hass: HomeAssistant, hass_client: Client
         assert result["statistics"]["polls"] >= 1
         assert {f["direction"] for f in result["raw_frames"]} == {"tx", "rx"}
         assert any("**REDACTED**" in f["hex"] for f in result["raw_frames"] if f["direction"] == "rx")
+        assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_diagnostics_keep_the_bus_address(hass: HomeAssistant, hass_client: ClientSessionGenerator) -> None:
+    """A pack's bus address says which pack is which; it is not a secret (the BLE address of the entry is)."""
+    async with pace_bus_over_tcp(hass, bus_simulators((1, 2)), [1, 2]) as (_, entry):
+        result = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+        assert result["packs"]["1"]["device"]["address"] == 1
+        assert result["packs"]["2"]["device"]["address"] == 2
+        assert result["packs"]["1"]["device"]["serial_number"] == "**REDACTED**"
         assert await hass.config_entries.async_unload(entry.entry_id)

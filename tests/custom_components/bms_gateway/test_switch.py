@@ -22,6 +22,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.bms_gateway import switch as switch_platform
 from custom_components.bms_gateway.const import CONF_CONTROL
+from custom_components.bms_gateway.coordinator import ControlInterrupted
 from vendor_plugins.errors import ControlNotConfirmed, ControlRefused, DeviceTimeout
 from vendor_plugins.jbd import codec
 from vendor_plugins.jbd import plugin as jbd_plugin
@@ -196,3 +197,74 @@ async def test_switches_only_where_the_plugin_supports_them(hass: HomeAssistant,
         assert await hass.config_entries.async_unload(entry.entry_id)
     finally:
         type(plugin).capabilities = original
+
+
+class HeldReplySimulator(JbdSimulator):
+    """Switches the MOSFET when told to, but holds its reply to the write back (it never comes)."""
+
+    def __init__(self) -> None:
+        super().__init__(jbd_state(cells=4))
+        self.write_seen = asyncio.Event()
+
+    def handle(self, request: bytes) -> bytes | None:
+        reply = super().handle(request)
+        frame = codec.parse_frame(request, request=True)
+        if frame.status == t.MODE_WRITE and frame.command == t.REG_MOS:
+            self.write_seen.set()
+            return None
+        return reply
+
+
+@pytest.mark.parametrize("action", ["unload", "reload"])
+async def test_unloading_during_a_write_closes_the_link_and_tells_the_truth(hass: HomeAssistant, action: str) -> None:
+    """Unload (or reload) while a write waits for its reply: no new I/O, no socket left open, an honest message."""
+    sim = HeldReplySimulator()
+    async with jbd_over_tcp(hass, sim, options={CONF_CONTROL: True}) as (server, entry):
+        coordinator = entry.runtime_data
+        switch = entity_id_of(hass, entry.unique_id, "discharge_mosfet_switch", "switch")
+        call = hass.async_create_task(
+            hass.services.async_call("switch", "turn_off", {"entity_id": switch}, blocking=True)
+        )
+        await asyncio.wait_for(sim.write_seen.wait(), 5)
+        assert len(server.clients) == 1
+        accepted, sent = server.connections, coordinator.link.bytes_sent
+        if action == "unload":
+            assert await hass.config_entries.async_unload(entry.entry_id)
+        else:
+            assert await hass.config_entries.async_reload(entry.entry_id)
+        with pytest.raises(HomeAssistantError) as caught:
+            await asyncio.wait_for(call, 5)
+        await hass.async_block_till_done()
+        await asyncio.sleep(0.05)  # the server sees the connection go
+        assert coordinator.link.bytes_sent == sent, "nothing was sent after the entry started unloading"
+        assert not coordinator.link.connected
+        expected_open = 0 if action == "unload" else 1  # a reloaded entry has its own new connection
+        assert len(server.clients) == expected_open
+        assert server.connections == accepted + expected_open  # the closing coordinator never reconnected
+        assert caught.value.translation_key == "control_interrupted"
+        message = str(caught.value)
+        assert "was sent" in message and "could not be confirmed" in message and "unload" in message
+        assert not sim.state.discharge_mosfet  # the pack did switch: which is why "failed" would be a lie
+        if action == "reload":
+            assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_write_queued_behind_an_unload_sends_nothing_and_says_so(hass: HomeAssistant) -> None:
+    """A write still waiting for the link when the entry unloads never goes out; the message says nothing changed."""
+    sim = JbdSimulator(jbd_state(cells=4))
+    async with jbd_over_tcp(hass, sim, options={CONF_CONTROL: True}) as (server, entry):
+        coordinator = entry.runtime_data
+        sent = len(sim.requests)
+        async with coordinator.exclusive():
+            write = hass.async_create_task(coordinator.async_set_switch(None, Switch.DISCHARGE, False))
+            unload = hass.async_create_task(hass.config_entries.async_unload(entry.entry_id))
+            await asyncio.sleep(0.05)
+            assert not write.done() and not unload.done()
+        with pytest.raises(ControlInterrupted) as caught:
+            await write
+        assert await unload
+        assert not caught.value.sent
+        assert "nothing was sent" in str(caught.value)
+        assert len(sim.requests) == sent and sim.state.discharge_mosfet is True
+        await asyncio.sleep(0.05)
+        assert not server.clients
