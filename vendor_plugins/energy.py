@@ -11,6 +11,9 @@ dashboard wants for a battery. It is pure (no clock, no I/O): the caller passes 
   Home Assistant stopped, the clock jumped) — or the time went backwards — the interval is skipped and integration
   restarts at the new sample. :meth:`EnergyIntegrator.gap` ends the current run explicitly (the pack went
   unavailable); an unknown power (``None``) does the same.
+* **Implausible power is never counted**: a sample whose |power| exceeds the ``limit`` the caller passes (the
+  pack's plausible power, :func:`vendor_plugins.plausibility.power_limit`) ends the run like a gap and is counted in
+  ``implausible``; so one corrupt reading adds nothing, neither into nor out of it (a total never goes back down).
 * **Restorable**: :meth:`EnergyIntegrator.state` returns an :class:`EnergyState` (JSON-ready through
   :meth:`EnergyState.to_dict`) from which :meth:`EnergyIntegrator.restore` (or the constructor) continues.
 """
@@ -89,13 +92,22 @@ class EnergyIntegrator:
         self._last_power: float | None = None
         #: Intervals skipped because they were too long or went backwards (diagnostics).
         self.gaps = 0
+        #: Samples refused because their power exceeded the plausible limit (diagnostics).
+        self.implausible = 0
         if state is not None:
             self.restore(state)
 
     # --- feeding ---------------------------------------------------------------------------------
-    def add(self, timestamp: float, power: float | None) -> None:
-        """One sample: ``power`` W (+ = charging) at ``timestamp`` s; ``None`` power ends the current run."""
+    def add(self, timestamp: float, power: float | None, limit: float | None = None) -> None:
+        """One sample: ``power`` W (+ = charging) at ``timestamp`` s; ``None`` power ends the current run.
+
+        With ``limit`` (W), a sample whose |power| exceeds it ends the run too and is not integrated.
+        """
         if power is None or not math.isfinite(power):
+            self.gap()
+            return
+        if limit is not None and abs(power) > limit:
+            self.implausible += 1
             self.gap()
             return
         last_time, last_power = self._last_time, self._last_power

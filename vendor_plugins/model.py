@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ImplausibleValueError
+from . import plausibility
 
 
 class TemperatureKind(enum.StrEnum):
@@ -105,11 +105,13 @@ class BmsSnapshot:
     def __post_init__(self) -> None:
         """Refuse impossible values; fill the derived fields the device did not report (power, energy, SoC).
 
-        A state of charge outside 0-100 % can only come from a corrupted frame that slipped through a weak
-        checksum (an 8-bit sum): it raises :class:`ImplausibleValueError` so no such snapshot exists.
+        A value outside its physical range (a state of charge over 100 %, a cell at 65.535 V, a pack voltage far
+        from its cells' sum, ...) can only come from a corrupted frame that slipped through a weak checksum (an
+        8-bit sum) or a hostile device: :func:`~vendor_plugins.plausibility.check` raises
+        :class:`~vendor_plugins.errors.ImplausibleValueError` so no such snapshot exists (derived values follow
+        from checked ones).
         """
-        if self.soc is not None and not 0.0 <= self.soc <= 100.0:
-            raise ImplausibleValueError(f"state of charge {self.soc} % is impossible (corrupt frame?)")
+        plausibility.check(self)
         if self.power is None and self.voltage is not None and self.current is not None:
             object.__setattr__(self, "power", round(self.voltage * self.current, 3))
         if self.stored_energy is None and self.remaining_capacity is not None and self.voltage is not None:

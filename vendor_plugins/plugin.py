@@ -154,12 +154,17 @@ class Session(abc.ABC):
         """Bind the session to ``link``; the session does not own the link (the caller closes it)."""
         self.link = link
         self.options = options
+        #: Addresses a read on this session has confirmed (a device that answered like this vendor's pack).
+        self.confirmed: set[int | None] = set()
 
     #: The protocol family actually spoken (e.g. "a5", "d2", "ascii-25"); plugins with one family set it once.
     family: str | None = None
 
     #: Address used when the caller names none.
     default_address: int | None = None
+
+    #: False for a session whose control path refuses every switch without any I/O (no read before the refusal).
+    writes_control: bool = True
 
     @abc.abstractmethod
     async def read(self, address: int | None = None) -> BmsSnapshot:
@@ -173,10 +178,24 @@ class Session(abc.ABC):
         """Set a MOSFET switch and return the snapshot that confirms it.
 
         Refused with :class:`ControlRefused` unless control is enabled; raises
-        :class:`~vendor_plugins.errors.ControlNotConfirmed` when the read-back disagrees.
+        :class:`~vendor_plugins.errors.ControlNotConfirmed` when the read-back disagrees. Nothing is written before
+        the device is confirmed (:meth:`confirm_device`): a write never goes out blind to whatever is on the link.
         """
         self.require_control()
+        if self.writes_control:
+            await self.confirm_device(address)
         return await self._set_switch(address, switch, on)
+
+    async def confirm_device(self, address: int | None) -> None:
+        """Make sure the pack at ``address`` is there and speaks this protocol: one read that succeeded.
+
+        Done once per session and address (the first write reads first, unless a read through
+        :class:`~vendor_plugins.reader.PackReader` already confirmed it); a read that fails raises its
+        :class:`~vendor_plugins.errors.BmsError` and nothing is written.
+        """
+        if address not in self.confirmed:
+            await self.read(address)
+            self.confirmed.add(address)
 
     def require_control(self) -> None:
         """Raise :class:`ControlRefused` unless the user enabled control for this device."""

@@ -154,6 +154,7 @@ class PackReader:
         for address in self.addresses:
             outcome = outcomes[address]
             if isinstance(outcome, BmsSnapshot):
+                self.session.confirmed.add(address)  # a pack answered here: control may write to it
                 results.append(PackResult(address, await self._device(address), outcome))
             else:
                 results.append(PackResult(address, self.devices.get(address), None, outcome))

@@ -37,7 +37,7 @@ from vendor_plugins.model import DeviceInfo
 from vendor_plugins.plugin import LinkKind, VendorPlugin
 
 from . import forms, probing
-from .connection import describe, modbus_mode, physical_key, plugins_for, registry, unique_id
+from .connection import async_physical_keys, describe, modbus_mode, physical_key, plugins_for, registry, unique_id
 from .const import (
     CONF_ADDRESS,
     CONF_BAUDRATE,
@@ -225,7 +225,7 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
         self._data = {CONF_LINK: LinkKind.SERIAL.value, CONF_DEVICE: device, CONF_BAUDRATE: DEFAULT_BAUDRATE}
         await self.async_set_unique_id(unique_id(self._data))
         self._abort_if_unique_id_configured()
-        self._abort_if_connection_in_use(self._data)
+        await self._async_abort_if_connection_in_use(self._data)
         name = usb.human_readable_device_name(
             device,
             discovery_info.serial_number,
@@ -271,7 +271,7 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
                 if new_id != entry.unique_id:
                     await self.async_set_unique_id(new_id, raise_on_progress=False)
                     self._abort_if_unique_id_configured()
-                    self._abort_if_connection_in_use(data, entry.entry_id)
+                    await self._async_abort_if_connection_in_use(data, entry.entry_id)
                 self._data = data
                 plugin = registry().get(str(entry.data[CONF_VENDOR]))
                 self._family = entry.data.get(CONF_FAMILY)
@@ -293,21 +293,25 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
         self._data = data
         await self.async_set_unique_id(unique_id(data), raise_on_progress=False)
         self._abort_if_unique_id_configured()
-        self._abort_if_connection_in_use(data)
+        await self._async_abort_if_connection_in_use(data)
         if self._modbus_vendor() is not None:
             self._plugin = self._modbus_vendor()
             return await self.async_step_packs()
         return await self.async_step_vendor()
 
-    def _abort_if_connection_in_use(self, data: dict[str, Any], entry_id: str | None = None) -> None:
-        """Abort ``already_configured`` when another entry uses the same port or bridge under another kind of link.
+    async def _async_abort_if_connection_in_use(self, data: dict[str, Any], entry_id: str | None = None) -> None:
+        """Abort ``already_configured`` when another entry uses the same port or bridge, however it is spelled.
 
         A serial entry and a Modbus RTU entry on one port (or a TCP bridge and Modbus RTU through the same bridge)
-        have different unique ids but one physical connection: a second entry would fight over it.
+        have different unique ids but one physical connection: a second entry would fight over it. So would
+        ``localhost:P`` next to ``127.0.0.1:P``, or a port by its ``by-id`` link next to its device node: the
+        resolved endpoints are compared (:func:`~.connection.async_physical_keys`).
         """
-        key = physical_key(data)
+        keys = await async_physical_keys(self.hass, data)
         for entry in self._async_current_entries(include_ignore=False):
-            if entry.entry_id != entry_id and CONF_LINK in entry.data and physical_key(entry.data) == key:
+            if entry.entry_id == entry_id or CONF_LINK not in entry.data:
+                continue
+            if physical_key(entry.data) in keys or keys & await async_physical_keys(self.hass, entry.data):
                 raise AbortFlow("already_configured")
 
     def _modbus_vendor(self) -> VendorPlugin | None:

@@ -12,6 +12,9 @@ freshest one (:class:`~vendor_plugins.connect.BleAccess`); the library never sca
 
 from __future__ import annotations
 
+import asyncio
+import os
+import socket
 from collections.abc import Callable, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -110,6 +113,34 @@ def physical_key(data: Mapping[str, Any]) -> str:
     if kind is LinkKind.TCP or (kind is LinkKind.MODBUS and modbus_mode(data) == MODBUS_MODE_RTU_OVER_TCP):
         return f"tcp:{format_host_port(str(data[CONF_HOST]).lower(), int(data[CONF_PORT]))}"
     return unique_id(data)
+
+
+#: How long the flow waits for a host name to resolve when comparing connections (seconds).
+RESOLVE_TIMEOUT = 5.0
+
+
+async def async_physical_keys(hass: HomeAssistant, data: Mapping[str, Any]) -> frozenset[str]:
+    """Every spelling of the connection's :func:`physical_key`: two entries sharing one are the same connection.
+
+    ``127.0.0.1:P`` and ``localhost:P`` are one bridge, ``/dev/serial/by-id/...`` and ``/dev/ttyUSB0`` one port:
+    host names are resolved with the event loop's ``getaddrinfo`` (every address, with the port), serial ports by
+    their real device path. A name that does not resolve keeps its spelling (the key as written is always in).
+    """
+    key = physical_key(data)
+    device = serial_device(data)
+    if device is not None:
+        real = await hass.async_add_executor_job(os.path.realpath, device)
+        return frozenset({key, f"serial:{real}"})
+    if LinkKind(data[CONF_LINK]) is LinkKind.BLE or not data.get(CONF_HOST):  # Bluetooth: the address is the device
+        return frozenset({key})
+    prefix = key.split(":", 1)[0]
+    host, port = str(data[CONF_HOST]), _port(data)
+    try:
+        async with asyncio.timeout(RESOLVE_TIMEOUT):
+            infos = await hass.loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError, TimeoutError, UnicodeError:
+        return frozenset({key})
+    return frozenset({key} | {f"{prefix}:{format_host_port(str(info[4][0]), port)}" for info in infos})
 
 
 def _port(data: Mapping[str, Any]) -> int:

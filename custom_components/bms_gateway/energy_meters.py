@@ -1,11 +1,12 @@
 """The energy meters of an entry's packs: charged and discharged energy, integrated from every reading.
 
 :class:`EnergyMeters` is the one owner of the totals: it follows the polls (a :class:`~.poll.PollListener`: every
-reading's power is integrated by the library's :class:`~vendor_plugins.energy.EnergyIntegrator`, a pack that did not
-answer ends the current run, so a gap is never bridged), takes the totals Home Assistant restored after a restart
-(:meth:`EnergyMeters.restore`, called by the meter sensors with their last state) and is read by those sensors
-(:meth:`EnergyMeters.kwh`). Restoring adds the last known total to what was integrated since the start, so a meter
-continues and never goes backwards; the restart itself is a gap and is not integrated.
+reading's power is integrated by the library's :class:`~vendor_plugins.energy.EnergyIntegrator`; a pack that did not
+answer — an implausible reading is a failed read, ``ImplausibleValueError`` — ends the current run, so a gap is never
+bridged, and a power beyond the pack's plausible limit is never integrated), takes the totals Home Assistant restored
+after a restart (:meth:`EnergyMeters.restore`, called by the meter sensors with their last state) and is read by those
+sensors (:meth:`EnergyMeters.kwh`). Restoring adds the last known total to what was integrated since the start, so a
+meter continues and never goes backwards; the restart itself is a gap and is not integrated.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from decimal import Decimal
 from typing import Any, Final, Literal
 
 from vendor_plugins.energy import EnergyIntegrator
+from vendor_plugins.plausibility import power_limit
 
 from .poll import PackAddress, Poll
 
@@ -39,7 +41,7 @@ class EnergyMeters:
         for pack, snapshot in poll.readings.items():
             meter = meters.get(pack)
             if meter is not None:
-                meter.add(timestamp, snapshot.power)
+                meter.add(timestamp, snapshot.power, power_limit(snapshot))
         for pack in poll.errors:
             meter = meters.get(pack)
             if meter is not None:

@@ -101,7 +101,8 @@ async def test_cells_in_millivolts_fail(acme_plugin: VendorPlugin) -> None:
             snapshot: BmsSnapshot = await super().read(address)
             return dataclasses.replace(snapshot, cell_voltages=tuple(1000 * v for v in snapshot.cell_voltages))
 
-    with pytest.raises(AssertionError, match="cell voltages outside 0-5 V"):
+    # The model refuses such a snapshot itself (vendor_plugins/plausibility.py); the suite reports it as a failure.
+    with pytest.raises(AssertionError, match=r"cell 1 at 3[0-9.]+ V|cell voltages outside 0-5 V"):
         await suite.check_round_trip(_variant(acme_plugin, Millivolts), None, "tcp")
 
 

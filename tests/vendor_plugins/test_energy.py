@@ -125,3 +125,22 @@ def test_totals_never_decrease_and_net_equals_signed_integral(samples: list[tupl
             signed += (previous[1] + power) / 2 * (t - previous[0]) / 3600
         previous = (t, power)
     assert meter.charged_wh - meter.discharged_wh == pytest.approx(signed, abs=1e-6)
+
+
+def test_one_implausible_power_adds_nothing() -> None:
+    """Issue 21: one reading of -214,745 W between normal polls added 0.955 kWh; beyond the limit it adds nothing."""
+    from vendor_plugins.model import BmsSnapshot
+    from vendor_plugins.plausibility import power_limit
+
+    limit = power_limit(BmsSnapshot(voltage=53.0, current=-10.0, full_capacity=100.0))
+    assert 5_000 < limit < 214_745
+    meter = EnergyIntegrator(max_gap=60.0)
+    for seconds, power in ((0.0, -530.0), (32.0, -214_745.0), (64.0, -530.0), (96.0, -530.0)):
+        meter.add(seconds, power, limit)
+    # Only 64 -> 96 s integrates: the implausible sample ended the run (530 W for 32 s).
+    assert meter.discharged_wh == pytest.approx(530 * 32 / 3600)
+    assert meter.charged_wh == 0.0 and meter.implausible == 1
+    unbounded = EnergyIntegrator(max_gap=60.0)
+    for seconds, power in ((0.0, -530.0), (32.0, -214_745.0)):
+        unbounded.add(seconds, power)
+    assert unbounded.discharged_wh > 900  # what happened before: ~0.955 kWh from one reading

@@ -42,7 +42,7 @@ def test_cell_statistics() -> None:
 def test_to_dict_has_every_field_and_round_trips() -> None:
     """The --json shape carries every field (null when unknown) and alarm names in lower case."""
     snap = BmsSnapshot(
-        voltage=13.3,
+        voltage=6.65,
         current=1.5,
         cell_voltages=(3.32, 3.33),
         temperatures=(Temperature("cell_1", TemperatureKind.CELL, 21.5),),
@@ -73,3 +73,87 @@ def test_impossible_state_of_charge_is_refused() -> None:
 def test_derived_soc_is_capped_when_remaining_exceeds_full() -> None:
     """Capacity estimates drift: remaining 103 Ah of a learned 100 Ah reads as 100 %, not an error."""
     assert BmsSnapshot(remaining_capacity=103.0, full_capacity=100.0).soc == 100.0
+
+
+# --- plausibility (issue 21 item 5: impossible values went straight through) ------------------------------------
+def _issue_reading(**override: object) -> dict[str, object]:
+    """A plausible 16-cell 100 Ah reading; each test puts one of the issue's impossible values into it."""
+    values: dict[str, object] = {
+        "voltage": 53.0,
+        "current": -10.0,
+        "cell_voltages": (3.3125,) * 16,
+        "temperatures": (Temperature("cell_1", TemperatureKind.CELL, 21.5),),
+        "remaining_capacity": 80.0,
+        "full_capacity": 100.0,
+        "design_capacity": 100.0,
+    }
+    return values | override
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"cell_voltages": (3.3,) * 15 + (65.535,)}, "cell 16 at 65.535 V"),
+        ({"temperatures": (Temperature("cell_1", TemperatureKind.CELL, -273.1),)}, "temperature cell_1 -273.1"),
+        ({"temperatures": (Temperature("mos", TemperatureKind.MOSFET, 6280.4),)}, "temperature mos 6280.4"),
+        ({"power": -214_745.0}, "power -214745.0 W"),
+        ({"remaining_capacity": 655.35, "full_capacity": None, "design_capacity": 0.01}, "remaining 655.35 Ah"),
+        ({"current": -4052.0}, "current -4052.0 A"),
+        ({"voltage": 655.35}, "pack voltage 655.35 V"),
+        ({"soh": 120.0}, "soh 120.0"),
+        ({"cycles": -1}, "cycles -1"),
+        ({"voltage": float("nan")}, "voltage nan"),
+    ],
+)
+def test_impossible_values_are_refused(override: dict[str, object], message: str) -> None:
+    """The issue's reading (cell 65.535 V, -273.1 / 6280.4 °C, -214,745 W, 655.35 Ah of 0.01 Ah): no snapshot."""
+    from vendor_plugins.errors import BmsError, ImplausibleValueError
+
+    BmsSnapshot(**_issue_reading())  # type: ignore[arg-type]  # the base reading itself is plausible
+    with pytest.raises(ImplausibleValueError, match=message) as caught:
+        BmsSnapshot(**_issue_reading(**override))  # type: ignore[arg-type]
+    assert isinstance(caught.value, BmsError)  # pollers and the reader treat it as a failed read
+
+
+def test_the_issue_reading_as_a_whole_is_refused() -> None:
+    """Everything the hostile bridge sent at once (the power came from 65.535 V-cells x -3276.8 A)."""
+    from vendor_plugins.errors import ImplausibleValueError
+
+    with pytest.raises(ImplausibleValueError):
+        BmsSnapshot(
+            voltage=65.53,
+            current=-3276.8,
+            cell_voltages=(65.535,) * 16,
+            temperatures=(
+                Temperature("t1", TemperatureKind.CELL, -273.1),
+                Temperature("t2", TemperatureKind.CELL, 6280.4),
+            ),
+            remaining_capacity=655.35,
+            design_capacity=0.01,
+        )
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"voltage": 0.0, "cell_voltages": (3.375,) * 16},  # a pack measuring its output side with MOSFETs open
+        {"voltage": 14.0, "cell_voltages": (4.142,) * 4},  # a real capture: below the cells' sum
+        {"current": 250.0, "full_capacity": 100.0},  # 2.5 C
+        {"remaining_capacity": 103.0, "full_capacity": 100.0},  # a drifted estimate
+        {"voltage": 52.0, "current": 10.0, "power": 500.0},  # reported power a little off V x I
+        {"temperatures": (Temperature("t", TemperatureKind.AMBIENT, -40.0),)},  # cold storage / an unused sensor
+        {"cell_voltages": (0.0, 3.3)},  # a dead cell or an open sense wire
+    ],
+)
+def test_odd_but_real_values_pass(values: dict[str, object]) -> None:
+    """The ranges refuse what cannot be, never an odd but real pack."""
+    BmsSnapshot(**values)  # type: ignore[arg-type]
+
+
+def test_the_ranges_are_one_table() -> None:
+    """Every numeric snapshot field with a physical range has its row (documented in docs/model.md)."""
+    from vendor_plugins.plausibility import RANGES
+
+    numeric = {f.name for f in dataclasses.fields(BmsSnapshot) if f.type in ("float | None", "int | None")}
+    assert numeric <= set(RANGES)
+    assert {"cell_voltage", "temperature"} <= set(RANGES)

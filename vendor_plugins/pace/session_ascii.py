@@ -44,15 +44,16 @@ class PaceAsciiSession(Session):
         self.variant = variant
         self.family = variant.family
 
-    def _expect(self, address: int) -> Expect:
+    def _expect(self, address: int, request: bytes) -> Expect:
         def from_this_pack(frame: Frame) -> bool:
-            return frame.address == address
+            # An echoing RS485 adapter hands our own request back first: it is not the pack's answer.
+            return frame.address == address and frame.raw != request
 
         return Expect(assembler=codec.AsciiAssembler, match=from_this_pack)
 
     async def request(self, address: int, request: bytes, what: str) -> bytes:
         """Send ``request`` to the pack at ``address`` and return the INFO of its normal answer."""
-        frames = await self.byte_link.exchange(request, self._expect(address))
+        frames = await self.byte_link.exchange(request, self._expect(address, request))
         return codec.check_response(codec.from_frame(frames[0]), address, self.variant, what)
 
     async def read_analog(self, address: int) -> layout.AnalogInfo:
@@ -104,7 +105,7 @@ class PaceAsciiSession(Session):
             raise ControlRefused(f"MOSFET control is documented for PACE v0x25 only, not {self.family}")
         request = codec.build_mosfet(address, switch is Switch.CHARGE, on)
         what = f"switching the {switch} MOSFET {'on' if on else 'off'}"
-        frames = await self.byte_link.exchange(request, self._expect(address))
+        frames = await self.byte_link.exchange(request, self._expect(address, request))
         reply = codec.from_frame(frames[0])
         if reply.rtn != t.RTN_OK:
             reason = codec.rtn_text(reply.rtn)

@@ -32,6 +32,7 @@ class PaceModbusSession(Session):
 
     family = "modbus"
     default_address = 1
+    writes_control = False  # V1.3 has no MOSFET register: control is refused without I/O
 
     def __init__(self, link: Link, options: SessionOptions) -> None:
         """Bind to a register (Modbus) link; any other link is a :class:`ConfigError`."""

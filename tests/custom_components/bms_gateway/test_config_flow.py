@@ -7,6 +7,7 @@ files (``test_config_flow_bluetooth.py``, ``test_config_flow_modbus_tcp.py``, ``
 
 from __future__ import annotations
 
+import pathlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -186,6 +187,32 @@ async def test_already_configured(hass: HomeAssistant, jbd_server: SimServer) ->
     result = await _start_tcp(hass, f"127.0.0.1:{jbd_server.port}")
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
+
+
+async def test_same_bridge_by_another_name_is_already_configured(hass: HomeAssistant, jbd_server: SimServer) -> None:
+    """Issue 21 item 6: ``127.0.0.1:P`` then ``localhost:P`` are one bridge: the second flow aborts."""
+    result = await _start_tcp(hass, f"127.0.0.1:{jbd_server.port}")
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"vendor": "jbd"})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    result = await _start_tcp(hass, f"localhost:{jbd_server.port}")
+    assert result["type"] is FlowResultType.ABORT and result["reason"] == "already_configured"
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 1
+    await hass.config_entries.async_unload(hass.config_entries.async_entries(DOMAIN)[0].entry_id)
+
+
+async def test_same_serial_port_by_another_path_is_already_configured(
+    hass: HomeAssistant, tmp_path: pathlib.Path
+) -> None:
+    """A port by its ``by-id`` style link and by its device node are one port (compared by real path)."""
+    async with await serve_pty(JbdSimulator(jbd_state(cells=8))) as server:
+        serial_entry(server.path).add_to_hass(hass)
+        link = tmp_path / "usb-QinHeng_USB-RS485-if00-port0"
+        link.symlink_to(server.path)
+        result = await hass.config_entries.flow.async_init(
+            DOMAIN, context={"source": config_entries.SOURCE_USB}, data=_usb_info(str(link))
+        )
+        assert result["type"] is FlowResultType.ABORT and result["reason"] == "already_configured"
 
 
 async def test_bus_scan_lists_packs_and_creates_entry(hass: HomeAssistant, pace_bus: SimServer) -> None:

@@ -44,3 +44,18 @@ def test_energy_meters_integrate_gap_and_restore() -> None:
     diagnostics = meters.diagnostics(None)
     assert diagnostics is not None and diagnostics["gaps"] == 0
     assert meters.diagnostics(1) is None
+
+
+def test_an_implausible_reading_feeds_no_meter() -> None:
+    """Issue 21: the hostile reading is a failed read (ImplausibleValueError), so the meters see a gap, not power."""
+    from vendor_plugins.errors import ImplausibleValueError
+
+    meters = EnergyMeters([None], max_gap=60.0)
+    start = dt_util.utcnow()
+    normal = BmsSnapshot(voltage=53.0, current=-10.0, full_capacity=100.0)
+    with pytest.raises(ImplausibleValueError) as refused:
+        BmsSnapshot(voltage=53.0, current=-10.0, power=-214_745.0, full_capacity=100.0)
+    meters.poll_done(Poll(start, {None: normal}, {}, 0))
+    meters.poll_done(Poll(start + timedelta(seconds=32), {}, {None: refused.value}, 1))
+    meters.poll_done(Poll(start + timedelta(seconds=64), {None: normal}, {}, 0))
+    assert meters.wh(None, "discharged") == 0.0 and meters.wh(None, "charged") == 0.0

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.support.plausible import decoded_unless_refused
 from tests.vectors import load_vectors, vector
 from vendor_plugins.daly import codec_a5 as a5
 from vendor_plugins.daly import codec_d2 as d2
@@ -256,6 +257,20 @@ def _common(state: DalyState, snap: Any) -> None:
     assert snap.charge_mosfet is state.charge_mosfet and snap.discharge_mosfet is state.discharge_mosfet
 
 
+def _values(state: DalyState) -> dict[str, Any]:
+    """The state's values the model checks for plausibility (``tests.support.plausible``)."""
+    sensors = [c for c in (state.mosfet_temperature, state.board_temperature) if c is not None]
+    return {
+        "voltage": state.voltage,
+        "current": state.current,
+        "soc": state.soc,
+        "remaining_capacity": state.remaining_capacity,
+        "cycles": state.cycles,
+        "cell_voltages": state.cell_voltages,
+        "temperatures": [*state.temperatures, *sensors],
+    }
+
+
 def _deci(lo: int, hi: int) -> st.SearchStrategy[float]:
     return st.integers(lo, hi).map(lambda v: v / 10)
 
@@ -317,7 +332,9 @@ def test_a5_codec_decodes_the_simulator_state(state: DalyState, extra_frames: bo
         balance=answers[t.CMD_BALANCE][0].payload,
         failure=answers[t.CMD_FAILURE][0].payload,
     )
-    snap = a5.to_snapshot(reading, t.HOST_UART_BLE)
+    snap = decoded_unless_refused(lambda: a5.to_snapshot(reading, t.HOST_UART_BLE), **_values(state))
+    if snap is None:
+        return
     _common(state, snap)
     assert snap.balancing == frozenset(state.balancing)
     assert (set(snap.alarms), set(snap.warnings)) == _expected_alarms(state.faults)
@@ -364,7 +381,9 @@ def test_modbus_codec_decodes_the_simulator_state(data: st.DataObject) -> None:
         image = d2.p81_image(rt1, rt2)
     else:
         image = d2.parse_frame(sim.handle(d2.build_read(0xD2, 0, 80)) or b"").payload
-    snap = d2.to_snapshot(d2.decode_status(family, image))
+    snap = decoded_unless_refused(lambda: d2.to_snapshot(d2.decode_status(family, image)), **_values(state))
+    if snap is None:
+        return
     _common(state, snap)
     assert snap.balancing == frozenset(state.balancing)
     mosfet = [x.celsius for x in snap.temperatures if x.kind is TemperatureKind.MOSFET]

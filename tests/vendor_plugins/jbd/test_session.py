@@ -94,6 +94,9 @@ async def test_control_refused_without_opt_in_sends_nothing() -> None:
 async def test_switch_discharge_off_uses_the_captured_sequence(ble_session: tuple[JbdSession, JbdSimulator]) -> None:
     """Read, E1=0002, exit-without-save, read back: the frames of the real app capture, byte for byte."""
     session, sim = ble_session
+    await session.confirm_device(None)  # the first write of a session reads first (issue 21: no blind writes)
+    assert [r.hex() for r in sim.requests] == ["dda50300fffd77", "dda50400fffc77"]
+    sim.requests.clear()
     snap = await session.set_switch(None, Switch.DISCHARGE, False)
     assert snap.discharge_mosfet is False
     assert snap.charge_mosfet is True
@@ -117,6 +120,8 @@ async def test_factory_mode_option_enters_first() -> None:
     link = BleLink("A4:C1:38:00:00:03", t.BLE_PROFILE, client_factory=lambda: FakeBleClient(sim, t.BLE_PROFILE))
     try:
         session = PLUGIN.open_session(link, SessionOptions(control_enabled=True, extra={"factory_mode": 1}))
+        await session.confirm_device(None)
+        sim.requests.clear()
         snap = await session.set_switch(None, Switch.CHARGE, False)
     finally:
         await link.close()
@@ -132,7 +137,10 @@ async def test_other_switch_off_by_protection_is_released_not_locked() -> None:
     sim = JbdSimulator(state)
     link = BleLink("A4:C1:38:00:00:04", t.BLE_PROFILE, client_factory=lambda: FakeBleClient(sim, t.BLE_PROFILE))
     try:
-        await PLUGIN.open_session(link, SessionOptions(control_enabled=True)).set_switch(None, Switch.CHARGE, False)
+        session = PLUGIN.open_session(link, SessionOptions(control_enabled=True))
+        await session.confirm_device(None)
+        sim.requests.clear()
+        await session.set_switch(None, Switch.CHARGE, False)
     finally:
         await link.close()
     assert sim.requests[1] == codec.build_write(t.REG_MOS, codec.mos_value(False, True))

@@ -108,7 +108,8 @@ async def test_control_round_trip_and_refusal(bus: tuple[SimServer, TcpLink, lis
     snap = await session.set_switch(4, Switch.CHARGE, True)
     assert snap.charge_mosfet is True
     requests = [codec.parse_frame(r).cid2 for r in sims[3].requests]
-    assert requests[:3] == [t.Cid2.CHARGE_MOSFET, t.Cid2.ANALOG, t.Cid2.WARN]
+    # The first write of the session is preceded by a read that confirms the pack (issue 21: no blind writes).
+    assert requests[:5] == [t.Cid2.ANALOG, t.Cid2.WARN, t.Cid2.CHARGE_MOSFET, t.Cid2.ANALOG, t.Cid2.WARN]
 
 
 async def test_control_needs_opt_in_and_sends_nothing() -> None:

@@ -12,6 +12,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.support.plausible import decoded_unless_refused
 from tests.vectors import load_vectors, vector
 from vendor_plugins.model import Alarm
 from vendor_plugins.pace import codec_ascii as codec
@@ -192,6 +193,20 @@ def _states(draw: st.DrawFn) -> PaceState:
     )
 
 
+def _values(state: PaceState) -> dict[str, Any]:
+    """The state's values the model checks for plausibility (``tests.support.plausible``)."""
+    return {
+        "voltage": state.pack_voltage,
+        "current": state.current,
+        "remaining_capacity": state.remaining_capacity,
+        "full_capacity": state.full_capacity,
+        "design_capacity": state.design_capacity,
+        "cycles": state.cycles,
+        "cell_voltages": state.cells,
+        "temperatures": state.temperatures,
+    }
+
+
 @settings(max_examples=300, deadline=None)
 @given(_states(), st.integers(0, 15))
 def test_ascii_codec_decodes_simulator_state(state: PaceState, address: int) -> None:
@@ -200,7 +215,9 @@ def test_ascii_codec_decodes_simulator_state(state: PaceState, address: int) -> 
     analog = codec.parse_frame(sim.handle(codec.build_read(codec.V25, address, t.Cid2.ANALOG)) or b"")
     warn = codec.parse_frame(sim.handle(codec.build_read(codec.V25, address, t.Cid2.WARN)) or b"")
     block = layout.decode_analog(analog.info).blocks[0]
-    snap = layout.to_snapshot(block, layout.decode_warn(warn.info))
+    snap = decoded_unless_refused(lambda: layout.to_snapshot(block, layout.decode_warn(warn.info)), **_values(state))
+    if snap is None:
+        return
     assert list(snap.cell_voltages) == state.cells
     assert snap.voltage == state.voltage and snap.current == state.current
     assert (snap.remaining_capacity, snap.full_capacity) == (state.remaining_capacity, state.full_capacity)
@@ -225,7 +242,11 @@ def test_v20_codec_decodes_simulator_state(state: PaceState) -> None:
     state.temperatures = state.temperatures[:3] + [20.0] * (6 - len(state.temperatures[:3]))
     sim = PaceAsciiSimulator(state, address=1, variant=codec.V20)
     analog = codec.parse_frame(sim.handle(codec.build_read(codec.V20, 1, t.Cid2.ANALOG)) or b"")
-    snap = layout.to_snapshot(layout.decode_analog(analog.info, t.VER_20).blocks[0], None, version=t.VER_20)
+    block = layout.decode_analog(analog.info, t.VER_20).blocks[0]
+    values = _values(state) | {"soc": state.soc_percent, "soh": state.soh_percent, "design_capacity": None}  # none sent
+    snap = decoded_unless_refused(lambda: layout.to_snapshot(block, None, version=t.VER_20), **values)
+    if snap is None:
+        return
     assert snap.voltage == state.voltage and list(snap.cell_voltages) == state.cells
     assert snap.soc == state.soc_percent and snap.soh == state.soh_percent
 
@@ -242,7 +263,9 @@ def test_modbus_codec_decodes_simulator_state(state: PaceState) -> None:
     for first, count in t.MODBUS_READ_BLOCKS:
         answer = sim.handle(mb.build_read_request(1, first, count)) or b""
         blocks[first] = mb.parse_read_response(answer, 1, count)
-    snap = mb.to_snapshot(mb.decode_registers(mb.image_of(blocks)))
+    snap = decoded_unless_refused(lambda: mb.to_snapshot(mb.decode_registers(mb.image_of(blocks))), **_values(state))
+    if snap is None:
+        return
     assert list(snap.cell_voltages) == state.cells and snap.voltage == state.voltage
     assert snap.current == state.current and snap.cycles == state.cycles
     assert [x.celsius for x in snap.temperatures] == state.temperatures
