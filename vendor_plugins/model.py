@@ -111,6 +111,7 @@ class BmsSnapshot:
         :class:`~vendor_plugins.errors.ImplausibleValueError` so no such snapshot exists (derived values follow
         from checked ones).
         """
+        self._drop_broken_sensors()
         plausibility.check(self)
         if self.power is None and self.voltage is not None and self.current is not None:
             object.__setattr__(self, "power", round(self.voltage * self.current, 3))
@@ -120,6 +121,15 @@ class BmsSnapshot:
             # Remaining can exceed full on a pack whose capacity estimate drifted: the derived SoC tops out at 100 %.
             derived = round(100.0 * self.remaining_capacity / self.full_capacity, 1)
             object.__setattr__(self, "soc", max(0.0, min(100.0, derived)))
+
+    def _drop_broken_sensors(self) -> None:
+        """Leave out temperature readings no sensor can give (a disconnected NTC): named in ``raw``, never shown."""
+        broken = [t for t in self.temperatures if not plausibility.sensor_plausible(t.celsius)]
+        if not broken:
+            return
+        object.__setattr__(self, "temperatures", tuple(t for t in self.temperatures if t not in broken))
+        noted = {f"temperature_{t.name}_implausible": f"{t.celsius:g}" for t in broken}
+        object.__setattr__(self, "raw", {**self.raw, **noted})
 
     # --- derived cell statistics -------------------------------------------------------------------
     @property

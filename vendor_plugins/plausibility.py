@@ -39,7 +39,8 @@ RANGES: Final[dict[str, Range]] = {
     # 0-1000 V: up to ~200 cells in series (high-voltage racks); a pack-only reading may be 0 V with its MOSFETs open.
     "voltage": Range(0.0, 1000.0, "V"),
     # -50..150 °C: beyond the operating and storage range of any cell and of the sensors' own range; a disconnected
-    # NTC decodes to values like -273.1 °C (0 K) or thousands of °C and says nothing about the pack.
+    # NTC decodes to values like -273.1 °C (0 K) or thousands of °C and says nothing about the pack: such a reading
+    # is dropped from the snapshot (``sensor_plausible``; named in ``raw``), not the whole pack refused.
     "temperature": Range(-50.0, 150.0, "°C"),
     "current": Range(-5000.0, 5000.0, "A"),
     "power": Range(-5_000_000.0, 5_000_000.0, "W"),  # the voltage and current ranges' product
@@ -138,12 +139,19 @@ def power_limit(reading: _Reading) -> float:
     return min(RANGES["power"].high, max(volts, 1.0) * current_limit(reading) * (1 + POWER_VS_VI[0]) + POWER_VS_VI[1])
 
 
+def sensor_plausible(celsius: float) -> bool:
+    """Whether a temperature reading can be real.
+
+    One outside the range is a disconnected or broken sensor (an open NTC decodes to 0 K or thousands of degrees):
+    the model drops that one reading and keeps the pack readable.
+    """
+    return RANGES["temperature"].holds(celsius)
+
+
 def check(reading: _Reading) -> None:
     """Raise :class:`ImplausibleValueError` when any value is outside its range or contradicts another."""
     for n, volts in enumerate(reading.cell_voltages, 1):
         _in_range("cell_voltage", volts, f"cell {n} at")
-    for sensor in reading.temperatures:
-        _in_range("temperature", sensor.celsius, f"temperature {sensor.name}")
     for name in ("voltage", "current", "power", "soc", "soh", "remaining_capacity", "full_capacity",
                  "design_capacity", "stored_energy"):  # fmt: skip
         _in_range(name, getattr(reading, name))

@@ -43,45 +43,57 @@ temperatures_st = st.lists(
         Temperature,
         st.sampled_from(["cell_1", "cell_2", "mosfet", "ambient"]),
         st.sampled_from(list(TemperatureKind)),
-        st.integers(-200, 700).map(lambda k: k / 10),
+        st.integers(-400, 1400).map(lambda k: k / 10),  # -40..140 °C: plausible sensors
     ),
     max_size=4,
 ).map(tuple)
 alarms_st = st.frozensets(st.sampled_from(list(Alarm)), max_size=4)
 
-snapshots = st.builds(
-    BmsSnapshot,
-    voltage=_maybe(_milli(0, 60_000)),
-    current=_maybe(_milli(-200_000, 200_000)),
-    soc=_maybe(st.integers(0, 1000).map(lambda k: k / 10)),
-    soh=_maybe(st.integers(0, 1000).map(lambda k: k / 10)),
-    remaining_capacity=_maybe(_milli(0, 300_000)),
-    full_capacity=_maybe(_milli(1_000, 300_000)),
-    design_capacity=_maybe(_milli(1_000, 300_000)),
-    cycles=_maybe(st.integers(0, 8000)),
-    cell_voltages=st.lists(_milli(2500, 3650), max_size=16).map(tuple),
-    temperatures=temperatures_st,
-    charge_mosfet=_maybe(st.booleans()),
-    discharge_mosfet=_maybe(st.booleans()),
-    balancing=_maybe(st.frozensets(st.integers(1, 16), max_size=3)),
-    alarms=alarms_st,
-    warnings=alarms_st,
-)
+
+@st.composite
+def _snapshot(draw: st.DrawFn, *, complete: bool = False) -> BmsSnapshot:
+    """A plausible pack (the model refuses impossible ones: vendor_plugins/plausibility.py): the pack voltage near its
+    cells' sum, the remaining charge within the capacity, the current within what the capacity allows."""
+
+    def maybe[T](strategy: st.SearchStrategy[T]) -> T | None:
+        return draw(strategy) if complete else draw(_maybe(strategy))
+
+    cells = draw(st.lists(_milli(2500, 3650), min_size=1 if complete else 0, max_size=16).map(tuple))
+    if cells:
+        volts = maybe(st.integers(900, 1050).map(lambda k: round(sum(cells) * k / 1000, 3)))
+    else:
+        volts = maybe(_milli(0, 60_000))
+    full = maybe(_milli(1_000, 300_000))
+    design = maybe(_milli(1_000, 300_000))
+    known = [c for c in (full, design) if c]
+    if known:
+        remaining = maybe(st.integers(0, 1000).map(lambda k: round(min(known) * k / 1000, 3)))
+    else:
+        remaining = maybe(_milli(0, 300_000))
+    return BmsSnapshot(
+        voltage=volts,
+        current=maybe(_milli(-60_000, 60_000)),
+        soc=maybe(st.integers(0, 1000).map(lambda k: k / 10)),
+        soh=maybe(st.integers(0, 1000).map(lambda k: k / 10)),
+        remaining_capacity=remaining,
+        full_capacity=full,
+        design_capacity=design,
+        cycles=maybe(st.integers(0, 8000)),
+        cell_voltages=cells,
+        temperatures=draw(temperatures_st) if not complete else (),
+        charge_mosfet=draw(_maybe(st.booleans())) if not complete else None,
+        discharge_mosfet=draw(_maybe(st.booleans())) if not complete else None,
+        balancing=(draw(_maybe(st.frozensets(st.integers(1, 16), max_size=3))) or frozenset())
+        if not complete
+        else frozenset(),
+        alarms=draw(alarms_st),
+        warnings=draw(alarms_st),
+    )
+
+
+snapshots = _snapshot()
 #: Snapshots that report every whole-bank field (so sums and weighted means exist).
-complete = st.builds(
-    BmsSnapshot,
-    voltage=_milli(40_000, 60_000),
-    current=_milli(-200_000, 200_000),
-    soc=st.integers(0, 1000).map(lambda k: k / 10),
-    soh=st.integers(0, 1000).map(lambda k: k / 10),
-    remaining_capacity=_milli(0, 300_000),
-    full_capacity=_milli(1_000, 300_000),
-    design_capacity=_milli(1_000, 300_000),
-    cycles=st.integers(0, 8000),
-    cell_voltages=st.lists(_milli(2500, 3650), min_size=1, max_size=16).map(tuple),
-    alarms=alarms_st,
-    warnings=alarms_st,
-)
+complete = _snapshot(complete=True)
 
 
 def _members(snaps: Sequence[BmsSnapshot]) -> list[tuple[MemberId, BmsSnapshot]]:
@@ -305,8 +317,8 @@ def test_series_current_mismatch_is_flagged() -> None:
 
 def test_to_dict_shape() -> None:
     """The INTERFACES §5 object: mode, members, missing, degraded, snapshot with the cell statistics and where."""
-    a = BmsSnapshot(voltage=53.2, current=-4.0, cell_voltages=(3.30, 3.32), alarms=frozenset({Alarm.LOW_SOC}))
-    b = BmsSnapshot(voltage=53.4, current=-6.0, cell_voltages=(3.35, 3.29), balancing=frozenset({1}))
+    a = BmsSnapshot(voltage=6.6, current=-4.0, cell_voltages=(3.30, 3.32), alarms=frozenset({Alarm.LOW_SOC}))
+    b = BmsSnapshot(voltage=6.8, current=-6.0, cell_voltages=(3.35, 3.29), balancing=frozenset({1}))
     data = build_bank(
         [MemberReading(1, a, NOW), MemberReading("e:2", b, NOW), MemberReading(3, None)],
         BankConfig(policy=FreshnessPolicy.AVAILABLE),
@@ -321,7 +333,7 @@ def test_to_dict_shape() -> None:
     snap = data["snapshot"]
     field_names = set(BmsSnapshot().to_dict()) - {"cell_voltages", "raw"}
     assert field_names <= set(snap)
-    assert (snap["voltage"], snap["current"], snap["cell_min"], snap["cell_max"]) == (53.3, -10.0, 3.29, 3.35)
+    assert (snap["voltage"], snap["current"], snap["cell_min"], snap["cell_max"]) == (6.7, -10.0, 3.29, 3.35)
     assert snap["cell_min_at"] == {"pack": "e:2", "cell": 2} and snap["cell_max_at"] == {"pack": "e:2", "cell": 1}
     assert snap["alarms"] == ["low_soc"] and snap["alarm_packs"] == {"low_soc": [1]}
     assert snap["balancing"] == [{"pack": "e:2", "cell": 1}]

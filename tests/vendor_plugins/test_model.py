@@ -94,8 +94,6 @@ def _issue_reading(**override: object) -> dict[str, object]:
     ("override", "message"),
     [
         ({"cell_voltages": (3.3,) * 15 + (65.535,)}, "cell 16 at 65.535 V"),
-        ({"temperatures": (Temperature("cell_1", TemperatureKind.CELL, -273.1),)}, "temperature cell_1 -273.1"),
-        ({"temperatures": (Temperature("mos", TemperatureKind.MOSFET, 6280.4),)}, "temperature mos 6280.4"),
         ({"power": -214_745.0}, "power -214745.0 W"),
         ({"remaining_capacity": 655.35, "full_capacity": None, "design_capacity": 0.01}, "remaining 655.35 Ah"),
         ({"current": -4052.0}, "current -4052.0 A"),
@@ -113,6 +111,21 @@ def test_impossible_values_are_refused(override: dict[str, object], message: str
     with pytest.raises(ImplausibleValueError, match=message) as caught:
         BmsSnapshot(**_issue_reading(**override))  # type: ignore[arg-type]
     assert isinstance(caught.value, BmsError)  # pollers and the reader treat it as a failed read
+
+
+@pytest.mark.parametrize("celsius", [-273.1, 6280.4, float("nan")])
+def test_an_impossible_temperature_is_a_broken_sensor_left_out(celsius: float) -> None:
+    """The issue's -273.1 / 6280.4 °C: that sensor's reading never surfaces, the pack stays readable (named in raw)."""
+    snapshot = BmsSnapshot(
+        **_issue_reading(  # type: ignore[arg-type]
+            temperatures=(
+                Temperature("cell_1", TemperatureKind.CELL, 21.5),
+                Temperature("mos", TemperatureKind.MOSFET, celsius),
+            )
+        )
+    )
+    assert [t.name for t in snapshot.temperatures] == ["cell_1"]
+    assert snapshot.raw["temperature_mos_implausible"] == f"{celsius:g}"
 
 
 def test_the_issue_reading_as_a_whole_is_refused() -> None:

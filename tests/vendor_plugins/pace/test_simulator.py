@@ -23,6 +23,7 @@ from vendor_plugins.pace.codec_bits import bit_numbers
 from vendor_plugins.pace.simulator_ascii import PaceAsciiSimulator
 from vendor_plugins.pace.simulator_modbus import PaceRtuSimulator
 from vendor_plugins.pace.simulator_state import PaceState
+from vendor_plugins.plausibility import sensor_plausible
 
 
 def _raw(vid: str, key: str = "response_hex") -> bytes:
@@ -222,7 +223,7 @@ def test_ascii_codec_decodes_simulator_state(state: PaceState, address: int) -> 
     assert snap.voltage == state.voltage and snap.current == state.current
     assert (snap.remaining_capacity, snap.full_capacity) == (state.remaining_capacity, state.full_capacity)
     assert (snap.design_capacity, snap.cycles) == (state.design_capacity, state.cycles)
-    assert [x.celsius for x in snap.temperatures] == state.temperatures
+    assert [x.celsius for x in snap.temperatures] == [c for c in state.temperatures if sensor_plausible(c)]
     assert (snap.charge_mosfet, snap.discharge_mosfet) == (state.charge_mosfet, state.discharge_mosfet)
     assert snap.balancing == frozenset(state.balancing)
     cell_alarms = {Alarm.CELL_FAULT} if 0xF0 in state.cell_warn.values() else set()
@@ -268,7 +269,7 @@ def test_modbus_codec_decodes_simulator_state(state: PaceState) -> None:
         return
     assert list(snap.cell_voltages) == state.cells and snap.voltage == state.voltage
     assert snap.current == state.current and snap.cycles == state.cycles
-    assert [x.celsius for x in snap.temperatures] == state.temperatures
+    assert [x.celsius for x in snap.temperatures] == [c for c in state.temperatures if sensor_plausible(c)]
     assert (snap.charge_mosfet, snap.discharge_mosfet) == (state.charge_mosfet, state.discharge_mosfet)
     assert snap.balancing == frozenset(state.balancing) == bit_numbers(sum(1 << (c - 1) for c in state.balancing))
     modbus_alarms = {b.alarm for b in (*t.MODBUS_PROTECTION_FLAG.values(), *t.MODBUS_FAULT_BITS.values())}
