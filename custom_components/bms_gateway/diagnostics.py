@@ -71,6 +71,7 @@ def diagnostics(entry: BmsConfigEntry) -> dict[str, Any]:
             "timeout": link.timeout,
             "bytes_sent": link.bytes_sent,
             "bytes_received": link.bytes_received,
+            "bytes_dropped": link.bytes_dropped,
         },
         "statistics": {
             **coordinator.stats,

@@ -73,9 +73,11 @@ class EnergyMeters:
                 meter.discharged_wh += restored_wh
 
     def diagnostics(self, pack: PackAddress) -> dict[str, Any] | None:
-        """The pack's integrator state and skipped intervals, for the diagnostics download."""
+        """The pack's integrator state, skipped intervals and refused (implausible) samples, for the diagnostics."""
         meter = self._meters.get(pack)
-        return None if meter is None else meter.state().to_dict() | {"gaps": meter.gaps}
+        if meter is None:
+            return None
+        return meter.state().to_dict() | {"gaps": meter.gaps, "implausible": meter.implausible}
 
 
 __all__ = ["ENERGY_DECIMALS", "Direction", "EnergyMeters"]

@@ -69,7 +69,7 @@ class Link(AsyncClosing):
 
     ``tap``, when set, sees the raw traffic: ``tap("tx" | "rx", data)`` for every piece of bytes sent or received
     (``bmsgw capture`` and Home Assistant's diagnostics record through it). Every link honours it, and keeps the
-    statistics ``connected``, ``timeout``, ``bytes_sent`` and ``bytes_received``.
+    statistics ``connected``, ``timeout``, ``bytes_sent``, ``bytes_received`` and ``bytes_dropped``.
     """
 
     kind: LinkKind
@@ -85,6 +85,11 @@ class Link(AsyncClosing):
     def connected(self) -> bool:
         """Whether the underlying connection is open now (links that connect say so; a wrapper asks its link)."""
         return False
+
+    @property
+    def bytes_dropped(self) -> int:
+        """Received bytes thrown away unread because too many waited (0 for links that never drop any)."""
+        return 0
 
     @property
     @abc.abstractmethod

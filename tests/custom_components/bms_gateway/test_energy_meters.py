@@ -43,6 +43,7 @@ def test_energy_meters_integrate_gap_and_restore() -> None:
     assert meters.kwh(None, "discharged") == round(7.25 + (2 / 3) / 1000, 3)
     diagnostics = meters.diagnostics(None)
     assert diagnostics is not None and diagnostics["gaps"] == 0
+    assert diagnostics["implausible"] == 0
     assert meters.diagnostics(1) is None
 
 
