@@ -17,7 +17,7 @@ from ..errors import ConfigError
 from ..model import Alarm
 from ..plugin import VendorPlugin
 from ..reader import PackResult
-from .format import UNKNOWN, _line, _number, on_off
+from .format import UNKNOWN, line, number, on_off, quantity_lines
 
 #: The time of a round's readings: they are all taken in the round, so all fresh (only silence makes a pack missing).
 _ROUND = 0.0
@@ -102,7 +102,7 @@ def _cells(bank: BankSnapshot) -> str:
     delta = UNKNOWN if bank.cell_delta is None else f"{bank.cell_delta * 1000:.0f} mV"
     return (
         f"min {_cell(bank.cell_min, bank.cell_min_at)}, max {_cell(bank.cell_max, bank.cell_max_at)},"
-        f" avg {_number(bank.cell_average, 'V', 3)}, delta {delta}"
+        f" avg {number(bank.cell_average, 'V', 3)}, delta {delta}"
     )
 
 
@@ -117,14 +117,14 @@ def _temperatures(bank: BankSnapshot) -> str:
 
 
 def _voltage(bank: BankSnapshot) -> str:
-    text = _number(bank.voltage, "V", 2)
+    text = number(bank.voltage, "V", 2)
     if bank.voltage is not None and bank.voltage_spread is not None and len(bank.members) > 1:
         text += f" (spread {bank.voltage_spread:.2f} V)"
     return text
 
 
 def _current(bank: BankSnapshot) -> str:
-    text = _number(bank.current, "A", 2)
+    text = number(bank.current, "A", 2)
     if bank.current_mismatch:
         text += " (the packs disagree: not one current?)"
     return text
@@ -145,21 +145,14 @@ def render_bank(bank: BankSnapshot) -> str:
     lines = [_title(bank)]
     if bank.available:
         lines += [
-            _line("Voltage", _voltage(bank)),
-            _line("Current", _current(bank)),
-            _line("Power", _number(bank.power, "W", 1)),
-            _line("SoC", _number(bank.soc, "%", 1)),
-            _line("SoH", _number(bank.soh, "%", 1)),
-            _line("Remaining", _number(bank.remaining_capacity, "Ah", 2)),
-            _line("Full capacity", _number(bank.full_capacity, "Ah", 2)),
-            _line("Design capacity", _number(bank.design_capacity, "Ah", 2)),
-            _line("Stored energy", _number(bank.stored_energy, "Wh", 1)),
-            _line("Cycles", UNKNOWN if bank.cycles is None else str(bank.cycles)),
-            _line("MOSFETs", _mosfets(bank)),
-            _line("Balancing", _balancing(bank.balancing)),
-            _line("Alarms", _alarms(bank.alarm_packs)),
-            _line("Warnings", _alarms(bank.warning_packs)),
-            _line("Cells", _cells(bank)),
-            _line("Temperatures", _temperatures(bank)),
+            line("Voltage", _voltage(bank)),
+            line("Current", _current(bank)),
+            *quantity_lines(bank),
+            line("MOSFETs", _mosfets(bank)),
+            line("Balancing", _balancing(bank.balancing)),
+            line("Alarms", _alarms(bank.alarm_packs)),
+            line("Warnings", _alarms(bank.warning_packs)),
+            line("Cells", _cells(bank)),
+            line("Temperatures", _temperatures(bank)),
         ]
     return "\n".join(lines)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Protocol
 
 from ..model import Alarm, BmsSnapshot, DeviceInfo
 
@@ -33,7 +34,7 @@ def printable(text: str) -> str:
     return _UNSAFE.sub(_escape, text)
 
 
-def _number(value: float | None, unit: str, digits: int) -> str:
+def number(value: float | None, unit: str, digits: int) -> str:
     if value is None:
         return UNKNOWN
     return f"{value:.{digits}f} {unit}".rstrip()
@@ -51,7 +52,7 @@ def _alarm_list(alarms: Iterable[Alarm]) -> str:
     return ", ".join(names) if names else "none"
 
 
-def _line(label: str, value: str) -> str:
+def line(label: str, value: str) -> str:
     return f"  {label:<{LABEL_WIDTH}}{value}".rstrip()
 
 
@@ -93,7 +94,7 @@ def pack_title(address: int | None, device: DeviceInfo | None) -> str:
 
 
 def _current_text(snapshot: BmsSnapshot) -> str:
-    text = _number(snapshot.current, "A", 2)
+    text = number(snapshot.current, "A", 2)
     if snapshot.charging:
         text += " (charging)"
     elif snapshot.discharging:
@@ -114,32 +115,32 @@ def _balancing_text(balancing: frozenset[int] | None) -> str:
 def _cell_lines(snapshot: BmsSnapshot) -> list[str]:
     cells = snapshot.cell_voltages
     if not cells:
-        return [_line("Cells", UNKNOWN)]
+        return [line("Cells", UNKNOWN)]
     low, high = min(cells), max(cells)
     delta_mv = (high - low) * 1000
     summary = (
         f"{len(cells)} cells, min {low:.3f} V (#{cells.index(low) + 1}), max {high:.3f} V (#{cells.index(high) + 1}),"
-        f" avg {_number(snapshot.cell_average, 'V', 3)}, delta {delta_mv:.0f} mV"
+        f" avg {number(snapshot.cell_average, 'V', 3)}, delta {delta_mv:.0f} mV"
     )
-    lines = [_line("Cells", summary)]
+    lines = [line("Cells", summary)]
     balancing = snapshot.balancing or frozenset()
     spread = len(set(cells)) > 1
-    for number, volts in enumerate(cells, 1):
+    for cell, volts in enumerate(cells, 1):
         marks = []
         if spread and volts == high:
             marks.append("max")
         if spread and volts == low:
             marks.append("min")
-        if number in balancing:
+        if cell in balancing:
             marks.append("balancing")
-        lines.append(f"    {number:>3}  {volts:.3f} V  {' '.join(marks)}".rstrip())
+        lines.append(f"    {cell:>3}  {volts:.3f} V  {' '.join(marks)}".rstrip())
     return lines
 
 
 def _temperature_lines(snapshot: BmsSnapshot) -> list[str]:
     if not snapshot.temperatures:
-        return [_line("Temperatures", UNKNOWN)]
-    lines = [_line("Temperatures", "")]
+        return [line("Temperatures", UNKNOWN)]
+    lines = [line("Temperatures", "")]
     names = [printable(t.name) for t in snapshot.temperatures]
     width = max(len(name) for name in names)
     for name, temp in zip(names, snapshot.temperatures, strict=True):
@@ -151,28 +152,56 @@ def _raw_text(raw: Mapping[str, int | str]) -> str:
     return printable(", ".join(f"{k}={v}" for k, v in sorted(raw.items()))) if raw else "none"
 
 
+class Quantities(Protocol):
+    """What a pack and a bank both report beyond voltage and current."""
+
+    @property
+    def power(self) -> float | None: ...
+    @property
+    def soc(self) -> float | None: ...
+    @property
+    def soh(self) -> float | None: ...
+    @property
+    def remaining_capacity(self) -> float | None: ...
+    @property
+    def full_capacity(self) -> float | None: ...
+    @property
+    def design_capacity(self) -> float | None: ...
+    @property
+    def stored_energy(self) -> float | None: ...
+    @property
+    def cycles(self) -> int | None: ...
+
+
+def quantity_lines(s: Quantities) -> list[str]:
+    """Power, SoC, SoH, capacities, stored energy and cycles: the lines a pack and a bank block share."""
+    return [
+        line("Power", number(s.power, "W", 1)),
+        line("SoC", number(s.soc, "%", 1)),
+        line("SoH", number(s.soh, "%", 1)),
+        line("Remaining", number(s.remaining_capacity, "Ah", 2)),
+        line("Full capacity", number(s.full_capacity, "Ah", 2)),
+        line("Design capacity", number(s.design_capacity, "Ah", 2)),
+        line("Stored energy", number(s.stored_energy, "Wh", 1)),
+        line("Cycles", UNKNOWN if s.cycles is None else str(s.cycles)),
+    ]
+
+
 def render_snapshot(snapshot: BmsSnapshot) -> list[str]:
     """The body lines of one pack: pack values, switches, alarms, then cells and temperatures."""
     s = snapshot
     lines = [
-        _line("Voltage", _number(s.voltage, "V", 2)),
-        _line("Current", _current_text(s)),
-        _line("Power", _number(s.power, "W", 1)),
-        _line("SoC", _number(s.soc, "%", 1)),
-        _line("SoH", _number(s.soh, "%", 1)),
-        _line("Remaining", _number(s.remaining_capacity, "Ah", 2)),
-        _line("Full capacity", _number(s.full_capacity, "Ah", 2)),
-        _line("Design capacity", _number(s.design_capacity, "Ah", 2)),
-        _line("Stored energy", _number(s.stored_energy, "Wh", 1)),
-        _line("Cycles", UNKNOWN if s.cycles is None else str(s.cycles)),
-        _line("MOSFETs", f"charge {on_off(s.charge_mosfet)}, discharge {on_off(s.discharge_mosfet)}"),
-        _line("Balancing", _balancing_text(s.balancing)),
-        _line("Alarms", _alarm_list(s.alarms)),
-        _line("Warnings", _alarm_list(s.warnings)),
+        line("Voltage", number(s.voltage, "V", 2)),
+        line("Current", _current_text(s)),
+        *quantity_lines(s),
+        line("MOSFETs", f"charge {on_off(s.charge_mosfet)}, discharge {on_off(s.discharge_mosfet)}"),
+        line("Balancing", _balancing_text(s.balancing)),
+        line("Alarms", _alarm_list(s.alarms)),
+        line("Warnings", _alarm_list(s.warnings)),
     ]
     lines.extend(_cell_lines(s))
     lines.extend(_temperature_lines(s))
-    lines.append(_line("Raw", _raw_text(s.raw)))
+    lines.append(line("Raw", _raw_text(s.raw)))
     return lines
 
 
@@ -180,7 +209,7 @@ def render_pack(address: int | None, device: DeviceInfo | None, snapshot: BmsSna
     """One pack as a readable block (a pack that did not answer shows its error)."""
     lines = [pack_title(address, device)]
     if snapshot is None:
-        lines.append(_line("Error", printable(error or "no answer")))
+        lines.append(line("Error", printable(error or "no answer")))
     else:
         lines.extend(render_snapshot(snapshot))
     return "\n".join(lines)
