@@ -1,13 +1,15 @@
-"""The PACE vendor plugin: one plugin, two protocols (ASCII v0x25/v0x20 and Modbus RTU V1.3), a bus of packs.
+"""The PACE vendor plugin: one plugin, three protocols (ASCII v0x25/v0x20, Modbus RTU V1.3, PACEEX Bluetooth).
 
 Choosing the protocol: ``SessionOptions.extra["protocol"]`` ("ascii" | "modbus", the CLI's ``--protocol``) or
-``SessionOptions.family`` ("ascii-25" | "ascii-20" | "modbus"); a Modbus link implies Modbus. Without either the
-session speaks ASCII v0x25, what PACE packs speak. Addresses: ASCII 0-15 (DIP switch; pack 1 is the master of a
+``SessionOptions.family`` ("ascii-25" | "ascii-20" | "modbus" | "paceex"); a Modbus link implies Modbus, a Bluetooth
+link PACEEX (PACE's own BLE protocol, units advertising ``PC-xxxx``). Otherwise the session speaks ASCII v0x25, what
+PACE packs speak on RS232/RS485. PACEEX packs are numbered 1-15 behind one connection (a bank's master answers for
+its packs). Addresses: ASCII 0-15 (DIP switch; pack 1 is the master of a
 multi-pack bus, a lone pack may sit at 0), Modbus units 1-16; the default is 1.
 
-Simulators: :class:`~.simulator_ascii.PaceAsciiSimulator` (family ascii-25 / ascii-20) and, for family "modbus", the
-sans-IO :class:`~.simulator_modbus.PaceRtuSimulator`; the pymodbus-based Modbus-TCP server is
-:func:`~.simulator_modbus.serve_modbus_tcp`.
+Simulators: :class:`~.simulator_ascii.PaceAsciiSimulator` (family ascii-25 / ascii-20), for family "modbus" the
+sans-IO :class:`~.simulator_modbus.PaceRtuSimulator` (the pymodbus-based Modbus-TCP server is
+:func:`~.simulator_modbus.serve_modbus_tcp`), and for family "paceex" :class:`~.simulator_paceex.PaceexSimulator`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 from ..errors import ConfigError
 from ..model import Switch
 from ..plugin import (
+    BleMatcher,
     Capabilities,
     FuzzTarget,
     LinkKind,
@@ -28,15 +31,16 @@ from ..plugin import (
 )
 from ..sim.base import Simulator
 from ..transports.base import Link
-from . import codec_ascii, fuzz
+from . import codec_ascii, fuzz, table_paceex
 from . import table as pace_table
 from .session_ascii import PaceAsciiSession
 from .session_modbus import PaceModbusSession
+from .session_paceex import PaceexSession
 from .simulator_ascii import PaceAsciiSimulator
 from .simulator_state import initial_state
 
 PROTOCOLS = ("ascii", "modbus")
-FAMILIES = ("ascii-25", "ascii-20", "modbus")
+FAMILIES = ("ascii-25", "ascii-20", "modbus", table_paceex.FAMILY)
 SIMULATOR_PROFILES = ("live", "static")
 
 
@@ -49,20 +53,25 @@ def resolve_family(link: Link | None, options: SessionOptions) -> str:
     if family is not None and family not in FAMILIES:
         raise ConfigError(f"unknown PACE family {family!r} (known: {', '.join(FAMILIES)})")
     if family is not None:
-        if protocol is not None and (protocol == "modbus") != (family == "modbus"):
+        if protocol is not None and ((protocol == "modbus") != (family == "modbus") or family == table_paceex.FAMILY):
             raise ConfigError(f"PACE family {family!r} contradicts protocol {protocol!r}")
         return family
     if protocol == "modbus" or (protocol is None and link is not None and link.kind is LinkKind.MODBUS):
         return "modbus"
+    if protocol is None and link is not None and link.kind is LinkKind.BLE:
+        return table_paceex.FAMILY
     return "ascii-25"
 
 
 class PacePlugin(VendorPlugin):
-    """PACE BMS (household wall and rack LiFePO4 packs), up to 15 packs on one RS485 bus."""
+    """PACE BMS (household wall and rack LiFePO4 packs), up to 15 packs on one RS485 bus or Bluetooth connection."""
 
     name = "pace"
-    title = "PACE (ASCII RS232/RS485, Modbus RTU)"
-    link_kinds = frozenset({LinkKind.SERIAL, LinkKind.TCP, LinkKind.MODBUS})
+    title = "PACE (ASCII RS232/RS485, Modbus RTU, PACEEX Bluetooth)"
+    link_kinds = frozenset({LinkKind.SERIAL, LinkKind.TCP, LinkKind.MODBUS, LinkKind.BLE})
+    ble_profile = table_paceex.BLE_PROFILE
+    # The PC- name matcher is owned by the BLE-matcher work (issue 16 item 1); this one lets discovery be tested.
+    ble_matchers = (BleMatcher(local_name="PC-????"),)
     capabilities = Capabilities(switches=frozenset({Switch.CHARGE, Switch.DISCHARGE}), multi_address=True)
     families = FAMILIES
     reported_alarms = alarms_in(pace_table)
@@ -92,6 +101,10 @@ class PacePlugin(VendorPlugin):
         family = resolve_family(link, options)
         if family == "modbus":
             return PaceModbusSession(link, options)
+        if family == table_paceex.FAMILY:
+            if link.kind is LinkKind.MODBUS:
+                raise ConfigError("PACEEX needs a byte link (--ble), not a Modbus link")
+            return PaceexSession(link, options)
         if link.kind is LinkKind.MODBUS:
             raise ConfigError("the PACE ASCII protocol needs a byte link (--serial or --tcp), not a Modbus link")
         return PaceAsciiSession(link, options, codec_ascii.VARIANTS[family])
@@ -115,6 +128,18 @@ class PacePlugin(VendorPlugin):
             raise ConfigError(f"unknown PACE family {family!r} (known: {', '.join(FAMILIES)})")
         address = 1 if options.address is None else options.address
         state = initial_state(address, options.seed)
+        if family == table_paceex.FAMILY:
+            from .simulator_paceex import PaceexSimulator, image_of
+
+            if not table_paceex.FIRST_PACK <= address <= table_paceex.MAX_PACKS:
+                raise ConfigError(f"PACEEX packs are numbered 1-{table_paceex.MAX_PACKS}, not {address}")
+            return PaceexSimulator(
+                {address: image_of(state)},
+                master=address == table_paceex.FIRST_PACK,
+                live=options.profile == "live",
+                seed=options.seed,
+                serial_number=state.serial_number,
+            )
         if family == "modbus":
             from .simulator_modbus import PaceRtuSimulator
 
