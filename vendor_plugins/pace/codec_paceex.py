@@ -280,7 +280,7 @@ def _extreme(values: Sequence[tuple[int, int]], pick: str) -> tuple[int, int]:
 def encode_pack(img: PackImage) -> bytes:
     """The 0x0A01 data of ``img``."""
     f = {x.name: x for x in t.PACK_RECORD}
-    cells = [(n, f["cell_max"].to_raw(v)) for n, v in enumerate(img.cells, 1)]
+    cells = [(n, round(v * 1000)) for n, v in enumerate(img.cells, 1)]
     temps = [(n, _kelvin(v)) for n, v in enumerate(img.cell_temps, 1) if v is not None]
     temp_max, temp_min = _extreme(temps, "max"), _extreme(temps, "min")
     cell_max, cell_min = _extreme(cells, "max"), _extreme(cells, "min")
