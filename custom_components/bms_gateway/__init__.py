@@ -23,7 +23,7 @@ from vendor_plugins.plugin import LinkKind, VendorPlugin
 
 from . import bus_growth, repairs
 from .connection import BleDeviceNotFound, describe, open_entry_link, plugins_for, registry
-from .const import CONF_LINK, CONF_PACKS, CONF_VENDOR, DOMAIN, FLOW_TIMEOUT
+from .const import CONF_ADDRESS, CONF_LINK, CONF_PACKS, CONF_VENDOR, DOMAIN, FLOW_TIMEOUT
 from .coordinator import BmsConfigEntry, BmsCoordinator
 from .entity import pack_device_info, pack_of_device
 from .repair_watch import async_remove_clock
@@ -132,17 +132,27 @@ async def _async_look_for_other_vendor(hass: HomeAssistant, entry: BmsConfigEntr
 
 
 #: What the parent device of a bus entry is, by link kind (other kinds: a TCP bridge).
-_BUS_MODELS = {LinkKind.SERIAL: "RS485 bus", LinkKind.MODBUS: "Modbus-TCP gateway"}
+_BUS_MODELS = {
+    LinkKind.SERIAL: "RS485 bus",
+    LinkKind.MODBUS: "Modbus-TCP gateway",
+    LinkKind.BLE: "Bluetooth connection",
+}
 
 
 def _async_create_devices(hass: HomeAssistant, entry: BmsConfigEntry, coordinator: BmsCoordinator) -> None:
-    """One device per pack; on a serial/TCP connection the bus (bridge) device is every pack's parent."""
+    """One device per pack, under the bus device where there is one.
+
+    The bus (bridge) device is every pack's parent on a serial/TCP connection, and on a Bluetooth connection that
+    reaches packs at bus addresses (it then carries the Bluetooth address).
+    """
     devices = dr.async_get(hass)
     parent: str | None = None
-    if entry.data[CONF_LINK] != LinkKind.BLE:
+    ble = entry.data[CONF_LINK] == LinkKind.BLE
+    if not ble or any(pack is not None for pack in coordinator.packs):
         parent = devices.async_get_or_create(
             config_entry_id=entry.entry_id,
             identifiers={(DOMAIN, f"{entry.unique_id}_bus")},
+            connections={(dr.CONNECTION_BLUETOOTH, str(entry.data[CONF_ADDRESS]).upper())} if ble else set(),
             name=describe(entry.data),
             manufacturer=coordinator.plugin.title,
             model=_BUS_MODELS.get(LinkKind(entry.data[CONF_LINK]), "TCP bridge"),

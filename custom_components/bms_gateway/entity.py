@@ -50,7 +50,10 @@ def pack_device_info(coordinator: BmsCoordinator, pack: PackAddress) -> DeviceIn
         sw_version=plain_or_none(info.software_version) if info else None,
         serial_number=plain_or_none(info.serial_number) if info else None,
     )
-    if entry.data[CONF_LINK] == LinkKind.BLE:
+    if entry.data[CONF_LINK] == LinkKind.BLE and pack is None:
+        # A single pack is the Bluetooth peer; packs reached at bus addresses through one Bluetooth connection are
+        # separate devices under the connection's device (which carries the Bluetooth address: a device registry
+        # merges every device that shares a connection into one).
         device["connections"] = {(CONNECTION_BLUETOOTH, str(entry.data[CONF_ADDRESS]).upper())}
     return device
 
