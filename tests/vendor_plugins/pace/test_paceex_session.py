@@ -26,6 +26,8 @@ from vendor_plugins.registry import default_registry
 from vendor_plugins.sim.ble import FakeBleClient
 from vendor_plugins.transports.base import Link
 
+from ..readonly import assert_read_only
+
 ADDRESS = "28:BB:ED:01:89:2E"
 #: Real advertisements of PACEEX units: BMS_BLE-HA issue #470 (PC-892E at 28:BB:ED:01:89:2E, manufacturer data
 #: 04 28 BB ED 01 89 2E 50 43 00 34 33 32 31 00…: id 0x2804, then the rest) and aiobmsble's test data pace_bms.json
@@ -90,7 +92,7 @@ async def test_each_pack_of_the_bank_reads_its_own_values(master: tuple[PaceexSe
 
 
 async def test_scan_finds_the_three_packs(master: tuple[PaceexSession, PaceexSimulator]) -> None:
-    session, _ = master
+    session, session_sim = master
     reader = PackReader.scanning(session, range(16))
     results = await reader.read_round()
     assert [r.address for r in results] == [1, 2, 3]
@@ -99,6 +101,7 @@ async def test_scan_finds_the_three_packs(master: tuple[PaceexSession, PaceexSim
     assert results[0].device is not None and results[0].device.serial_number == "PC892E0001"
     assert results[1].device is not None and results[1].device.serial_number is None  # texts describe pack 1 only
     assert [r.device.cell_count for r in results if r.device] == [16, 16, 16]
+    assert assert_read_only(session_sim.requests) > 16  # scanning sends only queries
 
 
 async def test_a_missing_pack_number_is_no_pack(master: tuple[PaceexSession, PaceexSimulator]) -> None:
