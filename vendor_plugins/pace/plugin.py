@@ -80,6 +80,7 @@ class PacePlugin(VendorPlugin):
         RigTarget("pace-ascii", "ascii-25", addresses=(1, 2, 3)),
         RigTarget("pace-modbus", "modbus", addresses=(1, 2, 3)),
         RigTarget("pace-modbus-1", "modbus", addresses=(1,)),
+        RigTarget("pace-paceex", table_paceex.FAMILY, addresses=(1, 2, 3)),
     )
     options = (
         VendorOption(
