@@ -18,7 +18,9 @@ from vendor_plugins.errors import AddressError, BmsError, ChecksumError, FrameEr
 from vendor_plugins.framing import frames_from
 from vendor_plugins.model import Alarm, BmsSnapshot, TemperatureKind
 from vendor_plugins.pace import codec_paceex as codec
+from vendor_plugins.pace import table as ascii_table
 from vendor_plugins.pace import table_paceex as t
+from vendor_plugins.pace.codec_bits import Flags
 from vendor_plugins.pace.simulator_paceex import PaceexSimulator
 
 #: aiobmsble tests/bms/test_pace_bms.py (MockPaceBleakClient._RESP): real replies of one P16S100A pack, and the
@@ -228,3 +230,16 @@ def test_every_truncated_real_frame_is_refused() -> None:
                 codec.parse_frame(raw[:cut])
             refused += 1
     assert refused == sum(len(x) // 2 for x in REAL.values())
+
+
+@pytest.mark.parametrize(("name", "bit"), [(name, bit) for name, _, _ in t.STATE_BYTES for bit in range(8)])
+def test_every_status_bit_means_what_it_means_in_pace_ascii(name: str, bit: int) -> None:
+    """A PACEEX status bit raises the same alarm / warning / raw name as the same bit of PACE ASCII's 0x44 answer."""
+    ascii_tables = {n: (table, severity) for n, table, severity in ascii_table.STATE_BYTES}
+    status = bytearray(t.STATUS_RECORD_SIZE)
+    status[0] = t.RECORD_LEAD
+    status[next(f.offset for f in t.STATUS_RECORD if f.name == name)] = 1 << bit
+    got = codec.status_flags(codec.decode_status(bytes(status)))
+    expected = Flags()
+    expected.add(1 << bit, *ascii_tables[name])
+    assert (got.alarms, got.warnings, got.raw) == (expected.alarms, expected.warnings, expected.raw)
