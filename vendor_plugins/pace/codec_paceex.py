@@ -147,7 +147,7 @@ def decode_cells(data: bytes, pack_no: int | None = None) -> CellsRecord:
 
 
 def decode_status(data: bytes, pack_no: int | None = None) -> StatusRecord:
-    """The 0x0A03 data (an all-zero record is a normal pack here: only the lead byte says it answered)."""
+    """The 0x0A03 data (all zeros, lead byte included: no such pack; a healthy pack has a lead byte and zeros)."""
     if len(data) < t.STATUS_RECORD_SIZE:
         raise FrameError(f"PACEEX status record has {len(data)} bytes, the layout needs {t.STATUS_RECORD_SIZE}")
     if not any(data):
