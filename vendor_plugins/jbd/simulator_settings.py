@@ -22,7 +22,7 @@ Tests may set ``ignore_registers`` to make the device acknowledge a write and si
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ..framing import Frame
 from ..model import Alarm
@@ -30,8 +30,20 @@ from . import codec, codec_settings
 from . import table as t
 from . import table_settings as ts
 
-if TYPE_CHECKING:
-    from .simulator import JbdState
+
+class JbdState(Protocol):
+    """What the settings act on: the simulated pack (``simulator.JbdState``; a protocol, so no import circle)."""
+
+    cell_voltages: list[float]
+    temperatures: list[float]
+    voltage: float | None
+    alarms: set[Alarm]
+    charge_mosfet: bool
+    discharge_mosfet: bool
+    design_capacity: float
+    remaining_capacity: float
+    soc: int | None
+
 
 #: The settings words of the real 4S LiFePO4 capture (see tests/vendor_plugins/jbd/test_settings_codec.py), with
 #: capacities matching the simulator's default 100 Ah pack.
