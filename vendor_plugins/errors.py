@@ -34,6 +34,10 @@ class UnsupportedError(BmsError):
     """The device (or plugin) does not support the requested command or transport."""
 
 
+class SettingsUnsupported(UnsupportedError):
+    """The device's protocol family has no documented settings map (or not this setting); the message names it."""
+
+
 class DeviceError(BmsError):
     """The device answered with an error status."""
 
@@ -59,7 +63,41 @@ class ControlRefused(ControlError):
 
 
 class ControlNotConfirmed(ControlError):
-    """The command was sent but reading the state back did not show the requested state."""
+    """The command was sent but reading the state back did not show the requested state.
+
+    ``names`` lists the settings (or switches) that did not take, when the session knows them.
+    """
+
+    def __init__(self, message: str = "", names: tuple[str, ...] | list[str] = ()) -> None:
+        """Keep ``message`` as the error text and ``names`` as the values that did not take."""
+        super().__init__(message)
+        self.names: tuple[str, ...] = tuple(names)
+
+
+class SettingsRefused(ControlError):
+    """A settings change failed validation before any byte was sent; ``problems`` lists every reason."""
+
+    def __init__(self, problems: str | tuple[str, ...] | list[str]) -> None:
+        """Join ``problems`` into one line (nothing was sent)."""
+        self.problems: tuple[str, ...] = (problems,) if isinstance(problems, str) else tuple(problems)
+        super().__init__("settings refused, nothing was sent: " + "; ".join(self.problems))
+
+
+class SettingsPartiallyWritten(ControlNotConfirmed):
+    """The link failed between the writes of a multi-write sequence.
+
+    ``changed`` names the values a read-back found changed, ``unchanged`` those found unchanged; ``unknown`` those
+    the read-back could not establish (the device could not be read again).
+    """
+
+    def __init__(
+        self, message: str, changed: tuple[str, ...], unchanged: tuple[str, ...], unknown: tuple[str, ...]
+    ) -> None:
+        """Record what the read-back after the failure established."""
+        super().__init__(message, names=(*unchanged, *unknown))
+        self.changed = changed
+        self.unchanged = unchanged
+        self.unknown = unknown
 
 
 class ConfigError(BmsError):

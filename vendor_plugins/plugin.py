@@ -17,7 +17,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .errors import BmsError, ControlRefused, UnsupportedError
+from .battery_settings import BmsSettings, Number, SettingsTable
+from .battery_settings_write import precheck, verified_write
+from .errors import (
+    BmsError,
+    ControlNotConfirmed,
+    ControlRefused,
+    SettingsRefused,
+    SettingsUnsupported,
+    UnsupportedError,
+)
 from .kinds import BleProfile as BleProfile
 from .kinds import LinkKind as LinkKind
 from .model import Alarm, BmsSnapshot, DeviceInfo, Switch
@@ -206,6 +215,77 @@ class Session(abc.ABC):
 
     async def _set_switch(self, address: int | None, switch: Switch, on: bool) -> BmsSnapshot:
         raise ControlRefused(f"{type(self).__name__} does not support switching {switch}")
+
+    # --- battery settings (docs/settings.md) -------------------------------------------------------------------
+
+    def settings_table(self, address: int | None = None) -> SettingsTable:
+        """The settings table of the family spoken; :class:`SettingsUnsupported` (no I/O) when none is documented."""
+        raise SettingsUnsupported(
+            f"{type(self).__name__} (family {self.family or 'unknown'}): no documented settings map for this family"
+        )
+
+    async def read_settings(self, address: int | None = None) -> BmsSettings:
+        """Read the pack's settings (protection thresholds, balancing, capacities) in the vocabulary's units."""
+        self.settings_table(address)
+        return await self._read_settings(address)
+
+    async def write_settings(self, address: int | None, changes: Mapping[str, Number]) -> BmsSettings:
+        """Change settings, verified: returns the settings read back after the write.
+
+        Order: control opt-in (:class:`ControlRefused`) → the family has a table (:class:`SettingsUnsupported`) →
+        each value on its own (:class:`SettingsRefused`) → confirm the device → read the current settings → the
+        whole resulting set against the rules (:class:`SettingsRefused`) → the vendor's write sequence → read back
+        (:class:`ControlNotConfirmed` naming what did not take). Nothing is sent before every check passed.
+        """
+        self.require_control()
+        table = self.settings_table(address)
+        precheck(table, changes)
+        await self.confirm_device(address)
+        return await verified_write(
+            table,
+            changes,
+            read=lambda: self._read_settings(address),
+            write=lambda current, target, names: self._write_settings(address, current, target, names),
+        )
+
+    async def set_soc(self, address: int | None, percent: float) -> BmsSnapshot:
+        """Set (recalibrate) the state of charge; returns the snapshot that confirms it (within 1 %)."""
+        self.require_control()
+        reason = self.soc_unsupported_reason()
+        if reason is not None:
+            raise SettingsUnsupported(reason)
+        if not isinstance(percent, (int, float)) or isinstance(percent, bool) or not 0 <= percent <= 100:
+            raise SettingsRefused([f"soc {percent!r} must be a number from 0 to 100 %"])
+        await self.confirm_device(address)
+        await self._set_soc(address, float(percent))
+        snapshot = await self.read(address)
+        if snapshot.soc is None or abs(snapshot.soc - percent) > 1.0:
+            raise ControlNotConfirmed(f"soc did not take: asked {percent:g} %, reads {snapshot.soc} %", names=("soc",))
+        return snapshot
+
+    async def set_balancer(self, address: int | None, on: bool) -> BmsSnapshot:
+        """Turn the balancer on or off (the ``balancer_enabled`` setting, verified); returns a fresh snapshot."""
+        self.require_control()
+        if not self.settings_table(address).has("balancer_enabled"):
+            raise SettingsUnsupported(f"{type(self).__name__} (family {self.family}): no documented balancer switch")
+        await self.write_settings(address, {"balancer_enabled": bool(on)})
+        return await self.read(address)
+
+    def soc_unsupported_reason(self) -> str | None:
+        """Why this session cannot set the SoC (``None`` when it can: the vendor implements :meth:`_set_soc`)."""
+        return f"{type(self).__name__} (family {self.family or 'unknown'}): no documented way to set the SoC"
+
+    async def _read_settings(self, address: int | None) -> BmsSettings:
+        raise SettingsUnsupported(f"{type(self).__name__}: no documented settings map")
+
+    async def _write_settings(
+        self, address: int | None, current: BmsSettings, target: BmsSettings, names: tuple[str, ...]
+    ) -> None:
+        """The vendor's write sequence for ``names`` (values in ``target``); raises on a device refusal."""
+        raise SettingsUnsupported(f"{type(self).__name__}: no documented settings write")
+
+    async def _set_soc(self, address: int | None, percent: float) -> None:
+        raise SettingsUnsupported(self.soc_unsupported_reason() or "no documented way to set the SoC")
 
 
 def alarms_in(*tables: object) -> frozenset[Alarm]:
