@@ -21,6 +21,7 @@ from vendor_plugins.errors import (
     ControlNotConfirmed,
     ControlRefused,
     DeviceTimeout,
+    SettingsPartiallyWritten,
     SettingsRefused,
     SettingsUnsupported,
 )
@@ -354,3 +355,27 @@ async def test_any_change_set_is_refused_before_a_byte_or_round_trips(changes: d
         return
     after = await session.write_settings(1, changes)
     assert ta.TABLE.changed(expected, after) == ()
+
+
+class DropsSecondWrite(PaceAsciiSimulator):
+    """The line drops the second parameter frame (no answer, not applied); everything else is answered."""
+
+    def __init__(self, state: PaceState) -> None:
+        super().__init__(state, address=1)
+        self.writes = 0
+
+    def handle(self, request: bytes) -> bytes | None:
+        if request[7:9] in {f"{g.write_cid2:02X}".encode() for g in ta.GROUPS}:
+            self.writes += 1
+            if self.writes == 2:
+                return None
+        return super().handle(request)
+
+
+async def test_link_drop_between_frames_reports_exactly_what_changed() -> None:
+    sim = DropsSecondWrite(_state())
+    session = _session(DirectLink(sim))
+    with pytest.raises(SettingsPartiallyWritten) as err:
+        await session.write_settings(1, {"cell_overvoltage_delay": 2.0, "charge_overcurrent_delay": 3.0})
+    assert err.value.changed == ("cell_overvoltage_delay",)
+    assert err.value.unchanged == ("charge_overcurrent_delay",)
