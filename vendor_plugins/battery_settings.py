@@ -197,7 +197,8 @@ def _threshold_rules(prefix: str, high: bool, what: str) -> list[OrderRule]:
 
 
 def _increasing(names: list[str], reason: str) -> list[OrderRule]:
-    return [OrderRule(a, b, True, reason) for a, b in itertools.pairwise(names)]
+    """Every pair in order (not only neighbours), so a table holding only part of the chain is still ordered."""
+    return [OrderRule(a, b, True, reason) for a, b in itertools.combinations(names, 2)]
 
 
 #: The physics every vendor shares. A rule whose two names are not both in a table is skipped for that table.

@@ -19,6 +19,7 @@ from ..plugin import Session, SessionOptions
 from ..transports.base import Link, as_byte_link
 from . import codec
 from . import table as t
+from .session_settings import JbdSettingsMixin
 
 #: How many times, and how far apart, control reads the state back before calling it not confirmed.
 CONFIRM_ATTEMPTS = 3
@@ -47,8 +48,8 @@ class _LastRead:
     snapshot: BmsSnapshot
 
 
-class JbdSession(Session):
-    """Reads and controls one JBD pack."""
+class JbdSession(JbdSettingsMixin, Session):
+    """Reads and controls one JBD pack (settings: :class:`~.session_settings.JbdSettingsMixin`)."""
 
     family = "jbd"
     _last: _LastRead | None = None

@@ -2,7 +2,8 @@
 
 Sans-IO (``handle(request) -> response``); serve it over TCP, a pty or fake BLE with ``vendor_plugins.sim``.
 It understands reads of 0x03/0x04/0x05, factory-mode enter/exit (0x00/0x01), MOSFET control (0xE1, accepted with
-and without factory mode, as real boards do) and answers unknown registers with the error status. In "live"
+and without factory mode, as real boards do), the settings registers (:mod:`.simulator_settings`) and answers
+unknown registers with the error status. In "live"
 mode ``advance()`` runs a compressed charge/discharge cycle so a watched pack changes over time.
 """
 
@@ -18,6 +19,7 @@ from ..model import Alarm
 from ..sim.base import RequestLog, Simulator
 from . import codec
 from . import table as t
+from .simulator_settings import JbdSimSettings
 
 
 @dataclass(slots=True, kw_only=True)
@@ -117,6 +119,7 @@ class JbdSimulator(Simulator):
         self.state = state if state is not None else JbdState()
         self.live = live
         self.factory_mode = False
+        self.settings = JbdSimSettings()
         self.requests: list[bytes] = RequestLog()
         self._rng = random.Random(seed)
         self._clock = 0.0
@@ -129,6 +132,9 @@ class JbdSimulator(Simulator):
         """Answer one request frame."""
         frame = codec.parse_frame(request, request=True)
         self.requests.append(bytes(request))
+        settings_answer = self.settings.handle(frame, self.state)
+        if settings_answer is not None:
+            return settings_answer
         register = frame.command
         if frame.status == t.MODE_READ:
             return self._read(register)
