@@ -44,9 +44,10 @@ from vendor_plugins.kinds import LinkKind
 from vendor_plugins.model import Alarm
 from vendor_plugins.plugin import SessionOptions
 from vendor_plugins.sim.base import Simulator
+from vendor_plugins.sim.ble import FakeBleClient
 from vendor_plugins.sim.pty import serve_pty
 from vendor_plugins.sim.tcp import serve_tcp
-from vendor_plugins.transports import SerialLink, TcpLink
+from vendor_plugins.transports import BleLink, SerialLink, TcpLink
 from vendor_plugins.transports.base import ByteLink, Link
 
 # esphome-daly-bms' own names (its log lines / number keys) → the vocabulary, for the settings vector.
@@ -114,7 +115,11 @@ def _writes(sim: ModbusSimulator) -> list[bytes]:
 
 @asynccontextmanager
 async def served(sim: Simulator, kind: str) -> AsyncIterator[Link]:
-    if kind == "tcp":
+    if kind == "ble":  # the Daly app's own link: 20-byte notifications through a fake GATT client
+        link = BleLink("C0:DA:17:00:00:01", t.BLE_PROFILE, client_factory=lambda: FakeBleClient(sim, t.BLE_PROFILE))
+        async with link:
+            yield link
+    elif kind == "tcp":
         async with await serve_tcp(sim) as server:
             link: Link = TcpLink(server.host, server.port, timeout=0.5)
             async with link:
@@ -192,7 +197,7 @@ def test_current_limits_keep_the_sign_the_device_stores() -> None:
 
 
 # --- end to end over TCP and a pty ------------------------------------------------------------------------------
-@pytest.mark.parametrize("kind", ["tcp", "pty"])
+@pytest.mark.parametrize("kind", ["tcp", "pty", "ble"])
 async def test_read_write_read_back_round_trip(kind: str) -> None:
     sim = ModbusSimulator(_state())
     async with served(sim, kind) as link:
