@@ -108,9 +108,7 @@ class D2SettingsSim:
         if spec is None:  # board layout registers: stored as given (R/W in the vendor sheet)
             self.registers[register] = value
             return None
-        decoded = codec.decode_raw(spec, value)
-        if spec.signed_current and value < spec.offset and not spec.negative_by_default:
-            decoded = -float(decoded)  # a discharge limit stored as negative: outside this unit's own range
+        decoded = codec.decode_raw(spec, value)  # current limits: the magnitude, whichever sign is stored
         if not spec.minimum - spec.step / 2 <= float(decoded) <= spec.maximum + spec.step / 2:
             return ILLEGAL_VALUE
         if spec.name in self.ignored:

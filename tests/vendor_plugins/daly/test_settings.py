@@ -74,6 +74,25 @@ EXPECTED_CURRENTS = {
 }
 
 
+# The rest of the frame, as esphome-daly-bms' decoder comments state it (daly_bms_ble.cpp decode_settings_data_,
+# "Critical: cell voltage too high (3500)" …), so that every row of the table is checked against the frame.
+STATED_IN_DECODER = {
+    "cell_overvoltage_protect": 3.5,
+    "cell_undervoltage_protect": 2.6,
+    "pack_overvoltage_protect": 14.0,
+    "pack_undervoltage_protect": 10.4,
+    "charge_overcurrent_protect": 10.0,  # "(-10.0)": a magnitude here
+    "charge_overtemp_protect": 45,
+    "charge_undertemp_protect": 0,
+    "discharge_overtemp_protect": 70,
+    "discharge_undertemp_protect": -1,
+    "cell_delta_alarm": 0.255,
+    "cell_delta_protect": 0.255,
+    "temp_delta_alarm": 255,
+    "temp_delta_protect": 255,
+}
+
+
 class DirectLink(ByteLink):
     """Hands each request straight to a simulator (fast, for property tests); silence is a timeout."""
 
@@ -156,15 +175,34 @@ def test_settings_vector_decodes_every_value_the_source_states() -> None:
     # sit in the block where the source says.
     assert codec.word(frame.payload, 0xA5) == codec.word(frame.payload, 0xA6) == 1
     assert codec.word(frame.payload, ts.REG_SOC) / 10 == expected["soc_setting_pct(0xA7)"] == 68.0
-    assert checked == len(EXPECTED_NAMES) + len(EXPECTED_CURRENTS) == 16
+    for name, value in STATED_IN_DECODER.items():
+        assert values[name] == pytest.approx(value), name
+        checked += 1
+    assert checked == len(values) == len(ts.BLOCK_SPECS) == 29  # every row of the block
+
+
+def _vector_sim() -> ModbusSimulator:
+    entry = vector("daly_ble_modbus", "esphome_settings")
+    block = d2.parse_frame(bytes.fromhex(entry["response_hex"])).payload
+    sim = ModbusSimulator(DalyState(cell_voltages=[3.30, 3.31, 3.30, 3.29], rated_capacity=105.0, soc=68.0))
+    sim.settings = D2SettingsSim(registers={r: codec.word(block, r) for r in range(0x81, 0xA9)})
+    return sim
 
 
 def test_simulator_set_to_the_vector_answers_its_bytes() -> None:
     entry = vector("daly_ble_modbus", "esphome_settings")
-    block = d2.parse_frame(bytes.fromhex(entry["response_hex"])).payload
-    sim = ModbusSimulator(DalyState(rated_capacity=105.0, soc=68.0))
-    sim.settings = D2SettingsSim(registers={r: codec.word(block, r) for r in range(0x81, 0xA9)})
-    assert sim.handle(bytes.fromhex(entry["request_hex"])) == bytes.fromhex(entry["response_hex"])
+    assert _vector_sim().handle(bytes.fromhex(entry["request_hex"])) == bytes.fromhex(entry["response_hex"])
+
+
+async def test_writes_to_the_vectors_unit_keep_each_limits_stored_sign() -> None:
+    """The frame stores the discharge warning negative (29840) and the protection positive (30160)."""
+    sim = _vector_sim()
+    session = _session(DirectLink(sim))
+    after = await session.write_settings(
+        None, {"discharge_overcurrent_alarm": 15.0, "discharge_overcurrent_protect": 20.0}
+    )
+    assert after.values["discharge_overcurrent_alarm"] == 15.0 and after.values["discharge_overcurrent_protect"] == 20.0
+    assert sim.settings.registers[0x95] == 30000 - 150 and sim.settings.registers[0x96] == 30000 + 200
 
 
 @pytest.mark.parametrize(("vector_id", "on"), [("esphome_balancer_on", True), ("esphome_balancer_off", False)])
