@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from ..battery_settings import SettingSpec, SettingsTable
-from .table_settings import RANGES
+from .table_settings import LIMITS
 
 FAMILY: Final = "ascii-25"
 TEMP_OFFSET: Final = 2730
@@ -72,13 +72,13 @@ GROUP_BY_LABEL: Final = {g.label: g for g in GROUPS}
 def _row(
     name: str, group: str, at: int, scale: float, *, width: int = 2, offset: int = 0, negative_read: bool = False
 ) -> AsciiSettingSpec:
-    low, high = RANGES[name]
+    low, high, step = LIMITS[name]
     high = min(high, (0xFF if width == 1 else 0xFFFF) * scale - offset * scale)  # what the wire field can hold
     return AsciiSettingSpec(
         name,
         low,
         high,
-        scale,
+        max(step, scale),
         group=group,
         at=at,
         width=width,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from ..battery_settings import SettingSpec, SettingsTable
-from .table_settings import RANGES
+from .table_settings import LIMITS
 
 FAMILY: Final = "modbus"
 FIRST: Final = 60
@@ -23,7 +23,7 @@ COUNT: Final = 55  # 60-114
 
 @dataclass(frozen=True, slots=True)
 class ModbusSettingSpec(SettingSpec):
-    """One holding register: ``value = raw * scale`` (``signed``: int16)."""
+    """One holding register: ``value = raw * scale`` (``signed``: int16); ``step`` is PbmsTools' (never finer)."""
 
     register: int = 0
     scale: float = 1.0
@@ -31,8 +31,8 @@ class ModbusSettingSpec(SettingSpec):
 
 
 def _row(name: str, register: int, scale: float, signed: bool = False) -> ModbusSettingSpec:
-    low, high = RANGES[name]
-    return ModbusSettingSpec(name, low, high, scale, register=register, scale=scale, signed=signed)
+    low, high, step = LIMITS[name]
+    return ModbusSettingSpec(name, low, high, max(step, scale), register=register, scale=scale, signed=signed)
 
 
 def _threshold(

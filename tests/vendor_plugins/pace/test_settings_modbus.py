@@ -133,7 +133,7 @@ async def test_read_write_read_back_round_trip(kind: str) -> None:
         assert bytes.fromhex(READ_60_55) in sim.requests  # the real request, byte for byte
         assert before.family == "modbus" and before.cell_count == 16
         assert before.to_dict() == pytest.approx({n: DEFAULTS[n] for n in sorted(tm.TABLE.names)})
-        changes = {"cell_overvoltage_protect": 3.65, "charge_undertemp_protect": -8.5, "sleep_delay": 600}
+        changes = {"cell_overvoltage_protect": 3.65, "charge_undertemp_protect": -8, "sleep_delay": 600}
         after = await session.write_settings(1, changes)
     for name, value in changes.items():
         assert after.values[name] == pytest.approx(value)
