@@ -6,6 +6,7 @@ differ) → read back → compare. A value that did not take, or one that change
 :class:`~vendor_plugins.errors.ControlNotConfirmed` naming it. A link failure inside the vendor's sequence is
 followed by one more read: :class:`~vendor_plugins.errors.SettingsPartiallyWritten` then says exactly which values
 changed and which did not (or that the device could not be read again, naming every value that may have changed).
+A device refusing part of the sequence is followed by the same read: if nothing changed, its own error stands.
 
 The caller (``Session.write_settings``) has already checked the control opt-in, the values on their own and the
 device (``confirm_device``); this module does no I/O of its own beyond the callables it is given.
@@ -48,6 +49,12 @@ async def verified_write(
         await write(current, target, names)
     except LinkError as err:
         raise await _after_link_failure(table, current, names, read, err) from err
+    except BmsError as err:
+        # The device refused part of the sequence: if anything changed all the same, say exactly what.
+        partial = await _after_link_failure(table, current, names, read, err)
+        if partial.changed or partial.unknown:
+            raise partial from err
+        raise
     after = await read()
     confirm(table, current, target, after, names)
     return after
@@ -80,15 +87,15 @@ async def _after_link_failure(
     before: BmsSettings,
     names: tuple[str, ...],
     read: ReadSettings,
-    err: LinkError,
+    err: BmsError,
 ) -> SettingsPartiallyWritten:
-    """Read back what we can after a link failure and say exactly what changed."""
+    """Read back what we can after a failed write sequence and say exactly what changed."""
     try:
         after = await read()
     except BmsError as again:
         _LOGGER.debug("read-back after a failed settings write failed too: %s", again)
         return SettingsPartiallyWritten(
-            f"the link failed during the settings write ({err}) and the device could not be read back: "
+            f"the settings write failed ({err}) and the device could not be read back: "
             f"these values may or may not have changed: {', '.join(names)}",
             changed=(),
             unchanged=(),
@@ -97,10 +104,10 @@ async def _after_link_failure(
     changed = table.changed(before, after)
     unchanged = tuple(n for n in names if n not in changed)
     if not changed:
-        message = f"the link failed during the settings write ({err}); read back: nothing changed"
+        message = f"the settings write failed ({err}); read back: nothing changed"
     else:
         message = (
-            f"the link failed during the settings write ({err}); read back: changed "
+            f"the settings write failed ({err}); read back: changed "
             + ", ".join(f"{n} {_shown(before, n)} -> {_shown(after, n)}" for n in changed)
             + (f"; unchanged {', '.join(unchanged)}" if unchanged else "")
         )

@@ -28,7 +28,7 @@ from .coordinator import BmsConfigEntry, BmsCoordinator
 from .entity import pack_device_info, pack_of_device
 from .repair_watch import async_remove_clock
 
-PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR, Platform.SWITCH]
+PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.NUMBER, Platform.SENSOR, Platform.SWITCH]
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: BmsConfigEntry) -> bool:

@@ -72,6 +72,7 @@ class FakeSession(Session):
         self.drop_after = drop_after
         self.dead = False
         self.readable_after_drop = False
+        self.refuse_after: int | None = None
 
     async def read(self, address: int | None = None) -> BmsSnapshot:
         self.reads += 1
@@ -95,6 +96,8 @@ class FakeSession(Session):
         self, address: int | None, current: BmsSettings, target: BmsSettings, names: tuple[str, ...]
     ) -> None:
         for name in names:
+            if self.refuse_after is not None and len(self.writes) >= self.refuse_after:
+                raise ControlRefused(f"device refused {name}")
             if self.drop_after is not None and len(self.writes) >= self.drop_after:
                 self.dead = True
                 raise TransportError("link dropped")
@@ -216,6 +219,23 @@ async def test_link_drop_mid_sequence_reports_what_changed_when_readable() -> No
     assert err.value.unchanged == ("balancer_enabled",)
     assert session.values["balancer_enabled"] is True
     assert "changed charge_overcurrent_protect 100 A -> 90 A; unchanged balancer_enabled" in str(err.value)
+
+
+async def test_device_refusal_after_a_change_names_what_changed() -> None:
+    session = FakeSession()
+    session.refuse_after = 1
+    with pytest.raises(SettingsPartiallyWritten) as err:
+        await session.write_settings(None, {"charge_overcurrent_protect": 90, "balancer_enabled": False})
+    assert err.value.changed == ("charge_overcurrent_protect",)
+    assert err.value.unchanged == ("balancer_enabled",)
+
+
+async def test_device_refusal_before_any_change_keeps_its_own_error() -> None:
+    session = FakeSession()
+    session.refuse_after = 0
+    with pytest.raises(ControlRefused, match="device refused") as err:
+        await session.write_settings(None, {"charge_overcurrent_protect": 90})
+    assert not isinstance(err.value, SettingsPartiallyWritten)
 
 
 async def test_link_drop_unreadable_names_every_value_at_risk() -> None:

@@ -102,7 +102,7 @@ def _print_settings(settings: BmsSettings, tab: SettingsTable) -> None:
             continue
         unit = spec.word.unit if spec.word.kind != "bool" else ""
         rows.append([spec.name, format_value(settings.values[spec.name]), unit, "" if spec.writable else "read-only"])
-    print(f"{settings.vendor} {settings.family}, {settings.cell_count} cells")
+    print(f"vendor {settings.vendor}, family {settings.family}, {settings.cell_count} cells")
     print(table(rows, ["setting", "value", "unit", ""]))
 
 
