@@ -23,10 +23,10 @@ from .session_d2 import ModbusReader
 VENDOR = "DALY"
 
 UNSUPPORTED: dict[str, str] = {
-    "a5": "DALY A5 (legacy UART/RS485): its settings commands are not in the vendor's protocol PDFs (V1.0, V1.2); "
-    "no documented settings map",
-    "p81": "DALY P81: its settings block (0x100+) is mapped only by analogy with D2 in esphome-daly-bms and decoded "
-    "by no public source or capture; no documented settings map",
+    "a5": "DALY family A5 (legacy UART/RS485): its settings commands are not in the vendor's protocol PDFs "
+    "(V1.0, V1.2); no documented settings map",
+    "p81": "DALY family P81: its settings block (0x100+) is mapped only by analogy with D2 in esphome-daly-bms and "
+    "decoded by no public source or capture; no documented settings map",
 }
 
 
@@ -93,7 +93,7 @@ class D2SettingsIO:
                 await self.reader.write_register(spec.register, raw, what)
             except DeviceError as err:
                 already = f"; already written: {', '.join(done)}" if done else "; nothing was written before it"
-                raise ControlRefused(f"DALY refused {what}: {err}{already}") from err
+                raise ControlRefused(f"{err}{already}") from err
             except FrameError as err:
                 raise ControlNotConfirmed(f"DALY {what}: {err}", names=(name,)) from err
             done.append(name)

@@ -109,5 +109,5 @@ class AsciiSettingsIO:
                 await self.session.request(address, request, what)
             except DeviceError as err:
                 already = f"; already written: {', '.join(done)}" if done else "; nothing was written before it"
-                raise ControlRefused(f"PACE pack {address} refused {what}: {err}{already}") from err
+                raise ControlRefused(f"{err}{already}") from err
             done.append(group.label)

@@ -325,7 +325,7 @@ async def test_undocumented_families_refused_before_any_io(family: str) -> None:
         session.set_soc(None, 50),
         session.set_balancer(None, True),
     ):
-        with pytest.raises(SettingsUnsupported, match=f"DALY {family.upper()}"):
+        with pytest.raises(SettingsUnsupported, match=f"DALY family {family.upper()}"):
             await call
     assert sim.requests == []
 
@@ -368,9 +368,19 @@ async def test_device_exception_mid_sequence_says_what_was_written() -> None:
     sim = ModbusSimulator(_state())
     sim.settings = Refuses8E()
     session = _session(DirectLink(sim))
-    with pytest.raises(ControlRefused, match=r"refused cell_undervoltage_protect .*already written: sleep_delay"):
+    with pytest.raises(SettingsPartiallyWritten) as err:
         await session.write_settings(None, {"sleep_delay": 900, "cell_undervoltage_protect": 2.5})
+    assert "refused cell_undervoltage_protect (register 0x8E): exception 3" in str(err.value)
+    assert err.value.changed == ("sleep_delay",) and err.value.unchanged == ("cell_undervoltage_protect",)
     assert sim.settings.registers[0x8A] == 900 and sim.settings.registers[0x8E] != 2500
+
+
+async def test_device_exception_on_the_first_write_changes_nothing() -> None:
+    sim = ModbusSimulator(_state())
+    sim.settings = Refuses8E()
+    session = _session(DirectLink(sim))
+    with pytest.raises(ControlRefused, match="nothing was written before it"):
+        await session.write_settings(None, {"cell_undervoltage_protect": 2.5})
 
 
 class DropsOneWrite(ModbusSimulator):

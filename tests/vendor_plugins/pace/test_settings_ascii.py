@@ -301,9 +301,13 @@ async def test_refusal_mid_sequence_says_which_groups_were_written() -> None:
     sim = PaceAsciiSimulator(_state(), address=1)
     sim.settings = RefusesSleep()
     session = _session(DirectLink(sim))
-    with pytest.raises(ControlRefused, match=r"refused the sleep parameters .*already written: cell balancing"):
+    with pytest.raises(SettingsPartiallyWritten) as err:
         await session.write_settings(1, {"balance_delta_voltage": 0.05, "sleep_delay": 600})
+    assert "refused the sleep parameters (0xA8): RTN 0x09" in str(err.value)
+    assert err.value.changed == ("balance_delta_voltage",) and err.value.unchanged == ("sleep_delay",)
     assert sim.settings.values["balance_delta_voltage"] == 0.05 and sim.settings.values["sleep_delay"] == 300
+    with pytest.raises(ControlRefused, match="nothing was written before it"):
+        await session.write_settings(1, {"sleep_delay": 600})
 
 
 async def test_lowering_over_voltage_below_the_cells_protects_and_opens_charge() -> None:
