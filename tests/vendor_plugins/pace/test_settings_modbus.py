@@ -24,6 +24,7 @@ from vendor_plugins.errors import (
     ControlRefused,
     DeviceError,
     DeviceTimeout,
+    SettingsPartiallyWritten,
     SettingsRefused,
     SettingsUnsupported,
 )
@@ -232,3 +233,19 @@ async def test_any_change_set_is_refused_before_a_byte_or_round_trips(changes: d
     after = await session.write_settings(1, changes)
     assert tm.TABLE.changed(expected, after) == ()
     assert len(_writes(sim)) <= 1
+
+
+class AnswerLost(PaceRtuSimulator):
+    """The pack takes the FC 0x10 write but its answer is lost on the line."""
+
+    def handle(self, request: bytes) -> bytes | None:
+        reply = super().handle(request)
+        return None if request[1] == 0x10 else reply
+
+
+async def test_a_lost_answer_to_the_one_write_reports_what_changed() -> None:
+    sim = AnswerLost(_state())
+    session = _session(DirectRegisterLink(sim))
+    with pytest.raises(SettingsPartiallyWritten) as err:
+        await session.write_settings(1, {"cell_overvoltage_protect": 3.65, "soc_low_alarm": 10})
+    assert set(err.value.changed) == {"cell_overvoltage_protect", "soc_low_alarm"} and err.value.unchanged == ()
