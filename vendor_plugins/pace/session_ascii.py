@@ -149,7 +149,7 @@ class PaceAsciiSession(Session):
     async def _write_settings(
         self, address: int | None, current: BmsSettings, target: BmsSettings, names: tuple[str, ...]
     ) -> None:
-        await self._settings.write(check_address(address, self.default_address), target, names)
+        await self._settings.write(check_address(address, self.default_address), current, target, names)
 
     def soc_unsupported_reason(self) -> str | None:
         """No SoC command is documented."""

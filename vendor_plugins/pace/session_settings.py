@@ -7,7 +7,8 @@ what did not take) is ``Session.write_settings``; these are the PACE parts it ca
   FC 0x10 request spanning the changed registers, so the pack takes the whole change at once (no intermediate state
   a link drop could leave behind). An exception answer means nothing was taken: :class:`ControlRefused`.
 * ASCII v0x25: read the 15 groups (one frame each); write each group holding a changed value as one parameter frame
-  (the group's read INFO with the new values), in table order; RTN 0x09 stops the sequence and says which groups were
+  (the group's read INFO with the new values), in table order unless the rules need another (:func:`group_order`:
+  no intermediate state breaks a rule the target keeps); RTN 0x09 stops the sequence and says which groups were
   already written. v0x20 documents no parameter commands: refused before any I/O.
 
 Neither protocol documents a SoC command or a balancer on/off switch: refused with the reason.
@@ -69,6 +70,28 @@ def ascii_table(family: str | None) -> SettingsTable:
     return ta.TABLE
 
 
+def group_order(current: BmsSettings, target: BmsSettings, names: tuple[str, ...]) -> list[ta.AsciiGroup]:
+    """The groups holding ``names``, in table order unless another order keeps every rule in between.
+
+    No intermediate state breaks a rule the target keeps: raising discharge over-current 1 above the old level 2
+    writes level 2 first.
+    """
+    left = [g for g in ta.GROUPS if any(spec.name in names for spec in ta.specs_of(g))]
+    state = dict(current.values)
+    order: list[ta.AsciiGroup] = []
+    while left:
+        for group in left:
+            trial = state | {s.name: target.values[s.name] for s in ta.specs_of(group) if s.name in names}
+            if all(rule.holds(trial) or not rule.holds(target.values) for rule in ta.TABLE.rules):
+                break
+        else:
+            group = left[0]
+        left.remove(group)
+        order.append(group)
+        state |= {s.name: target.values[s.name] for s in ta.specs_of(group) if s.name in names}
+    return order
+
+
 class AsciiRequester(Protocol):
     """What :class:`AsciiSettingsIO` needs of a session (the ASCII session is one)."""
 
@@ -94,12 +117,10 @@ class AsciiSettingsIO:
             values |= codec.decode_group(group, info)
         return BmsSettings(vendor=VENDOR, family=ta.FAMILY, cell_count=cell_count, values=values)
 
-    async def write(self, address: int, target: BmsSettings, names: tuple[str, ...]) -> None:
-        """One parameter frame per group holding a changed name, in table order."""
+    async def write(self, address: int, current: BmsSettings, target: BmsSettings, names: tuple[str, ...]) -> None:
+        """One parameter frame per group holding a changed name, in :func:`group_order`."""
         done: list[str] = []
-        for group in ta.GROUPS:
-            if not any(spec.name in names for spec in ta.specs_of(group)):
-                continue
+        for group in group_order(current, target, names):
             info = self.infos.get((address, group.read_cid2))
             if info is None:
                 info = await self.session.request(address, codec.read_request(address, group), group.label)

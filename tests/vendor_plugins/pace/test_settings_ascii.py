@@ -383,3 +383,13 @@ async def test_link_drop_between_frames_reports_exactly_what_changed() -> None:
         await session.write_settings(1, {"cell_overvoltage_delay": 2.0, "charge_overcurrent_delay": 3.0})
     assert err.value.changed == ("cell_overvoltage_delay",)
     assert err.value.unchanged == ("charge_overcurrent_delay",)
+
+
+async def test_groups_are_written_so_that_no_intermediate_state_breaks_a_rule() -> None:
+    sim = PaceAsciiSimulator(_state(), address=1)
+    session = _session(DirectLink(sim))
+    # discharge OC 1 protect 110 -> 180 A needs level 2 (150 A, group E3) raised first; table order is DB then E3.
+    await session.write_settings(1, {"discharge_overcurrent_protect": 180, "discharge_overcurrent2_protect": 200})
+    assert [c.parse_frame(w).cid2 for w in _writes(sim)] == [0xE2, 0xDA]
+    await session.write_settings(1, {"cell_undervoltage_protect": 2.6, "cell_undervoltage_alarm": 2.9})
+    assert [c.parse_frame(w).cid2 for w in _writes(sim)][-1] == 0xD2  # one group: one frame
