@@ -319,6 +319,23 @@ STANDARD_RULES: tuple[OrderRule, ...] = (
 )
 
 
+#: A pack voltage threshold divided by the cell count must be a plausible cell voltage (catches 146 typed for 14.6).
+PACK_VOLTS_PER_CELL: tuple[float, float] = (1.0, 4.5)
+
+
+def _per_cell_problems(values: Mapping[str, Number], cell_count: int | None) -> list[str]:
+    """Pack voltage settings that are no plausible voltage per cell for a pack of ``cell_count`` cells."""
+    if not cell_count:
+        return []
+    low, high = PACK_VOLTS_PER_CELL
+    return [
+        f"{describe(name, value)} is {float(value) / cell_count:.3f} V per cell on a {cell_count}-cell pack "
+        f"(plausible: {low:g}..{high:g} V per cell)"
+        for name, value in values.items()
+        if name.startswith("pack_") and VOCABULARY[name].unit == "V" and not low <= float(value) / cell_count <= high
+    ]
+
+
 def format_value(value: Number) -> str:
     """A setting value as users read it: ``on``/``off``, integers bare, floats without trailing zeros."""
     if isinstance(value, bool):
@@ -413,6 +430,7 @@ class SettingsTable:
         if problems:
             raise SettingsRefused(problems)
         result = {**current.values, **accepted}
+        problems.extend(_per_cell_problems(accepted, current.cell_count))
         for rule in self.rules:
             if rule.lower not in accepted and rule.upper not in accepted:
                 continue

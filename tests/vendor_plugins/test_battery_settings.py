@@ -161,6 +161,16 @@ def test_validate_checks_the_resulting_set() -> None:
         TABLE.validate(current, {"balance_start_voltage": 3.7})
 
 
+def test_pack_voltages_must_be_plausible_per_cell() -> None:
+    table = SettingsTable("x", (SettingSpec("pack_overvoltage_protect", 1.0, 150.0, 0.01),))
+    current = BmsSettings("fake", "x", 4, {"pack_overvoltage_protect": 14.6})
+    assert table.validate(current, {"pack_overvoltage_protect": 14.2}).values["pack_overvoltage_protect"] == 14.2
+    with pytest.raises(SettingsRefused, match=r"36\.500 V per cell on a 4-cell pack"):
+        table.validate(current, {"pack_overvoltage_protect": 146})
+    unknown_cells = BmsSettings("fake", "x", None, {"pack_overvoltage_protect": 14.6})
+    assert table.validate(unknown_cells, {"pack_overvoltage_protect": 146}).values["pack_overvoltage_protect"] == 146
+
+
 def test_to_dict_is_flat_and_sorted() -> None:
     settings_ = BmsSettings("fake", "test", 4, {"b": 1, "a": 2.5})
     assert list(settings_.to_dict()) == ["a", "b"]

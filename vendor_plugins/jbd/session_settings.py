@@ -66,6 +66,11 @@ class JbdSettingsMixin:
             for register in ts.REGISTERS:
                 payload = await self._register(codec_settings.build_read(register), register)
                 words[register] = codec_settings.decode_word(payload, register)
+        except DeviceError as err:
+            await self._leave_factory_mode_quietly()
+            raise DeviceError(
+                f"{err} while reading settings in factory mode (a board with a password set refuses them)"
+            ) from err
         except BmsError as err:
             if not isinstance(err, LinkError):
                 await self._leave_factory_mode_quietly()

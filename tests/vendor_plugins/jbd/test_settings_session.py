@@ -15,6 +15,7 @@ from tests.vendor_plugins.sim_links import TRANSPORTS, served
 from vendor_plugins.errors import (
     ControlNotConfirmed,
     ControlRefused,
+    DeviceError,
     SettingsPartiallyWritten,
     SettingsRefused,
 )
@@ -201,3 +202,18 @@ async def test_link_drop_between_writes_leaves_the_previous_state() -> None:
     assert err.value.unchanged == ("charge_overcurrent_protect", "cell_overvoltage_delay")
     assert "read back: nothing changed" in str(err.value)
     assert EXIT_SAVE not in sim.requests
+
+
+async def test_a_board_refusing_settings_reads_says_why_and_leaves_factory_mode() -> None:
+    class Locked(JbdSimulator):
+        def handle(self, request: bytes) -> bytes | None:
+            if request[1] == 0xA5 and request[2] in ts.REGISTERS:
+                self.requests.append(bytes(request))
+                return codec.build_response(request[2], b"", 0x80)
+            return super().handle(request)
+
+    sim = Locked()
+    async with served(sim, "tcp") as link:
+        with pytest.raises(DeviceError, match="password"):
+            await PLUGIN.open_session(link).read_settings()
+    assert sim.requests[-1] == EXIT_NO_SAVE
