@@ -102,6 +102,9 @@ _ROWS: list[tuple[str, str, str] | tuple[str, str, str, Kind]] = [
     ("cell_delta_alarm", "V", "Cell voltage difference warning at"),
     ("cell_delta_protect", "V", "Cell voltage difference protection at"),
     ("sleep_delay", "s", "Sleep after this long idle"),
+    ("sleep_cell_voltage", "V", "Sleep (when idle) once every cell is below this"),
+    ("temp_delta_alarm", "°C", "Temperature difference between sensors: warning at"),
+    ("temp_delta_protect", "°C", "Temperature difference between sensors: protection at"),
 ]
 
 #: Every setting name any vendor may use. Vendors add rows above (this file is shared by every vendor).

@@ -14,7 +14,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from ..errors import ConfigError, DeviceTimeout
+from ..battery_settings import BmsSettings, SettingsTable
+from ..errors import ConfigError, DeviceTimeout, SettingsUnsupported
 from ..model import BmsSnapshot, DeviceInfo, Switch
 from ..plugin import Session, SessionOptions
 from ..transports.base import ByteLink, Link, as_byte_link
@@ -23,6 +24,7 @@ from . import table as t
 from .session_a5 import A5Reader
 from .session_base import FamilyReader
 from .session_d2 import ModbusReader
+from .session_settings import D2SettingsIO, soc_unsupported, table_for
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -94,6 +96,7 @@ class DalySession(Session):
         #: ``link`` as the byte link the family readers exchange frames over.
         self.byte_link = as_byte_link(link)
         self._reader: FamilyReader | None = None
+        self._settings: D2SettingsIO | None = None
         self.family = None
         if self.requested_family != AUTO:
             self._reader = make_reader(self.requested_family, self.byte_link, self._host_option)
@@ -122,3 +125,32 @@ class DalySession(Session):
 
     async def _set_switch(self, address: int | None, switch: Switch, on: bool) -> BmsSnapshot:
         return await (await self.reader()).set_switch(switch, on)
+
+    # --- battery settings (D2 only: session_settings) ------------------------------------------------------------
+    def settings_table(self, address: int | None = None) -> SettingsTable:
+        """D2's table; A5 and P81 are refused with the reason, before any I/O."""
+        return table_for(self.family or self.requested_family)
+
+    async def _settings_io(self) -> D2SettingsIO:
+        reader = await self.reader()
+        table_for(reader.family)  # refuses A5 and P81 with the reason (a detected family, no byte written yet)
+        if not isinstance(reader, ModbusReader):
+            raise SettingsUnsupported(f"DALY {reader.label}: no documented settings map")
+        if self._settings is None or self._settings.reader is not reader:
+            self._settings = D2SettingsIO(reader)
+        return self._settings
+
+    async def _read_settings(self, address: int | None) -> BmsSettings:
+        return await (await self._settings_io()).read()
+
+    async def _write_settings(
+        self, address: int | None, current: BmsSettings, target: BmsSettings, names: tuple[str, ...]
+    ) -> None:
+        await (await self._settings_io()).write(current, target, names)
+
+    def soc_unsupported_reason(self) -> str | None:
+        """D2 writes the SoC to register 0xA7; A5 and P81 have no documented way."""
+        return soc_unsupported(self.family or self.requested_family)
+
+    async def _set_soc(self, address: int | None, percent: float) -> None:
+        await (await self._settings_io()).set_soc(percent)

@@ -18,6 +18,7 @@ from ..sim.base import RequestLog, Simulator
 from . import codec_a5 as a5
 from . import codec_d2 as d2
 from . import table as t
+from .simulator_settings import D2SettingsSim
 from .simulator_state import DalyState, LiveModel
 
 PROFILES = ("live", "static")
@@ -117,6 +118,8 @@ class ModbusSimulator(_DalySimulator):
         super().__init__(state, live=live, seed=seed)
         self.variant = d2.VARIANTS[family]
         self.family = family
+        #: D2 settings registers 0x81-0xA8, their limits and their effect on the pack (simulator_settings).
+        self.settings = D2SettingsSim()
 
     def request_assembler(self) -> FrameAssembler:
         """Requests addressed to this family's device byte."""
@@ -157,7 +160,7 @@ class ModbusSimulator(_DalySimulator):
                 t.D2_REG_RATED_CAPACITY: round(s.rated_capacity * 10),
                 t.D2_REG_CHARGE_SWITCH: int(s.charge_mosfet),
                 t.D2_REG_DISCHARGE_SWITCH: int(s.discharge_mosfet),
-            }
+            } | self.settings.words(s)
         for register, value in (words | extra).items():
             image[2 * register : 2 * register + 2] = value.to_bytes(2, "big")
         return image
@@ -171,6 +174,8 @@ class ModbusSimulator(_DalySimulator):
         self.requests.append(bytes(request))
         device, function = self.variant.response_device, frame.command
         if function == t.FC_READ:
+            if self.family == "d2" and (self.live or self.settings.acting):
+                self.settings.apply(self.state)  # the thresholds act on the pack as its cells move
             start, count = int.from_bytes(frame.payload[:2], "big"), int.from_bytes(frame.payload[2:4], "big")
             if not 1 <= count <= d2.MAX_READ_REGS or not self.readable(start, count):
                 return d2.build_exception(device, function, _ILLEGAL_ADDRESS)
@@ -183,6 +188,9 @@ class ModbusSimulator(_DalySimulator):
     def _write(self, register: int, value: int) -> bytes | None:
         """Apply a write; an exception reply when the unit would refuse it, else ``None`` (echo)."""
         device, s = self.variant.response_device, self.state
+        if self.family == "d2" and self.settings.handles(register):
+            code = self.settings.write(register, value, s)
+            return None if code is None else d2.build_exception(device, t.FC_WRITE, code)
         switches = (t.D2_REG_CHARGE_SWITCH, t.D2_REG_DISCHARGE_SWITCH) if self.family == "d2" else ()
         if register in switches:
             if value not in (0, 1):

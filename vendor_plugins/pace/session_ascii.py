@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 
+from ..battery_settings import BmsSettings, SettingsTable
 from ..errors import BmsError, ConfigError, ControlNotConfirmed, ControlRefused, DeviceError
 from ..framing import Expect, Frame
 from ..model import BmsSnapshot, DeviceInfo, Switch
@@ -18,6 +19,7 @@ from ..transports.base import Link, as_byte_link
 from . import codec_ascii as codec
 from . import codec_ascii_layout as layout
 from . import table as t
+from .session_settings import NO_SOC, AsciiSettingsIO, ascii_table
 
 CONFIRM_ATTEMPTS = 3
 CONFIRM_INTERVAL = 0.25
@@ -43,6 +45,7 @@ class PaceAsciiSession(Session):
         self.byte_link = as_byte_link(link)
         self.variant = variant
         self.family = variant.family
+        self._settings = AsciiSettingsIO(self)
 
     def _expect(self, address: int, request: bytes) -> Expect:
         def from_this_pack(frame: Frame) -> bool:
@@ -132,3 +135,22 @@ class PaceAsciiSession(Session):
         raise ControlNotConfirmed(
             f"PACE pack {address}: {what} was accepted but InstructionState still shows it {'on' if state else 'off'}"
         )
+
+    # --- battery settings: the v0x25 PbmsTools parameter frames (session_settings) -----------------------------
+    def settings_table(self, address: int | None = None) -> SettingsTable:
+        """The v0x25 parameter groups; v0x20 is refused before any I/O."""
+        return ascii_table(self.family)
+
+    async def _read_settings(self, address: int | None) -> BmsSettings:
+        address = check_address(address, self.default_address)
+        analog = await self.read_analog(address)
+        return await self._settings.read(address, len(analog.blocks[0].cells))
+
+    async def _write_settings(
+        self, address: int | None, current: BmsSettings, target: BmsSettings, names: tuple[str, ...]
+    ) -> None:
+        await self._settings.write(check_address(address, self.default_address), current, target, names)
+
+    def soc_unsupported_reason(self) -> str | None:
+        """No SoC command is documented."""
+        return NO_SOC.format(family=self.family)

@@ -8,12 +8,15 @@ no MOSFET register, so control is refused.
 
 from __future__ import annotations
 
+from ..battery_settings import BmsSettings, SettingsTable
 from ..errors import ConfigError, ControlRefused, DeviceError, UnsupportedError
 from ..model import BmsSnapshot, DeviceInfo, Switch
 from ..plugin import Session, SessionOptions
 from ..transports.base import Link, RegisterLink, as_register_link
 from . import codec_modbus as codec
 from . import table as t
+from . import table_settings_modbus as tm
+from .session_settings import NO_SOC, ModbusSettingsIO
 
 
 def _register_link(link: Link) -> RegisterLink:
@@ -40,6 +43,7 @@ class PaceModbusSession(Session):
         self.register_link = _register_link(link)
         #: (unit, first register) of blocks a unit refused as a whole: read one register at a time from then on.
         self.split_blocks: set[tuple[int, int]] = set()
+        self._settings = ModbusSettingsIO(self.register_link)
 
     def _unit(self, address: int | None) -> int:
         unit = self.default_address if address is None else address
@@ -77,3 +81,22 @@ class PaceModbusSession(Session):
 
     async def _set_switch(self, address: int | None, switch: Switch, on: bool) -> BmsSnapshot:
         raise ControlRefused("PACE Modbus (register map V1.3) has no MOSFET register; use the ASCII protocol")
+
+    # --- battery settings: registers 60-114 (session_settings) -------------------------------------------------
+    def settings_table(self, address: int | None = None) -> SettingsTable:
+        """The V1.3 settings registers 60-114."""
+        return tm.TABLE
+
+    async def _read_settings(self, address: int | None) -> BmsSettings:
+        unit = self._unit(address)
+        cells = await self._block(unit, *t.MODBUS_CELLS_BLOCK)
+        return await self._settings.read(unit, sum(1 for mv in cells[: t.MODBUS_CELLS] if mv) or None)
+
+    async def _write_settings(
+        self, address: int | None, current: BmsSettings, target: BmsSettings, names: tuple[str, ...]
+    ) -> None:
+        await self._settings.write(self._unit(address), target, names)
+
+    def soc_unsupported_reason(self) -> str | None:
+        """The V1.3 map has no SoC register."""
+        return NO_SOC.format(family=self.family)

@@ -19,6 +19,8 @@ from ..sim.base import RequestLog, Simulator
 from . import codec_ascii as codec
 from . import codec_ascii_layout as layout
 from . import table as t
+from .codec_settings import group_of_cid2
+from .simulator_settings import PaceSettingsSim
 from .simulator_state import PaceState
 
 #: 0x99 sub-commands → (ControlState bit, set it?) as the real PbmsTools traffic shows (PROTOCOLS.md §4.6).
@@ -60,6 +62,8 @@ class PaceAsciiSimulator(Simulator):
         #: A pack that is "unplugged" stays silent (bus tests remove a pack mid-run with this).
         self.present = True
         self.requests: list[bytes] = RequestLog()
+        #: The v0x25 parameter groups, their limits and their effect on the pack (simulator_settings).
+        self.settings = PaceSettingsSim()
         self._rng = random.Random(seed)
         self._clock = 0.0
         self._pending = 0.0
@@ -85,6 +89,8 @@ class PaceAsciiSimulator(Simulator):
     def _answer(self, cid2: int, info: bytes) -> bytes | tuple[int, bytes]:
         state, version = self.state, self.variant.version
         command = info[0] if info else self.address
+        if self.settings.acting or self.live:
+            self.settings.apply(state)
         if cid2 == t.Cid2.ANALOG:
             return layout.encode_analog(state.analog_info(command if command != t.ALL_PACKS else 1, version), version)
         if cid2 == t.Cid2.WARN:
@@ -103,6 +109,12 @@ class PaceAsciiSimulator(Simulator):
             bit, on = _CONTROL_99[info[0]]
             state.control_state = state.control_state | 1 << bit if on else state.control_state & ~(1 << bit)
             return bytes((info[0], state.control_state))
+        settings_group = group_of_cid2(cid2)
+        if settings_group is not None:
+            group, write = settings_group
+            if write:
+                return (self.settings.write_info(group, info, state), b"")
+            return self.settings.read_info(group)
         return (t.RTN_CID2_UNDEFINED, b"")
 
     def _switch(self, charge: bool, on: bool) -> bytes | tuple[int, bytes]:

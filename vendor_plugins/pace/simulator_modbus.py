@@ -28,7 +28,9 @@ from ..errors import ChecksumError, FrameError
 from ..framing import Frame, FrameAssembler
 from ..sim.base import RequestLog, Simulator
 from . import codec_modbus as codec
+from . import codec_settings, table_settings_modbus
 from . import table as t
+from .simulator_settings import PaceSettingsSim
 from .simulator_state import PaceState
 
 _READ_RANGES = ((0, 8), (9, 4), (15, 22))
@@ -83,7 +85,7 @@ class RtuRequestAssembler(FrameAssembler):
 
 
 class PaceRtuSimulator(Simulator):
-    """One PACE pack answering Modbus RTU at ``unit`` (read-only registers; writes answer exception 1)."""
+    """One PACE pack answering Modbus RTU at ``unit``: registers 0-36 and 150-179 read-only, settings 60-114 R/W."""
 
     vendor = "pace"
 
@@ -94,6 +96,8 @@ class PaceRtuSimulator(Simulator):
         self.reject_pack_block = reject_pack_block
         self.present = True
         self.requests: list[bytes] = RequestLog()
+        #: Registers 60-114, their limits and their effect on the pack (simulator_settings).
+        self.settings = PaceSettingsSim()
 
     def request_assembler(self) -> FrameAssembler:
         """RTU requests."""
@@ -105,9 +109,20 @@ class PaceRtuSimulator(Simulator):
             return None
         self.requests.append(bytes(request))
         function = request[1]
+        first, count = int.from_bytes(request[2:4], "big"), int.from_bytes(request[4:6], "big")
+        if function == t.MODBUS_WRITE:
+            raws = [int.from_bytes(request[7 + 2 * n : 9 + 2 * n], "big") for n in range(count)]
+            code = self.settings.write_registers(first, raws, self.state)
+            if code is not None:
+                return codec.build_exception(self.unit, function, code)
+            return codec_settings.build_write_response(self.unit, first, count)
         if function != t.MODBUS_READ:
             return codec.build_exception(self.unit, function, 1)
-        first, count = int.from_bytes(request[2:4], "big"), int.from_bytes(request[4:6], "big")
+        if self.settings.acting:
+            self.settings.apply(self.state)
+        settings_first, settings_count = table_settings_modbus.FIRST, table_settings_modbus.COUNT
+        if settings_first <= first and first + count <= settings_first + settings_count:
+            return codec.build_read_response(self.unit, self.settings.registers()[first - settings_first :][:count])
         if not 1 <= count <= 0x7D or rejects(first, count, self.reject_pack_block):
             return codec.build_exception(self.unit, function, 2)
         regs = register_map(self.state)
