@@ -4,6 +4,9 @@ Redacted: where the connection goes (host, serial device, Bluetooth address — 
 and the link description), serial numbers, and the same values wherever they appear inside raw frames (as bytes or
 as the hex text some protocols carry — searched for over each direction's whole stream, so a serial number split
 across two received pieces is caught too: see :mod:`.redaction`). A pack's bus address is not a secret and is kept.
+
+Each pack's battery settings (protection thresholds and the like) are included as :mod:`.settings_cache` last read
+them (see :mod:`.settings_diagnostics`: no I/O, so the raw frames stay those of the polls).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from homeassistant.core import HomeAssistant
 from .const import CONF_ADDRESS, CONF_DEVICE, CONF_HOST
 from .coordinator import BmsConfigEntry
 from .redaction import redact_traffic, scrub, secrets_of
+from .settings_diagnostics import settings_section
 
 TO_REDACT = {CONF_HOST, CONF_DEVICE, CONF_ADDRESS, "serial_number", "unique_id", "title"}
 #: Redacted in what a pack says about itself: its serial number. Its ``address`` there is the bus address (which pack
@@ -49,6 +53,7 @@ def diagnostics(entry: BmsConfigEntry) -> dict[str, Any]:
             "error": scrub(coordinator.errors[pack], secrets) if pack in coordinator.errors else None,
             "last_seen": coordinator.repairs.last_seen[pack].isoformat(),
             "energy": coordinator.energy.diagnostics(pack),
+            "settings": settings_section(coordinator, pack),
         }
     return {
         "entry": {

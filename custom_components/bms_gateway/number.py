@@ -1,11 +1,12 @@
 """Battery settings as number entities — only while the user enabled control, and disabled by default.
 
-One entity per writable numeric setting of each pack whose protocol family has a settings table (switch-type
-settings such as the balancer are not offered here yet). Entity category *config*, disabled by default: a user
-enables the ones they want. An enabled entity reads its pack's settings at most every few minutes
-(:mod:`.settings_cache`), so a change made outside Home Assistant shows up; a write goes through the library's
-verified path (validated before a byte is sent, read back) and a refused or unconfirmed write raises a translated
-error while the entity shows the value read back from the pack. Nothing here writes on its own.
+One entity per writable numeric setting of each pack whose protocol family has a settings table (on/off settings
+are switches: :mod:`.settings_switch`; the SoC is set by :mod:`.settings_soc`, added here too). Entity category
+*config*, disabled by default: a user enables the ones they want. An enabled entity reads its pack's settings at
+most every few minutes (:mod:`.settings_cache`), so a change made outside Home Assistant shows up; a write goes
+through the library's verified path (validated before a byte is sent, read back) and a refused or unconfirmed
+write raises a translated error while the entity shows the value read back from the pack. Nothing here writes on
+its own.
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from vendor_plugins.battery_settings import BmsSettings, SettingSpec, format_value
-from vendor_plugins.errors import BmsError, ControlNotConfirmed, ControlRefused, SettingsRefused, SettingsUnsupported
+from vendor_plugins.errors import BmsError, SettingsUnsupported
 
 from .const import DOMAIN
 from .coordinator import BmsConfigEntry, BmsCoordinator, PackAddress
 from .entity import PackEntity
-from .settings_cache import cache_for
+from .settings_cache import cache_for, error_key
+from .settings_soc import soc_numbers
 
 PARALLEL_UPDATES = 1
 #: How often Home Assistant asks an enabled entity to update (the cache reads at most every few minutes).
@@ -38,19 +40,6 @@ _DEVICE_CLASSES: Final = {
     "°C": NumberDeviceClass.TEMPERATURE,
     "s": NumberDeviceClass.DURATION,
 }
-
-#: The translated error of a failed write, by the library's error (the first class that matches).
-_ERROR_KEYS: Final[tuple[tuple[type[BmsError], str], ...]] = (
-    (SettingsRefused, "settings_refused"),
-    (ControlNotConfirmed, "settings_not_confirmed"),
-    (ControlRefused, "settings_refused"),
-    (BmsError, "settings_failed"),
-)
-
-
-def error_key(err: BmsError) -> str:
-    """The translation key of the error a failed settings write raises."""
-    return next(key for kind, key in _ERROR_KEYS if isinstance(err, kind))
 
 
 def _description(spec: SettingSpec) -> NumberEntityDescription:
@@ -74,7 +63,7 @@ async def async_setup_entry(
 ) -> None:
     """Create the setting entities of each pack with a settings table, if control is enabled (no I/O here)."""
     coordinator = entry.runtime_data
-    entities: list[BmsSettingNumber] = []
+    entities: list[NumberEntity] = []
     if coordinator.control_enabled:
         for pack in coordinator.packs:
             if coordinator.first_snapshots.get(pack) is None:
@@ -88,6 +77,7 @@ async def async_setup_entry(
                 for spec in table.specs
                 if spec.writable and spec.word.kind != "bool"
             )
+        entities.extend(soc_numbers(coordinator))  # the SoC, where the protocol can set it (settings_soc.py)
     # Control turned off (or no table any more): the entities go away instead of lingering as unavailable.
     wanted = {entity.unique_id for entity in entities}
     registry = er.async_get(hass)

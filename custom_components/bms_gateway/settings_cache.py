@@ -13,13 +13,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from datetime import timedelta
+from typing import Final
 from weakref import WeakKeyDictionary
 
 from homeassistant.core import CALLBACK_TYPE, callback
 from homeassistant.util import dt as dt_util
 
 from vendor_plugins.battery_settings import BmsSettings, Number
-from vendor_plugins.errors import BmsError
+from vendor_plugins.errors import BmsError, ControlNotConfirmed, ControlRefused, SettingsRefused
+from vendor_plugins.model import BmsSnapshot
 
 from .coordinator import BmsCoordinator, PackAddress
 
@@ -27,6 +29,19 @@ from .coordinator import BmsCoordinator, PackAddress
 MAX_AGE = timedelta(minutes=4)
 
 Listener = Callable[[BmsSettings], None]
+
+#: The translated error of a failed write, by the library's error (the first class that matches).
+_ERROR_KEYS: Final[tuple[tuple[type[BmsError], str], ...]] = (
+    (SettingsRefused, "settings_refused"),
+    (ControlNotConfirmed, "settings_not_confirmed"),
+    (ControlRefused, "settings_refused"),
+    (BmsError, "settings_failed"),
+)
+
+
+def error_key(err: BmsError) -> str:
+    """The translation key of the error a failed settings write raises."""
+    return next(key for kind, key in _ERROR_KEYS if isinstance(err, kind))
 
 
 class SettingsCache:
@@ -81,16 +96,75 @@ class SettingsCache:
                 try:
                     settings = await coordinator._io(coordinator.session.write_settings(pack, changes))
                 except BmsError:
-                    self._read_at.pop(pack, None)
-                    try:
-                        again = await coordinator._io(coordinator.session.read_settings(pack))
-                    except BmsError:
-                        pass  # the entities keep the last known values; the next update reads again
-                    else:
-                        self._store(pack, again)
+                    await self._reread(pack)
                     raise
             self._store(pack, settings)
             return settings
+
+    async def _reread(self, pack: PackAddress) -> None:
+        """After a failed write: read the settings again so the entities show what the pack holds."""
+        self._read_at.pop(pack, None)
+        try:
+            again = await self.coordinator._io(self.coordinator.session.read_settings(pack))
+        except BmsError:
+            return  # the entities keep the last known values; the next update reads again
+        self._store(pack, again)
+
+    async def async_set_balancer(self, pack: PackAddress, on: bool) -> None:
+        """Turn the balancer on or off through :meth:`~vendor_plugins.plugin.Session.set_balancer` (verified).
+
+        The confirmed value is kept (the rest of the copy keeps its age) and the fresh reading becomes the pack's
+        data; after a failure the settings are read again.
+        """
+        coordinator = self.coordinator
+        async with self._lock:
+            async with coordinator.exclusive():
+                try:
+                    snapshot = await coordinator._io(coordinator.session.set_balancer(pack, on))
+                except BmsError:
+                    await self._reread(pack)
+                    raise
+            known = self.settings.get(pack)
+            if known is not None:
+                read_at = self._read_at.get(pack)
+                self._store(pack, known.with_values({"balancer_enabled": on}))
+                if read_at is not None:
+                    self._read_at[pack] = read_at
+            coordinator._apply(pack, snapshot)
+
+    async def async_set_soc(self, pack: PackAddress, percent: float) -> BmsSnapshot | None:
+        """Set the SoC through :meth:`~vendor_plugins.plugin.Session.set_soc` (confirmed by a reading).
+
+        The confirming reading (or, after a failure, a fresh one) becomes the pack's data, so the entity shows the
+        SoC the pack reports, never the requested one.
+        """
+        coordinator = self.coordinator
+        async with self._lock:
+            async with coordinator.exclusive():
+                try:
+                    snapshot = await coordinator._io(coordinator.session.set_soc(pack, percent))
+                except BmsError:
+                    try:
+                        again = await coordinator._io(coordinator.session.read(pack))
+                    except BmsError:
+                        pass  # the next poll settles it
+                    else:
+                        coordinator._apply(pack, again)
+                    raise
+            coordinator._apply(pack, snapshot)
+            return snapshot
+
+    def diagnostics(self, pack: PackAddress) -> dict[str, object] | None:
+        """What is known of ``pack``'s settings (``None``: never read), for the diagnostics download."""
+        settings = self.settings.get(pack)
+        if settings is None:
+            return None
+        return {
+            "family": settings.family,
+            "cell_count": settings.cell_count,
+            "read_at": dt_util.utc_from_timestamp(self._read_at[pack]).isoformat() if pack in self._read_at else None,
+            "values": settings.to_dict(),
+        }
 
 
 _CACHES: WeakKeyDictionary[BmsCoordinator, SettingsCache] = WeakKeyDictionary()

@@ -28,6 +28,7 @@ from .const import DOMAIN
 from .coordinator import BmsConfigEntry, BmsCoordinator, ControlInterrupted, PackAddress
 from .descriptions import PackValueDescription
 from .entity import BmsEntity
+from .settings_switch import settings_switches
 
 PARALLEL_UPDATES = 1  # one write at a time per platform (the coordinator serialises them with polling anyway)
 
@@ -69,7 +70,7 @@ async def async_setup_entry(
 ) -> None:
     """Create the switches the plugin supports, for packs reporting the MOSFET state, if control is enabled."""
     coordinator = entry.runtime_data
-    entities: list[BmsMosfetSwitch] = []
+    entities: list[SwitchEntity] = []
     if coordinator.control_enabled:
         for pack in coordinator.packs:
             snapshot = coordinator.first_snapshots.get(pack)
@@ -81,6 +82,7 @@ async def async_setup_entry(
                     and getattr(snapshot, f"{switch}_mosfet") is not None
                 ):
                     entities.append(BmsMosfetSwitch(coordinator, pack, switch))
+        entities.extend(settings_switches(coordinator))  # on/off battery settings (settings_switch.py)
     # Control turned off (or no longer supported): the switches go away instead of lingering as unavailable.
     wanted = {entity.unique_id for entity in entities}
     registry = er.async_get(hass)

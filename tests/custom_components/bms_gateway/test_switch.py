@@ -74,6 +74,9 @@ async def test_switches(
 ) -> None:
     freezer.move_to(START)
     async with pack_on_platform(hass, pack, Platform.SWITCH, options={CONF_CONTROL: True}) as (_, entry):
+        for registered in er.async_entries_for_config_entry(entity_registry, entry.entry_id):
+            if "_setting_" in registered.unique_id:  # battery-settings switches: test_settings_switch.py
+                entity_registry.async_remove(registered.entity_id)
         await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
 
 
@@ -191,9 +194,11 @@ async def test_switches_only_where_the_plugin_supports_them(hass: HomeAssistant,
     try:
         entry = await setup_entry(hass, tcp_entry(server.host, server.port), options={CONF_CONTROL: True})
         entities = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
-        assert sorted(e.unique_id.removeprefix(f"{entry.unique_id}_") for e in entities if e.domain == "switch") == [
-            "charge_mosfet_switch"
-        ]
+        assert sorted(
+            e.unique_id.removeprefix(f"{entry.unique_id}_")
+            for e in entities
+            if e.domain == "switch" and "_setting_" not in e.unique_id
+        ) == ["charge_mosfet_switch"]
         assert await hass.config_entries.async_unload(entry.entry_id)
     finally:
         type(plugin).capabilities = original
