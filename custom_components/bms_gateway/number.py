@@ -90,7 +90,10 @@ async def async_setup_entry(
 class BmsSettingNumber(PackEntity, NumberEntity):
     """One setting of one pack."""
 
-    _attr_should_poll = True
+    @property
+    def should_poll(self) -> bool:
+        """Polled (every few minutes) to re-read the settings: they are not part of the coordinator's polls."""
+        return True
 
     def __init__(self, coordinator: BmsCoordinator, pack: PackAddress, spec: SettingSpec) -> None:
         """Describe the setting; its value comes from the pack's settings once read."""

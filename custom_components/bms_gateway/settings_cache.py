@@ -20,7 +20,13 @@ from homeassistant.core import CALLBACK_TYPE, callback
 from homeassistant.util import dt as dt_util
 
 from vendor_plugins.battery_settings import BmsSettings, Number
-from vendor_plugins.errors import BmsError, ControlNotConfirmed, ControlRefused, SettingsRefused
+from vendor_plugins.errors import (
+    BmsError,
+    ControlNotConfirmed,
+    ControlRefused,
+    SettingsPartiallyWritten,
+    SettingsRefused,
+)
 from vendor_plugins.model import BmsSnapshot
 
 from .coordinator import BmsCoordinator, PackAddress
@@ -33,6 +39,7 @@ Listener = Callable[[BmsSettings], None]
 #: The translated error of a failed write, by the library's error (the first class that matches).
 _ERROR_KEYS: Final[tuple[tuple[type[BmsError], str], ...]] = (
     (SettingsRefused, "settings_refused"),
+    (SettingsPartiallyWritten, "settings_interrupted"),
     (ControlNotConfirmed, "settings_not_confirmed"),
     (ControlRefused, "settings_refused"),
     (BmsError, "settings_failed"),
