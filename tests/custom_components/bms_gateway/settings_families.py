@@ -168,3 +168,17 @@ def entity_registry_enabled_by_default() -> Iterator[None]:
         return_value=True,
     ):
         yield
+
+
+async def snapshot_settings_entities(
+    hass: HomeAssistant, snapshot: Any, entry_id: str, domain: str, key: str | None = None
+) -> list[er.RegistryEntry]:
+    """Snapshot the entry's battery-settings entities of ``domain`` (only ``key`` if given): registry entry and
+    state, as ``snapshot_platform`` does for a whole platform; returns them."""
+    entries = [e for e in setting_entries(hass, entry_id, domain) if key is None or e.unique_id.endswith(f"_{key}")]
+    for entity_entry in entries:
+        assert entity_entry == snapshot(name=f"{entity_entry.entity_id}-entry")
+        state = hass.states.get(entity_entry.entity_id)
+        assert state, f"State not found for {entity_entry.entity_id}"
+        assert state == snapshot(name=f"{entity_entry.entity_id}-state")
+    return entries
