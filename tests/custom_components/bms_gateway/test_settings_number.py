@@ -18,6 +18,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
+from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.bms_gateway import number as number_platform
@@ -30,6 +31,9 @@ from vendor_plugins.jbd import table_settings as ts
 from vendor_plugins.jbd.simulator import JbdSimulator
 
 from .helpers import jbd_over_tcp, jbd_state
+from .settings_families import enable
+
+pytestmark = pytest.mark.freeze_time(ignore=["asyncio", "vendor_plugins"])
 
 INTEGRATION = Path(__file__).resolve().parents[3] / "custom_components" / "bms_gateway"
 
@@ -43,21 +47,16 @@ def _number_entries(hass: HomeAssistant, entry_id: str) -> list[er.RegistryEntry
 
 
 async def _enable(hass: HomeAssistant, entry_id: str, key: str) -> str:
-    """Enable the setting entity ``key`` and reload so it is added; returns its entity id."""
-    registry = er.async_get(hass)
-    entity = next(e for e in _number_entries(hass, entry_id) if e.unique_id.endswith(f"_setting_{key}"))
-    registry.async_update_entity(entity.entity_id, disabled_by=None)
-    assert await hass.config_entries.async_reload(entry_id)
-    await hass.async_block_till_done()
-    return entity.entity_id
+    """Enable the setting entity ``key`` as a user does (Home Assistant reloads the entry); returns its entity id."""
+    return await enable(hass, entry_id, f"setting_{key}")
 
 
-def test_every_numeric_setting_name_is_translated() -> None:
+def test_every_setting_name_is_translated() -> None:
     for lang in ("en", "es"):
-        numbers = json.loads((INTEGRATION / "translations" / f"{lang}.json").read_text())["entity"]["number"]
+        entity = json.loads((INTEGRATION / "translations" / f"{lang}.json").read_text())["entity"]
         for name, word in VOCABULARY.items():
-            if word.kind != "bool":
-                assert name in numbers, (lang, name)
+            assert name in entity["switch" if word.kind == "bool" else "number"], (lang, name)
+        assert "set_soc" in entity["number"]
 
 
 def test_error_keys() -> None:
@@ -98,12 +97,13 @@ async def test_enabled_entity_reads_writes_and_follows_outside_changes(
         assert sim.settings.values()["charge_overcurrent_protect"] == 80.0
         assert float(hass.states.get(entity_id).state) == 80.0
 
-        # Changed outside Home Assistant: shown after the next read (at most every few minutes).
+        # Changed outside Home Assistant: shown after the next read (at most every few minutes), not at a poll.
         sim.settings.words[0x28] = 5000
-        freezer.tick(timedelta(minutes=6))
-        async_fire_time_changed(hass)
-        await hass.async_block_till_done()
-        assert float(hass.states.get(entity_id).state) == 50.0
+        for period, shown in ((timedelta(minutes=1), 80.0), (timedelta(minutes=5), 50.0)):
+            freezer.tick(period)
+            async_fire_time_changed(hass, dt_util.utcnow() + period)
+            await hass.async_block_till_done(wait_background_tasks=True)
+            assert float(hass.states.get(entity_id).state) == shown
         assert await hass.config_entries.async_unload(entry.entry_id)
 
 
