@@ -11,7 +11,6 @@ Home Assistant shows up. Nothing here writes on its own.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
@@ -26,9 +25,6 @@ from .const import DOMAIN
 from .coordinator import BmsCoordinator, PackAddress
 from .entity import PackEntity
 from .settings_cache import cache_for, error_key
-
-#: How often Home Assistant asks an enabled switch to update (the cache reads at most every few minutes).
-SCAN_INTERVAL = timedelta(minutes=5)
 
 #: The setting :meth:`~vendor_plugins.plugin.Session.set_balancer` writes.
 BALANCER = "balancer_enabled"
@@ -59,7 +55,7 @@ class BmsSettingSwitch(PackEntity, SwitchEntity):
 
     @property
     def should_poll(self) -> bool:
-        """Polled (every few minutes) to re-read the settings: they are not part of the coordinator's polls."""
+        """Polled (at the switch platform's default interval; the cache reads at most every few minutes)."""
         return True
 
     def __init__(self, coordinator: BmsCoordinator, pack: PackAddress, spec: SettingSpec) -> None:
