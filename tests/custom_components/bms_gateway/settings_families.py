@@ -1,7 +1,8 @@
 """The simulated packs the battery-settings entity tests run against, and what each test needs to know of them.
 
-Three protocol families with settings tables, each served over TCP loopback: a JBD pack behind a TCP bridge, a
-DALY D2 pack (Modbus RTU framing) and a PACE pack on Modbus RTU through a transparent bridge. For each: the requests
+Four protocol families with settings tables, each served over TCP loopback: a JBD pack behind a TCP bridge, a
+DALY D2 pack (Modbus RTU framing), a PACE pack on Modbus RTU through a transparent bridge and a PACE pack speaking
+ASCII v0x25 at bus address 1. For each: the requests
 in the simulator's log that would change the pack (a JBD pack's factory-mode enter and exit-without-save are how
 settings are *read*: they change nothing and are not counted), how to change a setting behind Home Assistant's back
 (the vendor's app), and how to make the pack acknowledge a value but silently keep the old one.
@@ -30,6 +31,7 @@ from vendor_plugins.jbd import codec as jbd_codec
 from vendor_plugins.jbd import table as jbd_table
 from vendor_plugins.jbd import table_settings as jbd_settings
 from vendor_plugins.jbd.simulator import JbdSimulator
+from vendor_plugins.pace import codec_settings as pace_settings_codec
 from vendor_plugins.pace import table as pace_table
 from vendor_plugins.sim import SimServer, Simulator
 
@@ -51,6 +53,16 @@ def _jbd_changes(sim: Any) -> list[bytes]:
         ):
             continue
         out.append(request)
+    return out
+
+
+def _pace_ascii_changes(sim: Any) -> list[bytes]:
+    """v0x25 requests (``~25 ADR 46 CID2 …``) whose CID2 writes a parameter group."""
+    out = []
+    for request in sim.requests:
+        group = pace_settings_codec.group_of_cid2(int(request[7:9], 16))
+        if group is not None and group[1]:
+            out.append(request)
     return out
 
 
@@ -126,6 +138,16 @@ FAMILIES: tuple[Family, ...] = (
         _PACK16["pace-modbus"].simulator,
         lambda server: _PACK16["pace-modbus"].entry(server.port),
         lambda sim: [r for r in sim.requests if r[1] == pace_table.MODBUS_WRITE],
+        _pace_outside,
+        _ignore_by_name,
+        "charge_overcurrent_protect",
+        ("cell_overvoltage_release", 4.0),  # above the protection
+    ),
+    Family(
+        "pace-ascii",
+        _PACK16["pace-ascii"].simulator,
+        lambda server: _PACK16["pace-ascii"].entry(server.port),
+        _pace_ascii_changes,
         _pace_outside,
         _ignore_by_name,
         "charge_overcurrent_protect",

@@ -1,4 +1,4 @@
-"""Battery-settings number entities against three families (JBD over TCP, DALY D2, PACE Modbus RTU over TCP).
+"""Battery-settings number entities against four families (JBD, DALY D2, PACE Modbus RTU and PACE ASCII, over TCP).
 
 For each: setting up and hours of polling with every setting entity enabled send no write (the simulator's request
 log); a write round-trips into the simulator and the entity shows the value read back; a value changed behind
