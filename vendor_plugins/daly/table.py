@@ -15,7 +15,7 @@ from typing import Final
 
 from ..fields import Field
 from ..model import Alarm
-from ..plugin import BleMatcher, BleProfile, uuid16
+from ..plugin import Advertisement, BleMatcher, BleProfile, uuid16
 
 FAMILIES: Final = ("a5", "d2", "p81")
 
@@ -327,8 +327,39 @@ NO_SENSOR: Final = frozenset({0x0000, 0xFFFF})
 
 # --- Bluetooth (both protocol families use the same GATT service) -----------------------------------------------
 BLE_PROFILE: Final = BleProfile(service_uuid=uuid16(0xFFF0), notify_uuid=uuid16(0xFFF1), write_uuid=uuid16(0xFFF2))
-BLE_MANUFACTURER_IDS: Final = (0x0102, 0x0104, 0x0302, 0x0303, 0x0402)
+#: The tag DALY Bluetooth modules put in their manufacturer data after a type byte and the 6-byte module id (the
+#: hex digits of the ``DL-…``/``JHB-…`` default name): b"DL" (DALY modules) or b"JHB" (active-balance JHB boards).
+#: Every DALY advert of the public corpus carries it (tests/vendor_plugins/ble_corpus.py).
+BLE_TAG_OFFSET: Final = 7
+BLE_TAGS: Final = (b"DL", b"JHB")
+
+
+@dataclass(frozen=True, slots=True)
+class TaggedManufacturerMatcher(BleMatcher):
+    """A manufacturer id whose data also carries the DALY tag at :data:`BLE_TAG_OFFSET`.
+
+    The manufacturer ids DALY modules send (their first two bytes, not a Bluetooth SIG company id of DALY's) are
+    assigned by the SIG to other companies (0x0104 PLUS Location Systems, 0x0302 Loop Devices, 0x0303 IACA
+    electronique, 0x0402 Sears Holdings), so the id alone could be another product: the tag makes it DALY's.
+    Home Assistant's manifest cannot express the tag and keeps the id as a pre-filter; the config flow then runs
+    this precise check.
+    """
+
+    def matches(self, adv: Advertisement) -> bool:
+        """The id matches and its data carries the DALY tag."""
+        if not BleMatcher.matches(self, adv) or self.manufacturer_id is None:
+            return False
+        tail = adv.manufacturer_data[self.manufacturer_id][BLE_TAG_OFFSET:]
+        return any(tail.startswith(tag) for tag in BLE_TAGS)
+
+
+#: Manufacturer ids of renamed units (a user-set name, so no ``DL-`` prefix): the tag must be present too.
+BLE_TAGGED_MANUFACTURER_IDS: Final = (0x0104, 0x0302, 0x0303, 0x0402)
+#: 0x0102 (SIG: Keiser Corporation, fitness equipment) comes with the bare type byte and no tag: only together with
+#: the default ``DL-`` name (such units advertise no service UUID).
+BLE_NAMED_MANUFACTURER_ID: Final = 0x0102
 BLE_MATCHERS: Final = (
     BleMatcher(local_name="DL-*", service_uuid=BLE_PROFILE.service_uuid),
-    *(BleMatcher(manufacturer_id=mid) for mid in BLE_MANUFACTURER_IDS),
+    BleMatcher(local_name="DL-*", manufacturer_id=BLE_NAMED_MANUFACTURER_ID),
+    *(TaggedManufacturerMatcher(manufacturer_id=mid) for mid in BLE_TAGGED_MANUFACTURER_IDS),
 )

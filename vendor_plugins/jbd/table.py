@@ -94,6 +94,7 @@ BLE_NAME_PATTERNS: Final = (
     "SBL-*",
     "OGR-*",
     "TZ-H*",
+    "TITAN-*",  # TITAN Lithium (BMS_BLE-HA issue 825: TITAN-12V-230AHUS-0005, service ff00)
 )
 BLE_OUIS: Final = (
     "10:A5:62",
