@@ -319,11 +319,24 @@ P81_ALARM_START: Final = 0xA4
 P81_ALARM_REGS: Final = 10
 P81_VERSION_START: Final = 0x178
 P81_VERSION_REGS: Final = 74
-#: Byte slices of the P81 version reply (from the one published frame: software at 0, hardware at 28).
-P81_VERSION_SLOTS: Final = {"software": (0, 28), "hardware": (28, 42)}
+#: Byte slices of the P81 version reply (the real reply of an ESS-DL-BMS, esphome-daly-bms docs/pdus): software at
+#: 0, hardware at 28, then an ASCII code (``210LC210900005``) and a date (``    20260326``). The vendor map of D2
+#: orders the same block software, hardware, machine code (0xB9-0xC8), ..., production date: the code is the unit's
+#: machine code (its serial number) and the date its production date (YYYYMMDD, after the firmware build 260321).
+P81_VERSION_SLOTS: Final = {
+    "software": (0, 28),
+    "hardware": (28, 42),
+    "machine_code": (42, 66),
+    "production_date": (66, 78),
+}
 
-#: Temperature registers that mean "no sensor fitted".
-NO_SENSOR: Final = frozenset({0x0000, 0xFFFF})
+#: MOSFET / board temperature registers that mean "no sensor fitted": 0x0000 and 0xFFFF (aiobmsble, esphome), and
+#: 0x00FF, which a real P81 unit sends for its absent board sensor and in its max/min temperature registers
+#: (BMS_BLE-HA issue 806; it would read 215 °C).
+NO_SENSOR: Final = frozenset({0x0000, 0x00FF, 0xFFFF})
+#: Cell temperature registers that mean "no sensor": the same P81 unit declares 2 sensors and sends 0x00FF in every
+#: temperature register. 0x0000 stays a reading there (-40 °C, the bottom of the +40 encoding).
+CELL_TEMP_ABSENT: Final = frozenset({0x00FF, 0xFFFF})
 
 # --- Bluetooth (both protocol families use the same GATT service) -----------------------------------------------
 BLE_PROFILE: Final = BleProfile(service_uuid=uuid16(0xFFF0), notify_uuid=uuid16(0xFFF1), write_uuid=uuid16(0xFFF2))
