@@ -28,6 +28,7 @@ from ..errors import ChecksumError, DeviceError, FrameError
 from ..fields import Field, pack, unpack
 from ..framing import Frame, FrameAssembler
 from ..model import Alarm, BmsSnapshot, DeviceInfo, Temperature, TemperatureKind
+from ..plausibility import sensor_plausible
 from . import codec_faults as faults
 from . import table as t
 
@@ -350,8 +351,8 @@ def to_snapshot(block: StatusBlock) -> BmsSnapshot:
         if name in v:
             if not key.endswith("_c"):
                 raw[key] = v[name]
-            elif v[name] not in t.CELL_TEMP_ABSENT:  # no sensor: no statistic, never 215 °C
-                raw[key] = v[name] - t.TEMP_OFFSET
+            elif v[name] not in t.CELL_TEMP_ABSENT and sensor_plausible(v[name] - t.TEMP_OFFSET):
+                raw[key] = v[name] - t.TEMP_OFFSET  # no sensor (or a broken one): no statistic, never 215 °C
     if absent:
         raw["temperature_sensors_absent"] = ",".join(absent)
     if "balance_current" in v:
