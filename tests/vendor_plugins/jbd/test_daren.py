@@ -192,3 +192,24 @@ def test_extension_round_trips(
         + current.to_bytes(4, "big", signed=True)
     )
     assert codec_daren.encode_extension(codec_daren.decode_extension(raw)) == raw
+
+
+async def test_board_a_reads_as_jbd_and_describes_itself_in_register_08() -> None:
+    """Board A refuses 0x05 like every Daren board: device info comes from 0x08, the protocol family stays jbd."""
+    state = JbdState.from_frames(
+        codec.decode_basic(_payload(A_BASIC)),
+        codec.decode_cells(_payload(A_CELLS)),
+        model=None,
+        daren_info=codec_daren.decode_info(_payload(A_INFO)),
+    )
+    sim = JbdSimulator(state)
+    link = BleLink("3C:8A:1F:00:00:02", t.BLE_PROFILE, client_factory=lambda: FakeBleClient(sim, t.BLE_PROFILE))
+    try:
+        session = PLUGIN.open_session(link, SessionOptions())
+        snap = await session.read()
+        info = await session.device_info()
+    finally:
+        await link.close()
+    assert (snap.current, snap.remaining_capacity, snap.soh) == (0.0, 166.41, None)
+    assert (info.vendor, info.family, info.serial_number) == ("Daren", "jbd", "DJM2502261341")
+    assert info.manufacture_date == dt.date(2025, 3, 4) and info.software_version == "DR_STD05_16S200JC26_V1.5.4_T2"
