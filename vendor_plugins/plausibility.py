@@ -38,10 +38,11 @@ RANGES: Final[dict[str, Range]] = {
     "cell_voltage": Range(0.0, 5.0, "V"),
     # 0-1000 V: up to ~200 cells in series (high-voltage racks); a pack-only reading may be 0 V with its MOSFETs open.
     "voltage": Range(0.0, 1000.0, "V"),
-    # -50..150 °C: beyond the operating and storage range of any cell and of the sensors' own range; a disconnected
-    # NTC decodes to values like -273.1 °C (0 K) or thousands of °C and says nothing about the pack: such a reading
-    # is dropped from the snapshot (``sensor_plausible``; named in ``raw``), not the whole pack refused.
-    "temperature": Range(-50.0, 150.0, "°C"),
+    # -40..120 °C: the span BMS temperature sensors report (a common +40 offset encoding starts at -40 °C), beyond any
+    # cell's operating and storage range; a disconnected NTC decodes to values like -273.1 °C (0 K), 215 °C or
+    # thousands of °C and says nothing about the pack: such a reading is dropped from the snapshot
+    # (``sensor_plausible``; named in ``raw``), not the whole pack refused. Sentinels: docs/model.md.
+    "temperature": Range(-40.0, 120.0, "°C"),
     "current": Range(-5000.0, 5000.0, "A"),
     "power": Range(-5_000_000.0, 5_000_000.0, "W"),  # the voltage and current ranges' product
     "soc": Range(0.0, 100.0, "%"),

@@ -93,6 +93,7 @@ class DalyState:
     software_version: str = "SIM-1.0"
     hardware_version: str = "DALY-SIM-16S"
     machine_code: str = ""
+    production_date: str = ""  # P81 version block: YYYYMMDD (the real unit pads it with 4 leading spaces)
     # How captures are replayed exactly.
     cell_frames: int | None = None  # 0x95 frames sent (None: as many as the cells need)
     temp_frames: int | None = None  # 0x96 frames sent
@@ -265,6 +266,7 @@ class DalyState:
             "software": self.software_version,
             "hardware": self.hardware_version,
             "machine_code": self.machine_code,
+            "production_date": self.production_date,
         }
 
 

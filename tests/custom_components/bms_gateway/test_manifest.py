@@ -88,7 +88,10 @@ def test_ha_matcher_conversion_rules() -> None:
         "service_uuid": "0000ff00-0000-1000-8000-00805f9b34fb",
     }
     assert gen_manifest.ha_matcher(BleMatcher(local_name="N-?????BL*")) is None  # < 3 literal leading characters
-    assert gen_manifest.ha_matcher(BleMatcher(oui="A4:C1:38", service_uuid="x")) is None
+    # What is expressible stays as a pre-filter (the config flow checks the OUI / name precisely).
+    assert gen_manifest.ha_matcher(BleMatcher(local_name="N-?????BL*", service_uuid="X")) == {"service_uuid": "x"}
+    assert gen_manifest.ha_matcher(BleMatcher(oui="A4:C1:38", service_uuid="X")) == {"service_uuid": "x"}
+    assert gen_manifest.ha_matcher(BleMatcher(oui="A4:C1:38")) is None
     assert gen_manifest.ha_matcher(BleMatcher(manufacturer_id=0x0102)) == {"manufacturer_id": 0x0102}
 
 
