@@ -70,8 +70,6 @@ class PacePlugin(VendorPlugin):
     title = "PACE (ASCII RS232/RS485, Modbus RTU, PACEEX Bluetooth)"
     link_kinds = frozenset({LinkKind.SERIAL, LinkKind.TCP, LinkKind.MODBUS, LinkKind.BLE})
     ble_profile = table_paceex.BLE_PROFILE
-    # The PC- name matcher is owned by the BLE-matcher work (issue 16 item 1); this one lets discovery be tested.
-    ble_matchers = (BleMatcher(local_name="PC-????"),)
     capabilities = Capabilities(switches=frozenset({Switch.CHARGE, Switch.DISCHARGE}), multi_address=True)
     families = FAMILIES
     #: PACE Bluetooth modules (PACEEX protocol) advertise ``PC-`` and four characters, no service UUID (real advert
