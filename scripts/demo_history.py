@@ -163,7 +163,10 @@ def pack_statistics(
     for entity_id, now in pack.temperatures.items():
         # Warmer while current flows, and with the day: a few degrees around what the sensor shows now.
         temps = [
-            [now - 1.5 + 1.5 * math.sin(math.pi * (h.start.hour - 9) / 12) + abs(p) / max(1.0, pack.voltage * 20) for p in h.power]
+            [
+                now - 1.5 + 1.5 * math.sin(math.pi * (h.start.hour - 9) / 12) + abs(p) / max(1.0, pack.voltage * 20)
+                for p in h.power
+            ]
             for h in hours
         ]
         out.append((_meta(entity_id, "°C", "temperature", total=False), _mean_rows(hours, temps, 1)))
