@@ -398,6 +398,7 @@ async def import_history(ha: HA, packs: list[dict[str, Any]]) -> tuple[int, dict
             e: t for k, e in ents.items() if k.startswith("temperature_") and (t := _number(states, e)) is not None
         }
         model = demo_history.Pack(capacity, voltage, soc, temperatures, seed=101 + i)
+        pack["capacity_kwh"] = round(capacity * voltage / 1000, 2)
         statistics = demo_history.pack_statistics(model, ents, end)
         for metadata, stats in statistics:
             await ha.cmd("recorder/import_statistics", metadata=metadata, stats=stats)

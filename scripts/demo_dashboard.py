@@ -17,6 +17,9 @@ import re
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+#: The cell-voltage bars' scale (V): a LiFePO4 cell's working range, empty to full (the simulated fleet's chemistry).
+CELL_BAR_MIN, CELL_BAR_MAX = 3.0, 3.65
+
 
 class Battery(NamedTuple):
     """One battery source of the Energy dashboard: its kWh meters and power (+ = discharging) entity ids."""
@@ -26,10 +29,11 @@ class Battery(NamedTuple):
     power: str | None = None
     soc: str | None = None
     name: str | None = None
+    capacity_kwh: float | None = None  # weights the combined state of charge
 
 
 def energy_prefs(batteries: Sequence[Battery | tuple[str, str, str | None]]) -> dict[str, Any]:
-    """``energy/save_prefs`` arguments: one battery source per battery (named, so the "Now" tab's chips are)."""
+    """``energy/save_prefs`` arguments: one battery source per battery (named, with its capacity when known)."""
     sources = []
     for item in batteries:
         battery = Battery(*item)
@@ -44,6 +48,8 @@ def energy_prefs(batteries: Sequence[Battery | tuple[str, str, str | None]]) -> 
             source["stat_soc"] = battery.soc
         if battery.name:
             source["name"] = battery.name
+        if battery.capacity_kwh:
+            source["capacity"] = battery.capacity_kwh
         sources.append(source)
     return {"energy_sources": sources}
 
@@ -57,6 +63,7 @@ def batteries(packs: Sequence[dict[str, Any]]) -> list[Battery]:
             p["entities"].get("battery_power"),
             p["entities"].get("soc"),
             p["name"],
+            p.get("capacity_kwh"),
         )
         for p in packs
     ]
@@ -104,7 +111,7 @@ def fleet_view(packs: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "title": "Fleet",
         "path": "fleet",
         "cards": [
-            {"type": "grid", "columns": 4, "square": False, "cards": gauges},
+            {"type": "grid", "columns": 2, "square": False, "cards": gauges},
             {
                 "type": "history-graph",
                 "title": "Battery power, last 24 hours (+ discharging, - charging)",
@@ -151,7 +158,7 @@ def cells_card(pack: dict[str, Any]) -> dict[str, Any]:
             "name": f"Cell {n}",
             "hide_state": False,
             "features_position": "bottom",
-            "features": [{"type": "bar-gauge", "min": 2.8, "max": 3.65}],
+            "features": [{"type": "bar-gauge", "min": CELL_BAR_MIN, "max": CELL_BAR_MAX}],
         }
         for n, e in _cells(ents)
     ]
@@ -160,7 +167,7 @@ def cells_card(pack: dict[str, Any]) -> dict[str, Any]:
         "cards": [
             {"type": "heading", "heading": f"{pack['name']} cells"},
             {"type": "grid", "columns": 3, "square": False, "cards": summary},
-            {"type": "grid", "columns": 4, "square": False, "cards": bars},
+            {"type": "grid", "columns": 2, "square": False, "cards": bars},
         ],
     }
 

@@ -1,8 +1,8 @@
 """The base of every pack entity: one Home Assistant device per pack, state written only when it changed.
 
 Devices are named the way owners think of their batteries, never by where the connection goes: the name the user
-gave in the config flow, else vendor and model (``JBD SP16S020``); on a bus ``<name or vendor> pack <address>``
-(``PACE pack 1``) under one bus device (``PACE bus``) that says where the bus is connected. A single pack has no
+gave in the config flow, else vendor and model (``Acme SP16S020``); on a bus ``<name or vendor> pack <address>``
+(``Acme pack 1``) under one bus device (``Acme bus``) that says where the bus is connected. A single pack has no
 parent device. The model line falls back to what the pack's :class:`~vendor_plugins.model.DeviceInfo` does say
 (cell count, protocol family) when the pack reports no model.
 """
@@ -51,7 +51,7 @@ def is_bus(entry: ConfigEntry) -> bool:
 
 
 def vendor_name(coordinator: BmsCoordinator, info: model.DeviceInfo | None) -> str:
-    """The vendor as the pack names itself (``PACE``), else the plugin's short title."""
+    """The vendor as the pack names itself (``Acme``), else the plugin's short title."""
     return (plain_or_none(info.vendor) if info else None) or plain(coordinator.plugin.title.split(" (")[0])
 
 
@@ -150,7 +150,7 @@ def async_create_devices(hass: HomeAssistant, coordinator: BmsCoordinator) -> No
             manufacturer=vendor_name(coordinator, first),
             model=f"{_BUS_MODELS.get(kind, 'Bus')} at {describe(entry.data)}",
         ).id
-    elif (stale := devices.async_get_device(identifiers={bus_identifier(entry)})) is not None:
+    elif (stale := devices.async_get_device_by_identifier(bus_identifier(entry), entry.entry_id)) is not None:
         devices.async_remove_device(stale.id)  # its packs' "connected via" is cleared with it
     for pack in coordinator.packs:
         info = pack_device_info(coordinator, pack)

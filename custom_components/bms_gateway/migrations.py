@@ -6,7 +6,7 @@ place, not recreated, so history, customisations and automations keep working.
 
 Device names carry no connection (:mod:`.entity`): moving the connection renames no device; the bus device's model
 line, which says where the bus is connected, is rewritten when the entry sets up again. Entries made by versions
-that named devices by their address (``JBD 192.168.1.50:4196``) need no migration step: set-up gives their devices
+that named devices by their address (``Acme 192.168.1.50:4196``) need no migration step: set-up gives their devices
 the new names (a name the user gave wins) and removes a single pack's empty bridge device; their entity ids stay
 as they are, because Home Assistant keeps entity ids in its entity registry and derives them from the device name
 only when an entity is first registered.

@@ -3,7 +3,11 @@
 // where Home Assistant's frontend renders everything).
 //
 // usage: node browse.mjs '{"url": "...", "username": "...", "password": "...", "outDir": "...",
-//                          "pages": [{"name": "jbd", "path": "/config/devices/device/ID", "waitFor": "Voltage"}]}'
+//                          "viewport": {"width": 1280, "height": 2400},
+//                          "pages": [{"name": "jbd", "path": "/config/devices/device/ID", "waitFor": "Voltage",
+//                                     "ws": [{"type": "repairs/list_issues"}], "fullPage": false}]}'
+// A page's "ws" messages are sent through the frontend's own websocket connection (hass.callWS) once the page is
+// shown; their results are printed as "<name>:ws". "waitFor" may also be a list (every text must appear).
 import { chromium } from "playwright-core";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,7 +29,7 @@ const context = await chromium.launchPersistentContext(profile, {
     "--disable-sync",
     "--no-first-run",
   ],
-  viewport: { width: 1280, height: 2400 },
+  viewport: job.viewport || { width: 1280, height: 2400 },
   locale: "en-US",
 });
 
@@ -58,16 +62,24 @@ try {
   await page.waitForFunction(() => window.localStorage.getItem("hassTokens"));
   for (const p of job.pages) {
     await page.goto(job.url + p.path);
-    if (p.waitFor) {
+    for (const text of [p.waitFor ?? []].flat()) {
       try {
-        await page.getByText(p.waitFor).first().waitFor({ timeout: p.timeoutMs ?? 60000 });
+        await page.getByText(text).first().waitFor({ timeout: p.timeoutMs ?? 60000 });
       } catch (err) {
         result[`${p.name}:error`] = String(err); // still screenshot and dump what is shown, for the report
       }
     }
     await page.waitForTimeout(p.settleMs ?? 2000); // let every card render its states
-    await page.screenshot({ path: join(job.outDir, `${p.name}.png`) });
+    await page.screenshot({ path: join(job.outDir, `${p.name}.png`), fullPage: !!p.fullPage });
     result[p.name] = await page.evaluate(deepText);
+    if (p.ws) {
+      result[`${p.name}:ws`] = await page.evaluate(async (messages) => {
+        const hass = document.querySelector("home-assistant").hass;
+        const out = [];
+        for (const message of messages) out.push(await hass.callWS(message));
+        return out;
+      }, p.ws);
+    }
   }
 } finally {
   await context.close();
