@@ -242,6 +242,7 @@ class HA:
         self.token = ""
         self.ws: aiohttp.ClientWebSocketResponse | None = None
         self._id = 0
+        self._ws_lock = asyncio.Lock()  # one command at a time: a result is read by the command that sent it
 
     async def wait_up(self, proc: asyncio.subprocess.Process, seconds: float) -> None:
         deadline = time.monotonic() + seconds
@@ -314,14 +315,15 @@ class HA:
 
     async def cmd(self, type_: str, **kw: Any) -> Any:
         assert self.ws is not None
-        self._id += 1
-        await self.ws.send_json({"id": self._id, "type": type_, **kw})
-        while True:
-            msg = await self.ws.receive_json()
-            if msg.get("id") == self._id and msg["type"] == "result":
-                if not msg["success"]:
-                    raise RuntimeError(f"{type_}: {msg['error']}")
-                return msg["result"]
+        async with self._ws_lock:
+            self._id += 1
+            await self.ws.send_json({"id": self._id, "type": type_, **kw})
+            while True:
+                msg = await self.ws.receive_json()
+                if msg.get("id") == self._id and msg["type"] == "result":
+                    if not msg["success"]:
+                        raise RuntimeError(f"{type_}: {msg['error']}")
+                    return msg["result"]
 
 
 def _pack_uid(device: dict[str, Any]) -> str | None:
@@ -405,6 +407,12 @@ async def import_history(ha: HA, packs: list[dict[str, Any]]) -> tuple[int, dict
             rows += len(stats)
         totals.update(demo_history.totals(statistics))
     return rows, totals, end
+
+
+def _report_failure(task: asyncio.Task[None]) -> None:
+    """Say why a background step of the demo failed (a task's exception is otherwise never seen)."""
+    if not task.cancelled() and (err := task.exception()) is not None:
+        say(f"failed: {err!r}")
 
 
 async def continue_meters(ha: HA, totals: dict[str, float], since: datetime) -> None:
@@ -532,6 +540,7 @@ async def run(args: argparse.Namespace, run_dir: Path, stop: asyncio.Event, proc
         rows, totals, history_end = await import_history(ha, packs)
         say(f"imported {rows} hourly statistics rows: the last 7 days of {len(packs)} packs")
         continuing = asyncio.create_task(continue_meters(ha, totals, history_end))
+        continuing.add_done_callback(_report_failure)
         await ha.cmd("energy/save_prefs", **demo_dashboard.energy_prefs(demo_dashboard.batteries(packs)))
         await ha.cmd(
             "lovelace/dashboards/create",
