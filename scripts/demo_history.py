@@ -4,8 +4,8 @@ A home battery's day: from about 07:00 to 17:00 solar power charges it (a bell o
 the weather from day to day), the house draws a small load all day and more in the evening and at night, so the
 pack charges by day and discharges by night. Near full the charger tapers its current (constant voltage) to zero at
 100 %; near empty the inverter stops discharging. Each pack is simulated with its own capacity, voltage and
-temperatures (read from its entities when the demo starts) in 5-minute steps, from a start SoC chosen so that the
-history ends at the SoC the pack shows now, so the live values continue where the history stops.
+temperatures (read from its entities when the demo starts) in 5-minute steps, ending at the SoC the pack shows now
+(:func:`simulate`), so the live values continue where the history stops.
 
 :func:`pack_statistics` gives, per entity, the metadata and the hourly rows Home Assistant's
 ``recorder/import_statistics`` takes (``start`` at the top of each hour): mean/min/max for power, SoC and
@@ -69,37 +69,53 @@ def _net_power(pack: Pack, when: datetime, sun: float, rng: random.Random) -> fl
 
 
 def simulate(pack: Pack, end: datetime, days: int = 7) -> list[Hour]:
-    """``days`` of hourly history ending at ``end`` (the top of an hour), ending at the pack's SoC now."""
+    """``days`` of hourly history ending at ``end`` (the top of an hour) at the SoC the pack shows now.
+
+    A week forgets where it started (every day ends full or at the reserve), so the end is matched differently:
+    after the last time the pack was full or at the reserve, the house's load is a little lower or higher (a
+    constant bias, found by bisection) until the run ends at the SoC shown now.
+    """
     start = end - timedelta(days=days)
-    lo, hi = 0.0, 100.0
+    _, _, last_limit = _run(pack, start, end, 0.0, end)
+    nominal = pack.capacity_ah * pack.voltage
+    lo, hi = -0.5 * nominal, 0.5 * nominal
     hours: list[Hour] = []
-    for _ in range(18):  # the end SoC grows with the start SoC: bisect the start SoC
-        mid = (lo + hi) / 2
-        hours, soc_end = _run(pack, start, end, mid)
+    for _ in range(40):
+        bias = (lo + hi) / 2
+        hours, soc_end, _ = _run(pack, start, end, bias, last_limit)
         if soc_end < pack.soc_now:
-            lo = mid
+            lo = bias
         else:
-            hi = mid
+            hi = bias
     return hours
 
 
-def _run(pack: Pack, start: datetime, end: datetime, soc0: float) -> tuple[list[Hour], float]:
+def _run(
+    pack: Pack, start: datetime, end: datetime, bias: float, bias_from: datetime
+) -> tuple[list[Hour], float, datetime]:
+    """One forward run: its hours, the end SoC, and the last time the pack was full or at the reserve.
+
+    ``bias`` W more charge (or less load) from ``bias_from`` on.
+    """
     rng = random.Random(pack.seed)
     weather = _weather(rng, (end - start).days)
     nominal = pack.capacity_ah * pack.voltage
-    soc, charged, discharged = soc0, 0.0, 0.0
+    soc, charged, discharged = 50.0, 0.0, 0.0
+    last_limit = start
     hours: list[Hour] = []
     when = start
     while when < end:
         if when.minute == 0:
             hours.append(Hour(when))
-        net = _net_power(pack, when, weather[(when - start).days], rng)
+        net = _net_power(pack, when, weather[(when - start).days], rng) + (bias if when >= bias_from else 0.0)
         if net > 0 and soc > TAPER_FROM:
             net *= max(0.0, (100.0 - soc) / (100.0 - TAPER_FROM))  # constant voltage: the current tapers to 0
         if net < 0 and soc <= RESERVE:
             net = 0.0
         wh = net * STEP.total_seconds() / 3600
         soc = min(100.0, max(0.0, soc + 100.0 * wh / nominal))
+        if soc >= 99.99 or soc <= RESERVE:
+            last_limit = when + STEP
         if wh > 0:
             charged += wh / 1000
         else:
@@ -109,7 +125,7 @@ def _run(pack: Pack, start: datetime, end: datetime, soc0: float) -> tuple[list[
         hour.soc.append(soc)
         hour.charged_kwh, hour.discharged_kwh = charged, discharged
         when += STEP
-    return hours, soc
+    return hours, soc, last_limit
 
 
 def _meta(statistic_id: str, unit: str | None, unit_class: str | None, *, total: bool) -> dict[str, Any]:

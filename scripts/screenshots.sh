@@ -46,7 +46,7 @@ print(json.dumps({
     "pages": [
         {"name": "energy", "path": "/energy", "waitFor": "Battery", "settleMs": 5000},
         {"name": "fleet", "path": "/battery-fleet/fleet", "waitFor": "State of charge, last 24 hours",
-         "settleMs": 5000, "fullPage": True},
+         "settleMs": 5000, "viewport": {"width": 1280, "height": 1560}},
         {"name": "cells", "path": "/battery-fleet/cells", "waitFor": f"{pack['name']} cells", "settleMs": 3000},
         {"name": "integration", "path": "/config/integrations/integration/bms_gateway", "waitFor": bus,
          "settleMs": 3000},

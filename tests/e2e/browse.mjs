@@ -5,7 +5,8 @@
 // usage: node browse.mjs '{"url": "...", "username": "...", "password": "...", "outDir": "...",
 //                          "viewport": {"width": 1280, "height": 2400},
 //                          "pages": [{"name": "jbd", "path": "/config/devices/device/ID", "waitFor": "Voltage",
-//                                     "ws": [{"type": "repairs/list_issues"}], "fullPage": false}]}'
+//                                     "ws": [{"type": "repairs/list_issues"}], "fullPage": false,
+//                                     "viewport": {"width": 1280, "height": 1600}}]}'
 // A page's "ws" messages are sent through the frontend's own websocket connection (hass.callWS) once the page is
 // shown; their results are printed as "<name>:ws". "waitFor" may also be a list (every text must appear).
 import { chromium } from "playwright-core";
@@ -61,6 +62,7 @@ try {
   // The frontend exchanges the auth code for tokens after the redirect: wait until it stored them.
   await page.waitForFunction(() => window.localStorage.getItem("hassTokens"));
   for (const p of job.pages) {
+    await page.setViewportSize(p.viewport || job.viewport || { width: 1280, height: 2400 });
     await page.goto(job.url + p.path);
     for (const text of [p.waitFor ?? []].flat()) {
       try {
