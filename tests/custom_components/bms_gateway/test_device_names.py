@@ -28,7 +28,7 @@ from vendor_plugins.plugin import SimulatorOptions
 from vendor_plugins.registry import default_registry
 from vendor_plugins.sim import SimServer, serve_tcp
 
-from .helpers import jbd_over_tcp, jbd_state, tcp_entry
+from .helpers import bus_simulators, jbd_over_tcp, jbd_state, pace_bus_over_tcp, refresh, silence, tcp_entry
 
 #: An IPv4 address or a ``:port``: what no device name may contain.
 _ADDRESS = re.compile(r"\d+\.\d+\.\d+\.\d+|:\d+")
@@ -163,6 +163,31 @@ async def test_a_name_the_user_gave_the_device_wins(hass: HomeAssistant) -> None
         assert await hass.config_entries.async_reload(entry.entry_id)
         device = devices.async_get(device.id)
         assert device is not None and device.name_by_user == "Shed"
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_the_bus_device_counts_the_packs_answering(hass: HomeAssistant) -> None:
+    """The bus device is not empty: its sensor says how many of its packs answered the last poll."""
+    sims = bus_simulators((1, 2, 3))
+    async with pace_bus_over_tcp(hass, sims, [1, 2, 3]) as (_, entry):
+        devices = dr.async_get(hass)
+        bus = devices.async_get_device_by_identifier((DOMAIN, f"{entry.unique_id}_bus"), entry.entry_id)
+        assert bus is not None
+        (sensor,) = er.async_entries_for_device(er.async_get(hass), bus.id)
+        assert sensor.unique_id == f"{entry.unique_id}_bus_packs_answering"
+        state = hass.states.get(sensor.entity_id)
+        assert state is not None and state.state == "3" and state.attributes["packs"] == 3
+        silence(sims[1])
+        await refresh(hass, entry)
+        state = hass.states.get(sensor.entity_id)
+        assert state is not None and state.state == "2"
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_single_pack_has_no_bus_sensor(hass: HomeAssistant) -> None:
+    async with jbd_over_tcp(hass, JbdSimulator(jbd_state(cells=4))) as (_, entry):
+        ids = [e.unique_id for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)]
+        assert not any(uid.endswith("packs_answering") for uid in ids)
         await hass.config_entries.async_unload(entry.entry_id)
 
 
