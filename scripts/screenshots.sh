@@ -44,7 +44,8 @@ print(json.dumps({
     "url": demo["url"], "username": demo["username"], "password": demo["password"], "outDir": sys.argv[2],
     "viewport": {"width": 1280, "height": 900},
     "pages": [
-        {"name": "energy", "path": "/energy", "waitFor": "Battery", "settleMs": 5000},
+        {"name": "energy", "path": "/energy", "waitFor": "Battery", "settleMs": 5000,
+         "clicks": [{"selector": "ha-date-range-picker"}, {"text": "Last 7 days"}]},
         {"name": "fleet", "path": "/battery-fleet/fleet", "waitFor": "State of charge, last 24 hours",
          "settleMs": 5000, "viewport": {"width": 1280, "height": 1560}},
         {"name": "cells", "path": "/battery-fleet/cells", "waitFor": f"{pack['name']} cells", "settleMs": 3000},

@@ -8,7 +8,8 @@
 //                                     "ws": [{"type": "repairs/list_issues"}], "fullPage": false,
 //                                     "viewport": {"width": 1280, "height": 1600}}]}'
 // A page's "ws" messages are sent through the frontend's own websocket connection (hass.callWS) once the page is
-// shown; their results are printed as "<name>:ws". "waitFor" may also be a list (every text must appear).
+// shown; their results are printed as "<name>:ws". "waitFor" may also be a list (every text must appear). A page's
+// "clicks" ([{"selector": "css"} | {"text": "..."}]) are clicked in order before the screenshot.
 import { chromium } from "playwright-core";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -69,6 +70,16 @@ try {
         await page.getByText(text).first().waitFor({ timeout: p.timeoutMs ?? 60000 });
       } catch (err) {
         result[`${p.name}:error`] = String(err); // still screenshot and dump what is shown, for the report
+      }
+    }
+    for (const click of p.clicks ?? []) {
+      // CSS locators pierce the frontend's open shadow roots; a text is clicked where it is first shown.
+      const target = click.selector ? page.locator(click.selector) : page.getByText(click.text, { exact: true });
+      try {
+        await target.first().click({ timeout: p.timeoutMs ?? 60000 });
+        await page.waitForTimeout(500);
+      } catch (err) {
+        result[`${p.name}:error`] = String(err);
       }
     }
     await page.waitForTimeout(p.settleMs ?? 2000); // let every card render its states

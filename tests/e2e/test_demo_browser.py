@@ -194,6 +194,8 @@ def test_energy_dashboard_shows_the_imported_week(demo: dict[str, Any]) -> None:
                 "path": "/energy",
                 "waitFor": "Battery",
                 "settleMs": 5000,
+                # The period picker's "Last 7 days": the imported week, as a visitor would pick it.
+                "clicks": [{"selector": "ha-date-range-picker"}, {"text": "Last 7 days"}],
                 "ws": [
                     {"type": "energy/get_prefs"},
                     {
@@ -231,6 +233,9 @@ def test_energy_dashboard_shows_the_imported_week(demo: dict[str, Any]) -> None:
         assert len(hours) >= 23 and any(abs(h["mean"]) > 1 for h in hours), pack["name"]
     text = " ".join(shown["energy"])
     assert "up to 2 hours" not in text and "There is no data" not in text
+    # The week's energy into and out of the batteries, as the Energy distribution card shows it ("238 kWh").
+    shown_kwh = [float(t.split()[0].replace(",", "")) for t in shown["energy"] if re.fullmatch(r"[\d,.]+ kWh", t)]
+    assert sum(kwh > 1 for kwh in shown_kwh) >= 2, shown_kwh
     assert (OUT / "energy.png").stat().st_size > 10_000
 
 
