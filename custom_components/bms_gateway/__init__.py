@@ -22,10 +22,10 @@ from vendor_plugins.errors import BmsError, ConfigError, TransportError
 from vendor_plugins.plugin import LinkKind, VendorPlugin
 
 from . import bus_growth, repairs
-from .connection import BleDeviceNotFound, describe, open_entry_link, plugins_for, registry
-from .const import CONF_ADDRESS, CONF_LINK, CONF_PACKS, CONF_VENDOR, DOMAIN, FLOW_TIMEOUT
+from .connection import BleDeviceNotFound, open_entry_link, plugins_for, registry
+from .const import CONF_LINK, CONF_PACKS, CONF_VENDOR, DOMAIN, FLOW_TIMEOUT
 from .coordinator import BmsConfigEntry, BmsCoordinator
-from .entity import pack_device_info, pack_of_device
+from .entity import async_create_devices, pack_of_device
 from .repair_watch import async_remove_clock
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.NUMBER, Platform.SENSOR, Platform.SWITCH]
@@ -74,7 +74,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: BmsConfigEntry) -> bool:
         await coordinator.async_close()
 
     entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _close_on_stop))
-    _async_create_devices(hass, entry, coordinator)
+    async_create_devices(hass, coordinator)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     coordinator.entities_created = True
     coordinator.repairs.async_start()
@@ -129,48 +129,6 @@ async def _async_look_for_other_vendor(hass: HomeAssistant, entry: BmsConfigEntr
         if found is not None:
             repairs.async_wrong_vendor(hass, entry, other.name, other.title)
             return
-
-
-#: What the parent device of a bus entry is, by link kind (other kinds: a TCP bridge).
-_BUS_MODELS = {
-    LinkKind.SERIAL: "RS485 bus",
-    LinkKind.MODBUS: "Modbus-TCP gateway",
-    LinkKind.BLE: "Bluetooth connection",
-}
-
-
-def _async_create_devices(hass: HomeAssistant, entry: BmsConfigEntry, coordinator: BmsCoordinator) -> None:
-    """One device per pack, under the bus device where there is one.
-
-    The bus (bridge) device is every pack's parent on a serial/TCP connection, and on a Bluetooth connection that
-    reaches packs at bus addresses (it then carries the Bluetooth address).
-    """
-    devices = dr.async_get(hass)
-    parent: str | None = None
-    ble = entry.data[CONF_LINK] == LinkKind.BLE
-    if not ble or any(pack is not None for pack in coordinator.packs):
-        parent = devices.async_get_or_create(
-            config_entry_id=entry.entry_id,
-            identifiers={(DOMAIN, f"{entry.unique_id}_bus")},
-            connections={(dr.CONNECTION_BLUETOOTH, str(entry.data[CONF_ADDRESS]).upper())} if ble else set(),
-            name=describe(entry.data),
-            manufacturer=coordinator.plugin.title,
-            model=_BUS_MODELS.get(LinkKind(entry.data[CONF_LINK]), "TCP bridge"),
-        ).id
-    for pack in coordinator.packs:
-        info = pack_device_info(coordinator, pack)
-        devices.async_get_or_create(
-            config_entry_id=entry.entry_id,
-            identifiers=info["identifiers"],
-            connections=info.get("connections") or set(),
-            name=info.get("name"),
-            manufacturer=info.get("manufacturer"),
-            model=info.get("model"),
-            hw_version=info.get("hw_version"),
-            sw_version=info.get("sw_version"),
-            serial_number=info.get("serial_number"),
-            via_device_id=parent,
-        )
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: BmsConfigEntry) -> bool:

@@ -28,6 +28,7 @@ import probatio as vol
 from homeassistant.components import usb
 from homeassistant.components.bluetooth import BluetoothServiceInfoBleak
 from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResult
+from homeassistant.const import CONF_NAME
 from homeassistant.core import callback
 from homeassistant.data_entry_flow import AbortFlow
 from homeassistant.helpers.service_info.usb import UsbServiceInfo
@@ -111,7 +112,7 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
             data, errors = await forms.async_connection_fields(self.hass, forms.host_port_check(), user_input)
             if not errors:
                 return await self._async_connection_chosen({CONF_LINK: LinkKind.TCP.value, **data})
-        schema = forms.host_schema()
+        schema = forms.named(forms.host_schema())
         return self.async_show_form(
             step_id="tcp", data_schema=self.add_suggested_values_to_schema(schema, user_input), errors=errors
         )
@@ -123,7 +124,7 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
             data, errors = await forms.async_connection_fields(self.hass, schemas.serial_schema(), user_input)
             if not errors:
                 return await self._async_connection_chosen({CONF_LINK: LinkKind.SERIAL.value, **data})
-        schema = vol.Schema(await forms.async_serial_fields(self.hass))
+        schema = forms.named(vol.Schema(await forms.async_serial_fields(self.hass)))
         return self.async_show_form(
             step_id="serial", data_schema=self.add_suggested_values_to_schema(schema, user_input), errors=errors
         )
@@ -185,7 +186,9 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is not None and user_input[CONF_ADDRESS] in found:
             address = user_input[CONF_ADDRESS]
             self._candidates = found[address][1]
-            return await self._async_connection_chosen({CONF_LINK: LinkKind.BLE.value, CONF_ADDRESS: address})
+            return await self._async_connection_chosen(
+                {CONF_LINK: LinkKind.BLE.value, CONF_ADDRESS: address, **forms.given_name(user_input)}
+            )
         if not found:
             return self.async_abort(reason="no_devices_found")
         return self.async_show_form(step_id="bluetooth_device", data_schema=forms.ble_devices_schema(found))
@@ -211,13 +214,19 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
             "vendor": " / ".join(plugin.title for plugin in self._candidates),
         }
         if user_input is not None:
+            self._data.update(forms.given_name(user_input))
             error, extra = await self._async_identify(self._candidates[0] if len(self._candidates) == 1 else None)
             if error is None:
                 return await self._async_vendor_confirmed()
             errors["base"] = error
             placeholders.update(extra)
         self._set_confirm_only()
-        return self.async_show_form(step_id="bluetooth_confirm", description_placeholders=placeholders, errors=errors)
+        return self.async_show_form(
+            step_id="bluetooth_confirm",
+            data_schema=forms.named(vol.Schema({})),
+            description_placeholders=placeholders,
+            errors=errors,
+        )
 
     async def async_step_usb(self, discovery_info: UsbServiceInfo) -> ConfigFlowResult:
         """A USB serial adapter was plugged in."""
@@ -246,10 +255,11 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
             except settings.InvalidSetting as err:
                 errors[CONF_BAUDRATE] = err.key
             else:
+                self._data.update(forms.given_name(user_input))
                 return await self.async_step_vendor()
         return self.async_show_form(
             step_id="usb_confirm",
-            data_schema=forms.baud_schema(),
+            data_schema=forms.named(forms.baud_schema()),
             errors=errors,
             description_placeholders={"name": self.context["title_placeholders"]["name"]},
         )
@@ -405,7 +415,7 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
 
     def _async_create(self, plugin: VendorPlugin, packs: Sequence[int | None]) -> ConfigFlowResult:
         data = {**self._data, CONF_VENDOR: plugin.name, CONF_FAMILY: self._family, CONF_PACKS: list(packs)}
-        title = f"{plugin.title.split(' (')[0]} {describe(self._data)}"
+        title = self._data.get(CONF_NAME) or f"{plugin.title.split(' (')[0]} {describe(self._data)}"
         return self.async_create_entry(title=title, data=data)
 
     # --- talking to the device (probing) ------------------------------------------------------------

@@ -13,6 +13,7 @@ from homeassistant.components.sensor import RestoreSensor, SensorEntity
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .bus_sensor import PacksAnsweringSensor
 from .const import CELLS_DEFAULT, CONF_CELLS
 from .coordinator import BmsConfigEntry, BmsCoordinator, PackAddress
 from .descriptions import (
@@ -22,7 +23,7 @@ from .descriptions import (
     enabled_cell_count,
     sensor_descriptions,
 )
-from .entity import BmsEntity, PackEntity
+from .entity import BmsEntity, PackEntity, is_bus
 
 PARALLEL_UPDATES = 0
 
@@ -40,6 +41,8 @@ async def async_setup_entry(
             entities.extend(BmsSensor(coordinator, pack, d) for d in sensor_descriptions(snapshot, cells))
             if snapshot.power is not None:
                 entities.extend(BmsEnergySensor(coordinator, pack, d) for d in ENERGY_SENSORS)
+    if is_bus(entry):
+        entities.append(PacksAnsweringSensor(coordinator))  # the bus device's own sensor
     async_add_entities(entities)
 
 

@@ -50,7 +50,7 @@ def test_manifest_is_what_hassfest_expects() -> None:
     assert manifest["domain"] == "bms_gateway"
     assert manifest["config_flow"] is True
     assert manifest["iot_class"] == "local_polling"
-    assert manifest["integration_type"] == "hub"
+    assert manifest["integration_type"] == "device"  # "Add device": an entry is a battery (or a bus of packs)
     assert "bluetooth_adapters" in manifest["dependencies"]
     assert "usb" in manifest["dependencies"]
     assert any(r.startswith("bms-gateway") for r in manifest["requirements"])
