@@ -84,7 +84,11 @@ def add_debug(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_transport(parser: argparse.ArgumentParser) -> None:
+#: ``--timeout`` help for commands that read (``probe`` states its own, shorter default).
+TIMEOUT_HELP = "per-request timeout in seconds (default 2)"
+
+
+def add_transport(parser: argparse.ArgumentParser, *, timeout_help: str = TIMEOUT_HELP) -> None:
     """The transport options: exactly one of ``--tcp``, ``--serial``, ``--ble``, ``--modbus-tcp``."""
     group = parser.add_argument_group("transport (exactly one)")
     choice = group.add_mutually_exclusive_group(required=True)
@@ -95,7 +99,7 @@ def add_transport(parser: argparse.ArgumentParser) -> None:
     choice.add_argument("--ble", metavar="ADDR", help="Bluetooth LE address of the pack")
     choice.add_argument("--modbus-tcp", metavar="HOST[:PORT]", help="Modbus-TCP (port 502 by default)")
     group.add_argument("--baud", type=baud, metavar="N", help="serial baud rate (with --serial), e.g. 9600")
-    group.add_argument("--timeout", type=timeout, metavar="S", help="per-request timeout in seconds (default 2)")
+    group.add_argument("--timeout", type=timeout, metavar="S", help=timeout_help)
 
 
 def family_help(registry: Registry) -> str:

@@ -20,7 +20,7 @@ from ..errors import BmsError, ConfigError, one_line
 from ..plugin import VendorPlugin
 from ..reader import PackReader, PackResult
 from ..transports.base import Link
-from . import arguments, bank_output, common, hints, packs, transport
+from . import arguments, bank_output, common, hints, packs, progress, transport
 from .format import printable, render_pack
 from .vendor_options import Offer
 
@@ -91,7 +91,9 @@ async def _read_round(
 ) -> bool:
     """Read every pack once and print the result (and the bank with ``--bank``); whether any pack answered."""
     where = link.description
-    results = await reader.read_round()
+    label = "reading" if reader.addresses else "scanning the bus"  # a scanning reader has no packs until it scanned
+    with progress.ticker(lambda: label, enabled=not as_json):
+        results = await reader.read_round()
     answered = any(p.snapshot is not None for p in results)
     if as_json:
         document = packs.read_document(plugin, reader.family, where, results)
