@@ -58,8 +58,9 @@ class Parser(argparse.ArgumentParser):
         for action in self._actions:
             if isinstance(action, argparse._SubParsersAction):
                 for arg in self._seen:
-                    if arg in action.choices:
-                        return action.choices[arg]
+                    chosen = action.choices.get(arg)
+                    if isinstance(chosen, argparse.ArgumentParser):
+                        return chosen
         return self
 
     def unknown_option(self) -> str | None:
