@@ -121,7 +121,7 @@ async def _probe(
 
 
 def _last_asked(log: ProbeLog) -> str:
-    """``jbd (3 requests)`` for the progress line."""
+    """``<plugin> (3 requests)`` for the progress line."""
     return f"{log.sent[-1][0]} ({len(log.sent)} requests)" if log.sent else "…"
 
 

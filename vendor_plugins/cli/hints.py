@@ -41,7 +41,7 @@ def _vendor(plugin: VendorPlugin) -> str:
 
 
 def _asked(plugin: VendorPlugin, family: str | None, addresses: Sequence[object]) -> str:
-    """``a PACE pack (family ascii-25, address 1)``."""
+    """``a <vendor> pack (family <f>, address 1)``."""
     details = [f"family {family}"] if family else []
     shown = [str(a) for a in addresses if a is not None]
     if len(shown) == 1:

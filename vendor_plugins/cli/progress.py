@@ -1,6 +1,6 @@
 """Progress of long operations (probe, bus scan, BLE scan) on a terminal — and only there.
 
-:func:`ticker` rewrites one status line on stderr (``probing pace (12 requests)… 3 s``) a few times a second while
+:func:`ticker` rewrites one status line on stderr (``probing <plugin> (12 requests)… 3 s``) a few times a second while
 an ``await`` runs, and erases it when the block ends. It shows only when stderr is a terminal and the command is
 not writing ``--json``: piped or redirected output, logs and machine-readable output never contain it.
 """
