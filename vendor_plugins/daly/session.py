@@ -21,7 +21,7 @@ from ..transports.base import ByteLink, Link, as_byte_link
 from . import codec_d2 as d2
 from . import table as t
 from .session_a5 import A5Reader
-from .session_base import FamilyReader
+from .session_base import FamilyReader, shared_timeout
 from .session_d2 import ModbusReader
 
 _LOGGER = logging.getLogger(__name__)
@@ -68,33 +68,16 @@ def detection_order(link: ByteLink, host_address: int | None) -> list[FamilyRead
     ]
 
 
-#: Shortest per-request wait while detecting the family (s): a D2 status answer takes 0.14 s at 9600 baud.
-MIN_DETECT_WAIT = 0.5
-
-
-def detect_wait(timeout: float, attempts: int) -> float:
-    """Per-request wait while detecting: the link's timeout shared by the attempts, at least :data:`MIN_DETECT_WAIT`.
-
-    A silent link (the wrong vendor, a dead pack) is thus reported after about the configured timeout, not after
-    one full timeout per family tried (8 s at the default 2 s).
-    """
-    return max(timeout / max(attempts, 1), min(timeout, MIN_DETECT_WAIT))
-
-
 async def detect(link: ByteLink, host_address: int | None = None) -> FamilyReader:
     """Probe read-only until a family answers validly; :class:`DeviceTimeout` naming what was tried otherwise."""
     tried: list[str] = []
     order = detection_order(link, host_address)
-    configured = link.timeout
-    link.timeout = detect_wait(configured, len(order))
-    try:
+    with shared_timeout(link, len(order)):  # a silent link fails after about its timeout, not one per family
         for reader in order:
             if await reader.probe():
                 _LOGGER.debug("%s: DALY protocol detected: %s", link.description, reader.label)
                 return reader
             tried.append(reader.label)
-    finally:
-        link.timeout = configured
     raise DeviceTimeout(f"{link.description}: no DALY protocol answered (tried {', '.join(tried)})")
 
 
