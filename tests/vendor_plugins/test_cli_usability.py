@@ -226,6 +226,10 @@ def test_a_stale_announcement_is_ignored(private_simulator_dir: Path) -> None:
     assert sim_registry.serves("tcp://127.0.0.1:4196")
     assert not sim_registry.serves("tcp://127.0.0.1:4197")
     assert not sim_registry.serves("tcp://192.168.1.50:4196")
+    with sim_registry.announced("tcp://127.0.0.1:5000", "jbd"):  # a new simulator clears what a killed one left
+        assert not (private_simulator_dir / "x.json").exists()
+        assert sim_registry.serves("tcp://localhost:5000")
+    assert not sim_registry.serves("tcp://127.0.0.1:5000")
 
 
 def test_capture_from_bmsgw_simulate_is_labelled_simulator(tmp_path: Path) -> None:
@@ -295,3 +299,38 @@ def test_probe_shows_progress_on_a_terminal_but_not_with_json(monkeypatch: pytes
             assert code == 3
             assert ("probing " in err.getvalue()) is not as_json
             assert err.getvalue().rstrip().splitlines()[-1].lstrip("\r\x1b[K").startswith("bmsgw: error: ")
+
+
+class _QuietAir:
+    @staticmethod
+    async def discover(*_args: Any, **_kwargs: Any) -> dict[str, Any]:
+        import asyncio
+
+        await asyncio.sleep(1.0)
+        return {}
+
+
+def test_ble_scan_shows_progress_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    import bleak
+
+    monkeypatch.setattr(bleak, "BleakScanner", _QuietAir)
+    for as_json in (False, True):
+        err, out = Tty(), io.StringIO()
+        monkeypatch.setattr("sys.stderr", err)
+        monkeypatch.setattr("sys.stdout", out)
+        assert cli.main(["scan", "--timeout", "1", *(["--json"] if as_json else [])]) == 0
+        assert ("scanning for BLE devices (1 s)…" in err.getvalue()) is not as_json
+        assert "scanning" not in out.getvalue()
+
+
+def test_hiximi_detection_on_a_silent_link_fails_within_the_configured_timeout(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Four read-only probes (JBD, D2, A5 at two host addresses) share --timeout (was 4 x 2 s = 9.3 s)."""
+    with threaded_tcp(Silent()) as target:
+        started = time.monotonic()
+        code, _, err = run(capsys, "read", "--tcp", target, "--vendor", "hiximi", "--timeout", "2")
+        elapsed = time.monotonic() - started
+    assert code == 3
+    assert elapsed < 3.0
+    assert "nothing answered within 2 s" in one_error_line(err)

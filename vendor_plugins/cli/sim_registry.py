@@ -71,20 +71,21 @@ def _running(pid: int) -> bool:
     return True
 
 
-def serves(description: str) -> bool:
-    """Whether a running ``bmsgw simulate`` of this machine serves the link ``description`` goes to."""
-    folder = directory()
+def _announcements(folder: Path) -> Iterator[tuple[Path, str, int]]:
+    """``(file, where, pid)`` of every readable announcement in ``folder``."""
     if not folder.is_dir():
-        return False
+        return
     for path in folder.glob("*.json"):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            where, pid = str(data["where"]), int(data["pid"])
+            yield path, str(data["where"]), int(data["pid"])
         except OSError, ValueError, KeyError, TypeError:
             continue
-        if _running(pid) and _same(where, description):
-            return True
-    return False
+
+
+def serves(description: str) -> bool:
+    """Whether a running ``bmsgw simulate`` of this machine serves the link ``description`` goes to."""
+    return any(_running(pid) and _same(where, description) for _, where, pid in _announcements(directory()))
 
 
 @contextlib.contextmanager
@@ -94,6 +95,10 @@ def announced(where: str, vendor: str) -> Iterator[None]:
     A directory that cannot be written only costs the label (logged at debug level).
     """
     path = directory() / f"{os.getpid()}-{abs(hash(where)) % 10**8}.json"
+    for stale, _, pid in _announcements(path.parent):  # left by a simulator that was killed
+        if not _running(pid):
+            with contextlib.suppress(OSError):
+                stale.unlink()
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         path.write_text(json.dumps({"where": where, "pid": os.getpid(), "vendor": vendor}), encoding="utf-8")
