@@ -293,7 +293,7 @@ class LiveModel:
             )
         physics = self._physics
         physics.advance(seconds, charge=state.charge_mosfet, discharge=state.discharge_mosfet)
-        amps = round(physics.current, 1)
+        amps = round(physics.measured_current, 1)
         state.current = amps
         state.remaining_capacity = round(physics.remaining, 1)
         state.soc = None

@@ -188,7 +188,7 @@ class JbdSimulator(Simulator):
         else:
             s.alarms.discard(Alarm.CHARGE_OVERTEMP)
         physics.advance(seconds, charge=s.charge_mosfet and not hot, discharge=s.discharge_mosfet)
-        amps = round(physics.current, 2)
+        amps = round(physics.measured_current, 2)
         s.current = amps
         s.remaining_capacity = round(physics.remaining, 2)
         s.soc = physics.soc_percent

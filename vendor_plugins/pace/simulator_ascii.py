@@ -147,7 +147,7 @@ class PaceAsciiSimulator(Simulator):
             )
         physics = self._physics
         physics.advance(seconds, charge=s.charge_mosfet, discharge=s.discharge_mosfet)
-        amps = round(physics.current, 2)
+        amps = round(physics.measured_current, 2)
         s.current = amps
         s.remaining_capacity = round(physics.remaining, 2)
         s.cells = list(physics.cell_voltages)

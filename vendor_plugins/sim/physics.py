@@ -98,11 +98,14 @@ class PackPhysics:
     balance_rest: float = 120.0
     #: Spread of the cells' state-of-charge offsets (±, fraction of capacity).
     cell_spread: float = 0.01
-    #: Measurement noise of a cell voltage (±V).
+    #: Measurement noise of a cell voltage (±V) and of the current (± this fraction, at most ±0.05 A; none at or
+    #: below the tail current, where a BMS shows the current as it is).
     noise: float = 0.001
+    current_noise: float = 0.01
 
-    #: Where the pack is now (read these after :meth:`advance`).
+    #: Where the pack is now (read these after :meth:`advance`): the current (A, + = charging) and as measured.
     current: float = 0.0
+    measured_current: float = 0.0
     cell_voltages: list[float] = field(default_factory=list)
     balancing: set[int] = field(default_factory=set)
     clock: float = 0.0
@@ -159,7 +162,14 @@ class PackPhysics:
             seconds -= step
             self._step(step, charge, discharge)
         self.cell_voltages = self._voltages(self.current, noisy=True)
+        self.measured_current = self._measured(self.current)
         self._balance()
+
+    def _measured(self, amps: float) -> float:
+        if abs(amps) <= self.tail_current:
+            return amps
+        spread = min(0.05, self.current_noise * abs(amps))
+        return amps + self._rng.uniform(-spread, spread)
 
     def _step(self, seconds: float, charge: bool, discharge: bool) -> None:
         self.clock += seconds
