@@ -3,20 +3,20 @@
 Sans-IO (``handle(request) -> response``); serve it over TCP, a pty or fake BLE with ``vendor_plugins.sim``.
 It understands reads of 0x03/0x04/0x05, factory-mode enter/exit (0x00/0x01), MOSFET control (0xE1, accepted with
 and without factory mode, as real boards do), the settings registers (:mod:`.simulator_settings`) and answers
-unknown registers with the error status. In "live"
-mode ``advance()`` runs a compressed charge/discharge cycle so a watched pack changes over time.
+unknown registers with the error status. In "live" mode ``advance()`` runs a compressed charge/discharge day (the
+shared :mod:`vendor_plugins.sim.physics`) so a watched pack changes over time.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 import random
 from dataclasses import dataclass, field, replace
 
 from ..framing import FrameAssembler
 from ..model import Alarm
 from ..sim.base import RequestLog, Simulator
+from ..sim.physics import PackPhysics
 from . import codec, codec_daren
 from . import table as t
 from .simulator_settings import JbdSimSettings
@@ -199,6 +199,7 @@ class JbdSimulator(Simulator):
         self.requests: list[bytes] = RequestLog()
         self._rng = random.Random(seed)
         self._clock = 0.0
+        self._physics: PackPhysics | None = None
 
     def request_assembler(self) -> FrameAssembler:
         """JBD request frames."""
@@ -247,32 +248,37 @@ class JbdSimulator(Simulator):
 
     # --- live mode ------------------------------------------------------------------------------
     def advance(self, seconds: float) -> None:
-        """Run a compressed day: a 10-minute charge/discharge sine, SoC and cells following it."""
+        """Run a compressed day with the shared pack physics (:mod:`vendor_plugins.sim.physics`)."""
         if not self.live or seconds <= 0:
             return
         s = self.state
+        if self._physics is None:
+            capacity = s.design_capacity or 100.0
+            self._physics = PackPhysics(
+                cells=len(s.cell_voltages),
+                capacity=capacity,
+                soc=s.remaining_capacity / capacity,
+                seed=self._rng.randrange(1 << 32),
+                charge_current=20.0,
+                discharge_current=12.0,
+            )
+        physics = self._physics
         self._clock += seconds
-        amps = round(20.0 * math.sin(2 * math.pi * self._clock / 600.0) + self._rng.uniform(-0.5, 0.5), 2)
         # An occasional alarm: for 30 s of every 5 simulated minutes the cells run hot and charging is blocked.
         hot = self._clock % ALARM_PERIOD >= ALARM_PERIOD - ALARM_LENGTH
         if hot:
             s.alarms.add(Alarm.CHARGE_OVERTEMP)
-            amps = min(amps, 0.0)
         else:
             s.alarms.discard(Alarm.CHARGE_OVERTEMP)
-        if (amps > 0 and not s.charge_mosfet) or (amps < 0 and not s.discharge_mosfet):
-            amps = 0.0
+        physics.advance(seconds, charge=s.charge_mosfet and not hot, discharge=s.discharge_mosfet)
+        amps = round(physics.measured_current, 2)
         s.current = amps
-        # Charge counted 60x faster than real time so the SoC visibly moves.
-        delta_ah = amps * seconds * 60 / 3600
-        s.remaining_capacity = round(min(s.design_capacity, max(0.0, s.remaining_capacity + delta_ah)), 2)
-        s.soc = None
-        fraction = s.remaining_capacity / s.design_capacity if s.design_capacity else 0.0
-        base = 3.0 + 0.4 * fraction + 0.002 * amps
-        s.cell_voltages = [round(base + self._rng.uniform(-0.008, 0.008), 3) for _ in s.cell_voltages]
+        s.remaining_capacity = round(physics.remaining, 2)
+        s.soc = physics.soc_percent
+        s.cell_voltages = list(physics.cell_voltages)
         base_temp = 46.0 if hot else 24.0
         s.temperatures = [round(base_temp + abs(amps) * 0.1 + self._rng.uniform(-0.2, 0.2), 1) for _ in s.temperatures]
-        s.balancing = {i for i, v in enumerate(s.cell_voltages, 1) if v - min(s.cell_voltages) > 0.01}
+        s.balancing = set(physics.balancing)
 
     def snapshot_state(self) -> JbdState:
         """A copy of the current state (for tests comparing before/after)."""
