@@ -19,13 +19,16 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from vendor_plugins.model import Alarm
+
 from .broker import Mosquitto
 from .conftest import load, running, served, simulator, write_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-async def _read_json(vendor: str, port: int) -> dict[str, Any]:
+async def _read_json(vendor: str, port: int, address: int | None = None) -> dict[str, Any]:
+    extra = [] if address is None else ["--address", str(address)]
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -36,6 +39,7 @@ async def _read_json(vendor: str, port: int) -> dict[str, Any]:
         "--vendor",
         vendor,
         "--json",
+        *extra,
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=asyncio.subprocess.PIPE,
@@ -77,11 +81,13 @@ async def test_home_assistant_mqtt_sees_what_bmsgw_reads(
 ) -> None:
     caplog.set_level(logging.WARNING)
     sims = {"jbd": simulator("jbd"), "daly": simulator("daly")}
-    async with served(sims["jbd"]) as jbd, served(sims["daly"]) as daly:
-        ports = {"jbd": jbd.port, "daly": daly.port}
+    bus = [simulator("pace", address=1, seed=1), simulator("pace", address=2, seed=2)]
+    async with served(sims["jbd"]) as jbd, served(sims["daly"]) as daly, served(bus) as pace:
+        ports = {"jbd": jbd.port, "daly": daly.port, "pace": pace.port}
         connections = [
             {"name": "shed", "vendor": "jbd", "tcp": f"127.0.0.1:{jbd.port}", "control": True},
             {"name": "garage", "vendor": "daly", "tcp": f"127.0.0.1:{daly.port}"},
+            {"name": "rack", "vendor": "pace", "tcp": f"127.0.0.1:{pace.port}", "address": "1-2"},
         ]
         config = load(write_config(tmp_path, broker.port, connections))
         ha_config = tmp_path / "ha"
@@ -103,13 +109,14 @@ async def test_home_assistant_mqtt_sees_what_bmsgw_reads(
                     if e.platform == "mqtt" and e.unique_id.startswith(prefix)
                 }
 
-            for name in ("shed", "garage"):
+            packs = (("shed", "jbd", None), ("garage", "daly", None), ("rack_1", "pace", 1), ("rack_2", "pace", 2))
+            for name, _, _ in packs:
                 await _wait(lambda n=name: "voltage" in entities(n), what=f"{name} entities")
             await asyncio.sleep(1.0)  # the rest of the discovery flood
             await hass.async_block_till_done()
             compared = 0
-            for name, vendor in (("shed", "jbd"), ("garage", "daly")):
-                document = await _read_json(vendor, ports[vendor])
+            for name, vendor, address in packs:
+                document = await _read_json(vendor, ports[vendor], address)
                 snapshot = document["packs"][0]["snapshot"]
                 ids = entities(name)
                 for key, value in _expected(snapshot).items():
@@ -127,13 +134,29 @@ async def test_home_assistant_mqtt_sees_what_bmsgw_reads(
                 assert voltage.attributes["state_class"] == "measurement"
                 assert voltage.name.endswith("Voltage")
 
-            assert compared >= 20
+            assert compared >= 50
             switch = entities("shed")["charge_mosfet_switch"]
             assert hass.states.get(switch).state == "on"
             await hass.services.async_call("switch", "turn_off", {"entity_id": switch}, blocking=True)
             await _wait(lambda: not sims["jbd"].state.charge_mosfet, what="the simulator's MOSFET off")
             await _wait(lambda: hass.states.get(switch).state == "off", what="the switch off in Home Assistant")
             assert "charge_mosfet_switch" not in entities("garage")  # control is off there
+
+            # an alarm raised on the pack: its binary sensor turns on and the event entity fires
+            events = entities("shed")["alarm_events"]
+            assert hass.states.get(events).state == "unknown"
+            fired: list[tuple[str, str]] = []
+
+            def on_change(event: Any) -> None:
+                new = event.data["new_state"]
+                if event.data["entity_id"] == events and new is not None and "event_type" in new.attributes:
+                    fired.append((new.attributes["event_type"], new.attributes.get("alarm")))
+
+            hass.bus.async_listen("state_changed", on_change)
+            sims["jbd"].state.alarms.add(Alarm.CELL_OVERVOLTAGE)
+            alarm = entities("shed")["alarm_cell_overvoltage"]
+            await _wait(lambda: hass.states.get(alarm).state == "on", what="the alarm's binary sensor on")
+            await _wait(lambda: ("alarm_raised", "cell_overvoltage") in fired, what="the alarm event")
             assert await hass.config_entries.async_unload(entry.entry_id)
             await hass.async_block_till_done()
     problems = [r for r in caplog.records if r.levelno >= logging.WARNING and r.name.startswith("homeassistant")]
