@@ -152,3 +152,15 @@ def test_check_json_has_no_secret(tmp_path: Path, capsys: pytest.CaptureFixture[
     document = json.loads(out)
     assert document["broker"]["password"] == "**REDACTED**"
     assert [c["name"] for c in document["connections"]] == ["rack", "single"]
+
+
+def test_vendor_auto(tmp_path: Path) -> None:
+    config = load(
+        _write(tmp_path, GOOD.replace("    vendor: jbd", "    vendor: auto").replace("    baudrate: 9600\n", ""))
+    )
+    assert config.connections[1].plugin is None
+    assert config.connections[1].vendor == "auto"
+    assert config.connections[1].candidates
+    err = _error(tmp_path, GOOD.replace("    vendor: jbd", "    vendor: auto\n    family: a5"))
+    assert err.key == "connections[1].family"
+    assert "vendor-specific" in err.reason

@@ -48,3 +48,18 @@ async def test_discovery_states_and_no_message_for_an_unchanged_poll(broker: Mos
         assert rec.last(f"{PREFIX}/status") == "offline"
         saved = json.loads((tmp_path / "state.json").read_text())
         assert "shed" in saved["packs"]
+
+
+async def test_vendor_auto_is_detected_read_only(broker: Mosquitto, tmp_path) -> None:
+    sim = simulator("jbd")
+    async with served(sim) as server, recording(broker.port) as rec:
+        path = write_config(
+            tmp_path, broker.port, [{"name": "boat", "vendor": "auto", "tcp": f"127.0.0.1:{server.port}"}]
+        )
+        config = load(path)
+        assert config.connections[0].plugin is None
+        async with running(config) as gateway:
+            await rec.wait_for(lambda: rec.last(f"{PREFIX}/boat/voltage"), seconds=30, what="the detected pack")
+            assert gateway.runners[0].plugin is not None
+            assert gateway.runners[0].plugin.name == "jbd"
+        assert all(request[1] == 0xA5 for request in sim.requests), "detection wrote to the pack"

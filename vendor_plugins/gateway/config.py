@@ -52,6 +52,8 @@ DEFAULT_POLL_INTERVAL: Final = 10.0
 POLL_INTERVAL: Final = Seconds("poll_interval", 1.0, 3600.0)
 #: The transports a connection may name (exactly one).
 TRANSPORTS: Final = ("tcp", "serial", "ble", "modbus_tcp")
+#: ``vendor: auto``: detect the vendor when the gateway starts.
+AUTO: Final = "auto"
 
 _ID_TEXT = r"^[A-Za-z0-9_-]{1,64}$"
 
@@ -97,12 +99,20 @@ class ConnectionConfig:
     """One link to one pack or a bus of packs, checked against its vendor."""
 
     name: str
-    plugin: VendorPlugin
+    #: ``None``: ``vendor: auto`` — detected (read-only) among :attr:`candidates` when the gateway starts.
+    plugin: VendorPlugin | None
     settings: LinkSettings
     options: SessionOptions
     #: Pack addresses to read (``[None]``: the vendor's single pack); ``None``: scan the bus (``address: all``).
     addresses: list[int | None] | None
     poll_interval: float
+    #: The plugins ``vendor: auto`` tries (every registered one that can run over this link).
+    candidates: tuple[VendorPlugin, ...] = ()
+
+    @property
+    def vendor(self) -> str:
+        """The vendor's name (``auto`` until detected)."""
+        return "auto" if self.plugin is None else self.plugin.name
 
     @property
     def control(self) -> bool:
@@ -141,7 +151,7 @@ class GatewayConfig:
             "connections": [
                 {
                     "name": c.name,
-                    "vendor": c.plugin.name,
+                    "vendor": c.vendor,
                     "transport": c.settings.description,
                     "addresses": "all" if c.addresses is None else c.addresses,
                     "poll_interval": c.poll_interval,
@@ -373,10 +383,12 @@ def _connection(
     checker: _Checker, index: int, data: Mapping[str, Any], registry: Registry, default_interval: float
 ) -> ConnectionConfig:
     where: list[Any] = ["connections", index]
+    if data["vendor"] == AUTO:
+        return _auto_connection(checker, where, data, registry, default_interval)
     try:
         plugin = registry.get(data["vendor"])
     except KeyError, ConfigError:
-        known = ", ".join(registry.names())
+        known = ", ".join([*registry.names(), AUTO])
         raise checker.fail([*where, "vendor"], f"unknown vendor {data['vendor']!r} (known: {known})") from None
     kind, base = _link(checker, where, data)
     extra = _vendor_options(checker, where, plugin, data)
@@ -396,6 +408,25 @@ def _connection(
         raise checker.fail([*where, "address"], "a Bluetooth link carries one pack; leave 'address' out")
     interval = data.get("poll_interval", default_interval)
     return ConnectionConfig(data["name"], plugin, settings, options, addresses, interval)
+
+
+def _auto_connection(
+    checker: _Checker, where: list[Any], data: Mapping[str, Any], registry: Registry, default_interval: float
+) -> ConnectionConfig:
+    """``vendor: auto``: one pack, detected read-only at start-up among the plugins that can use this link."""
+    kind, settings = _link(checker, where, data)
+    for key in ("family", "options"):
+        if data.get(key):
+            raise checker.fail([*where, key], "is vendor-specific; name the vendor instead of 'auto'")
+    candidates = tuple(p for p in registry if settings.kind in p.link_kinds)
+    if not candidates:
+        raise checker.fail([*where, kind], f"no vendor supports {settings.kind} links")
+    address = data.get("address")
+    if address is not None and not (isinstance(address, int) and 0 <= address <= 255):
+        raise checker.fail([*where, "address"], "with vendor 'auto' give one pack address (0-255) or none")
+    options = SessionOptions(control_enabled=data["control"])
+    interval = data.get("poll_interval", default_interval)
+    return ConnectionConfig(data["name"], None, settings, options, [address], interval, candidates)
 
 
 def check_permissions(path: Path, raw: Any) -> None:

@@ -16,6 +16,7 @@ is published, a refusal or failure is logged and published on ``…/<pack>/comma
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import time
@@ -23,13 +24,16 @@ from dataclasses import dataclass, field
 
 from .. import entity_catalog as catalog
 from ..connect import open_link
+from ..detect import detect
 from ..energy import EnergyIntegrator, EnergyState
 from ..entity_names import EVENT
 from ..errors import BmsError, ControlRefused, one_line
 from ..model import Alarm, BmsSnapshot, Switch
 from ..plausibility import power_limit
+from ..plugin import LinkKind, Session, SessionOptions, VendorPlugin
 from ..reader import PackAddress, PackReader, PackResult
 from ..settings import allowed_addresses
+from ..transports.base import Link
 from .config import ConnectionConfig
 from .discovery import OFF, ON, PackIdentity, discovery_messages, state_text
 from .publisher import Publisher
@@ -70,17 +74,44 @@ class ConnectionRunner:
         self.publisher = publisher
         self.topics = topics
         self._saved_energy = energy
-        self.link = open_link(config.settings, config.plugin, config.options)
-        self.session = config.plugin.open_session(self.link, config.options)
-        if config.addresses is None:
-            candidates = allowed_addresses(config.plugin, config.settings.kind, config.options)
-            self.reader = PackReader.scanning(self.session, candidates)
-        else:
-            self.reader = PackReader(self.session, config.addresses)
+        self.plugin: VendorPlugin | None = None
+        self.link: Link | None = None
+        self.session: Session | None = None
+        self.reader: PackReader | None = None
+        if config.plugin is not None:
+            self._open(config.plugin, config.options, config.addresses)
         self.packs: dict[PackAddress, PackState] = {}
         self.lock = asyncio.Lock()
         self.rounds = 0
         self._round_failed: str | None = None
+
+    def _open(self, plugin: VendorPlugin, options: SessionOptions, addresses: list[PackAddress] | None) -> None:
+        self.plugin = plugin
+        self.link = open_link(self.config.settings, plugin, options)
+        self.session = plugin.open_session(self.link, options)
+        if addresses is None:
+            candidates = allowed_addresses(plugin, self.config.settings.kind, options)
+            self.reader = PackReader.scanning(self.session, candidates)
+        else:
+            self.reader = PackReader(self.session, addresses)
+
+    async def _detect(self) -> PackReader:
+        """``vendor: auto``: probe (read-only) until a plugin answers, then read through it."""
+        settings, config = self.config.settings, self.config
+        address = config.addresses[0] if config.addresses else None
+        if settings.kind is LinkKind.BLE:
+            found = await detect(lambda p: open_link(settings, p), config.candidates, address, stop_at_first=True)
+        else:
+            link = open_link(settings, config.candidates[0])
+            try:
+                found = await detect(link, config.candidates, address, stop_at_first=True)
+            finally:
+                await link.close()
+        options = dataclasses.replace(found.options, control_enabled=config.control)
+        _LOGGER.info("%s: detected %s (%s) at address %s", config.name, found.plugin.title, options.family, address)
+        self._open(found.plugin, options, [found.winner.address if address is not None else None])
+        assert self.reader is not None
+        return self.reader
 
     @property
     def max_gap(self) -> float:
@@ -104,14 +135,19 @@ class ConnectionRunner:
         loop = asyncio.get_running_loop()
         while True:
             started = loop.time()
-            await self.poll_once()
+            try:
+                await self.poll_once()
+            except Exception:  # a bug in a plugin must not stop the other connections (nor this one for good)
+                _LOGGER.exception("%s: the poll failed unexpectedly; trying again next interval", self.config.name)
+                self._whole_round_failed("internal error (see the log)")
             await asyncio.sleep(max(0.0, self.config.poll_interval - (loop.time() - started)))
 
     async def poll_once(self) -> None:
         """One round over every pack of the connection."""
         async with self.lock:
             try:
-                results = await self.reader.read_round()
+                reader = self.reader if self.reader is not None else await self._detect()
+                results = await reader.read_round()
             except (BmsError, OSError) as err:  # a scan found no pack at all
                 self._whole_round_failed(one_line(err))
                 return
@@ -159,7 +195,8 @@ class ConnectionRunner:
         self.publisher.set(self.topics.availability(state.pack), ONLINE, important=True)
 
     def _announce(self, state: PackState, result: PackResult, snapshot: BmsSnapshot) -> None:
-        plugin = self.config.plugin
+        plugin = self.plugin
+        assert plugin is not None
         specs = catalog.sensor_specs(snapshot)
         specs += catalog.ENERGY_SPECS
         specs += catalog.binary_sensor_specs(snapshot, catalog.reported_alarms(plugin.reported_alarms))
@@ -213,6 +250,7 @@ class ConnectionRunner:
             if text not in (ON, OFF):
                 raise ControlRefused(f"payload must be {ON} or {OFF}, not {text[:20]!r}")
             async with self.lock:
+                assert self.session is not None  # a pack is known: the session exists
                 snapshot = await self.session.set_switch(state.address, switch, text == ON)
         except BmsError as err:
             message = f"{key} {text[:20]}: {one_line(err)}"
@@ -231,6 +269,8 @@ class ConnectionRunner:
 
     async def close(self) -> None:
         """Close the link (a failure to close is only logged)."""
+        if self.link is None:
+            return
         try:
             await self.link.close()
         except (BmsError, OSError) as err:
