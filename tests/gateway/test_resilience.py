@@ -41,7 +41,7 @@ async def test_broker_restart_reconnects_and_republishes(broker: Mosquitto, tmp_
             await rec.wait_for(lambda: rec.last(f"{PREFIX}/shed/current") == "4.0", what="the new current")
             await rec.wait_for(lambda: rec.last(f"{PREFIX}/shed/availability") == "online", what="online again")
             recovered = asyncio.get_running_loop().time() - started
-            assert recovered < config.connections[0].poll_interval + 2  # within one poll (+ the broker's start-up)
+            assert recovered < 5  # back-off capped at the 1 s poll interval; slack for a loaded machine
             assert rec.last(f"{PREFIX}/status") == "online"
             assert any(m.topic.endswith("/shed_voltage/config") for m in rec.messages), "discovery republished"
             assert gateway.publisher.connections == 2
