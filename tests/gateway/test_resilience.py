@@ -94,6 +94,8 @@ async def test_sigterm_offline_and_state_saved(broker: Mosquitto, tmp_path: Path
         assert process.returncode == 0, stderr.decode()
         await rec.wait_for(lambda: rec.last(f"{PREFIX}/status") == "offline", what="gateway offline")
         assert rec.last(f"{PREFIX}/shed/availability") == "offline"
+        assert server.connections >= 1
+        await rec.wait_for(lambda: not server.clients, what="the link closed")
         saved = json.loads((tmp_path / "state.json").read_text())
         assert set(saved["packs"]) == {"shed"}
         assert "Traceback" not in stderr.decode()
@@ -162,3 +164,20 @@ async def test_tls_password_and_no_secret_in_logs(tmp_path: Path, caplog: pytest
     assert password not in caplog.text
     assert "wrong-" not in caplog.text
     assert "MQTT broker" in caplog.text  # the refused login was logged
+
+
+async def test_a_pack_unplugged_from_a_bus_goes_offline_the_bus_goes_on(broker: Mosquitto, tmp_path: Path) -> None:
+    bus = [simulator("pace", address=a, seed=a) for a in (1, 2, 3)]
+    async with served(bus) as server, recording(broker.port) as rec:
+        connection = {"name": "rack", "vendor": "pace", "tcp": f"127.0.0.1:{server.port}", "address": "1-3"}
+        config = load(write_config(tmp_path, broker.port, [connection]))
+        async with running(config):
+            for pack in ("rack_1", "rack_2", "rack_3"):
+                await rec.wait_for(lambda p=pack: rec.last(f"{PREFIX}/{p}/availability") == "online", what=pack)
+            bus[1].present = False
+            await rec.wait_for(lambda: rec.last(f"{PREFIX}/rack_2/availability") == "offline", what="rack_2 off")
+            bus[2].state.current = -9.25
+            await rec.wait_for(lambda: rec.last(f"{PREFIX}/rack_3/current") == "-9.25", what="rack_3 updates")
+            assert rec.last(f"{PREFIX}/rack_1/availability") == "online"
+            bus[1].present = True
+            await rec.wait_for(lambda: rec.last(f"{PREFIX}/rack_2/availability") == "online", what="rack_2 back")
