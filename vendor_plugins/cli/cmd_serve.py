@@ -13,10 +13,14 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
 from . import arguments, common
 from .vendor_options import Offer
+
+if TYPE_CHECKING:
+    from ..gateway.service import Gateway
 
 _LOGGER = logging.getLogger("vendor_plugins.gateway")
 
@@ -31,10 +35,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], offer: 
     p.set_defaults(handler=run)
 
 
-async def _serve(gateway: object) -> int:
-    from ..gateway.service import Gateway
-
-    assert isinstance(gateway, Gateway)
+async def _serve(gateway: Gateway) -> int:
     stop = asyncio.Event()
     with common.on_stop_signals(stop.set):
         await gateway.run(stop)
@@ -45,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     """Check the config, then serve until stopped."""
     try:
         from ..gateway.config import load_config
+        from ..gateway.service import Gateway
     except ImportError as err:  # the optional dependencies
         need = "bmsgw serve needs the 'gateway' extra: pip install 'bms-gateway[gateway]'"
         raise ConfigError(f"{need} ({err})") from None
@@ -55,8 +57,6 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(f"{args.config}: OK ({len(config.connections)} connection(s))", flush=True)
         return common.EXIT_OK
-    from ..gateway.service import Gateway
-
     handler: logging.Handler | None = None
     if not getattr(args, "debug", False):  # INFO lines of the gateway itself (the CLI shows warnings only)
         handler = logging.StreamHandler(sys.stderr)
