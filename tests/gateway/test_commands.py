@@ -55,3 +55,18 @@ async def test_without_control_a_command_is_refused_and_no_byte_is_sent(broker: 
         assert sim.requests
         assert all(request[1] == JBD_READ for request in sim.requests), "a write went out"
         assert len(rec.on(f"{PREFIX}/shed/command_error")) == 1
+
+
+async def test_a_retained_command_is_never_run(broker: Mosquitto, tmp_path) -> None:
+    sim = simulator("jbd")
+    async with served(sim) as server, recording(broker.port) as rec:
+        async with aiomqtt.Client("127.0.0.1", broker.port) as client:  # stored before the gateway starts
+            await client.publish(f"{PREFIX}/shed/charge_mosfet_switch/set", "OFF", qos=1, retain=True)
+        connection = {"name": "shed", "vendor": "jbd", "tcp": f"127.0.0.1:{server.port}", "control": True}
+        config = load(write_config(tmp_path, broker.port, [connection]))
+        async with running(config) as gateway:
+            await rec.wait_for(lambda: rec.last(f"{PREFIX}/shed/charge_mosfet_switch") == "ON", what="switch ON")
+            rounds = gateway.runners[0].rounds
+            await rec.wait_for(lambda: gateway.runners[0].rounds >= rounds + 2, what="two more polls")
+        assert sim.state.charge_mosfet is True
+        assert all(request[1] == JBD_READ for request in sim.requests), "a write went out"

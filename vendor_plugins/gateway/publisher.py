@@ -8,7 +8,8 @@ go to a bounded deque whose oldest entries are dropped. On every (re)connect the
 every retained topic is sent again (the broker may have restarted without persistence), then only changes.
 
 Commands: the publisher subscribes to the gateway's own command topics only (:attr:`Topics.command_filter`) and hands
-each message to the ``on_command`` callback (which runs it as its own task: a slow write never blocks publishing).
+each message to the ``on_command`` callback (which runs it as its own task: a slow write never blocks publishing). A
+*retained* command is never run: the broker would replay it on every reconnect, a write nobody asked for then.
 """
 
 from __future__ import annotations
@@ -189,6 +190,9 @@ class Publisher:
         async for message in client.messages:
             topic = str(message.topic)
             if self.topics.parse_command(topic) is None:  # not one of ours: ignored
+                continue
+            if message.retain:  # a stored command would replay on every reconnect: never act on one
+                _LOGGER.warning("retained command on %s ignored (commands must not be retained)", topic)
                 continue
             payload = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
             self.on_command(topic, payload)
