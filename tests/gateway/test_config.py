@@ -49,7 +49,8 @@ def _error(tmp_path: Path, text: str) -> GatewayConfigError:
     return caught.value
 
 
-def test_good_config(tmp_path: Path) -> None:
+def test_good_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("STATE_DIRECTORY", raising=False)
     config = load(_write(tmp_path, GOOD))
     assert config.gateway_id == "shed"
     assert [c.name for c in config.connections] == ["rack", "single"]
@@ -164,3 +165,8 @@ def test_vendor_auto(tmp_path: Path) -> None:
     err = _error(tmp_path, GOOD.replace("    vendor: jbd", "    vendor: auto\n    family: a5"))
     assert err.key == "connections[1].family"
     assert "vendor-specific" in err.reason
+
+
+def test_state_file_defaults_to_systemds_state_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STATE_DIRECTORY", "/var/lib/bmsgw")
+    assert load(_write(tmp_path, GOOD)).state_file == Path("/var/lib/bmsgw/state.json")

@@ -15,10 +15,10 @@ and the fix is one ``chmod`` (as ``ssh`` refuses a world-readable private key).
 
 from __future__ import annotations
 
+import os
 import socket
 import stat
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -44,6 +44,13 @@ from ..settings import (
     parse_addresses,
 )
 from . import yaml_lines
+from .config_types import (
+    BrokerConfig,
+    ConnectionConfig,
+    GatewayConfig,
+    GatewayConfigError,
+    TlsConfig,
+)
 
 DEFAULT_TOPIC_PREFIX: Final = "bms_gateway"
 DEFAULT_DISCOVERY_PREFIX: Final = "homeassistant"
@@ -56,110 +63,6 @@ TRANSPORTS: Final = ("tcp", "serial", "ble", "modbus_tcp")
 AUTO: Final = "auto"
 
 _ID_TEXT = r"^[A-Za-z0-9_-]{1,64}$"
-
-
-class GatewayConfigError(ConfigError):
-    """A config file problem: where (file, line, key) and why."""
-
-    def __init__(self, path: Path, line: int, key: str, reason: str) -> None:
-        """``path:line: key: reason``."""
-        where = f"{path}:{line}" if line else str(path)
-        super().__init__(f"{where}: {key}: {reason}")
-        self.path = path
-        self.line = line
-        self.key = key
-        self.reason = reason
-
-
-@dataclass(frozen=True, slots=True)
-class TlsConfig:
-    """TLS to the broker: a CA to trust (else the system's), a client certificate and key, hostname checking."""
-
-    ca_file: Path | None = None
-    cert_file: Path | None = None
-    key_file: Path | None = None
-    insecure: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class BrokerConfig:
-    """Where the MQTT broker is and how to log in (the password never shows in a ``repr``)."""
-
-    host: str
-    port: int
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    tls: TlsConfig | None = None
-    client_id: str | None = None
-    keepalive: int = 60
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectionConfig:
-    """One link to one pack or a bus of packs, checked against its vendor."""
-
-    name: str
-    #: ``None``: ``vendor: auto`` — detected (read-only) among :attr:`candidates` when the gateway starts.
-    plugin: VendorPlugin | None
-    settings: LinkSettings
-    options: SessionOptions
-    #: Pack addresses to read (``[None]``: the vendor's single pack); ``None``: scan the bus (``address: all``).
-    addresses: list[int | None] | None
-    poll_interval: float
-    #: The plugins ``vendor: auto`` tries (every registered one that can run over this link).
-    candidates: tuple[VendorPlugin, ...] = ()
-
-    @property
-    def vendor(self) -> str:
-        """The vendor's name (``auto`` until detected)."""
-        return "auto" if self.plugin is None else self.plugin.name
-
-    @property
-    def control(self) -> bool:
-        """Whether commands may switch this connection's MOSFETs."""
-        return self.options.control_enabled
-
-
-@dataclass(frozen=True, slots=True)
-class GatewayConfig:
-    """The whole gateway: its id and topics, the broker, the connections."""
-
-    path: Path
-    gateway_id: str
-    topic_prefix: str
-    discovery_prefix: str
-    state_file: Path
-    broker: BrokerConfig
-    connections: tuple[ConnectionConfig, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready summary without secrets (``bmsgw serve --check --json``)."""
-        broker = self.broker
-        return {
-            "config": str(self.path),
-            "gateway_id": self.gateway_id,
-            "topic_prefix": self.topic_prefix,
-            "discovery_prefix": self.discovery_prefix,
-            "state_file": str(self.state_file),
-            "broker": {
-                "host": broker.host,
-                "port": broker.port,
-                "username": broker.username,
-                "password": None if broker.password is None else "**REDACTED**",
-                "tls": broker.tls is not None,
-            },
-            "connections": [
-                {
-                    "name": c.name,
-                    "vendor": c.vendor,
-                    "transport": c.settings.description,
-                    "addresses": "all" if c.addresses is None else c.addresses,
-                    "poll_interval": c.poll_interval,
-                    "control": c.control,
-                }
-                for c in self.connections
-            ],
-        }
 
 
 def _topic(value: Any) -> str:
@@ -459,7 +362,7 @@ def load_config(path: Path, registry: Registry) -> GatewayConfig:
         names.add(spec["name"])
         connections.append(_connection(checker, index, spec, registry, gateway["poll_interval"]))
     gateway_id = gateway.get("id") or _default_id()
-    state_file = _relative(base, gateway["state_file"]) if "state_file" in gateway else base / "bmsgw-state.json"
+    state_file = _relative(base, gateway["state_file"]) if "state_file" in gateway else _default_state_file(base)
     return GatewayConfig(
         path,
         gateway_id,
@@ -471,7 +374,24 @@ def load_config(path: Path, registry: Registry) -> GatewayConfig:
     )
 
 
+def _default_state_file(config_dir: Path) -> Path:
+    """systemd's ``StateDirectory`` (``$STATE_DIRECTORY``) when set, else next to the config file."""
+    directory = os.environ.get("STATE_DIRECTORY", "").split(":")[0]
+    return Path(directory) / "state.json" if directory else config_dir / "bmsgw-state.json"
+
+
 def _default_id() -> str:
     """The host name as an id (characters MQTT topics and unique ids take)."""
     name = "".join(c if c.isalnum() or c in "-_" else "_" for c in socket.gethostname().split(".")[0])
     return name[:64] or "gateway"
+
+
+__all__ = [
+    "BrokerConfig",
+    "ConnectionConfig",
+    "GatewayConfig",
+    "GatewayConfigError",
+    "TlsConfig",
+    "check_permissions",
+    "load_config",
+]
