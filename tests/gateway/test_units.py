@@ -6,19 +6,27 @@ import json
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from custom_components.bms_gateway import event as ha_event
 from custom_components.bms_gateway import switch as ha_switch
+from custom_components.bms_gateway.descriptions import ENERGY_SENSORS, binary_sensor_descriptions, sensor_descriptions
 from vendor_plugins import entity_catalog as catalog
+from vendor_plugins.connect import LinkSettings, open_link
 from vendor_plugins.energy import EnergyState
 from vendor_plugins.entity_names import NAMES
 from vendor_plugins.gateway.config import BrokerConfig
+from vendor_plugins.gateway.packs import pack_specs
 from vendor_plugins.gateway.publisher import MAX_PENDING_EVENTS, Publisher
 from vendor_plugins.gateway.state import StateFile
 from vendor_plugins.gateway.topics import Topics
 from vendor_plugins.model import Switch
+from vendor_plugins.plugin import SessionOptions
+from vendor_plugins.registry import default_registry
+
+from .conftest import served, simulator
 
 ROOT = Path(__file__).resolve().parents[2]
 TOPICS = Topics("bms_gateway", "homeassistant", "gw")
@@ -101,3 +109,35 @@ def test_a_failed_save_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.Mo
         store.save({"shed": EnergyState(5.0, 6.0)})
     assert store.load() == {"shed": EnergyState(1.0, 2.0)}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json"]
+
+
+def _ha_row(description: Any, unit: bool = True) -> tuple[Any, ...]:
+    units = description.native_unit_of_measurement if unit else None
+    return (description.key, description.translation_key, description.device_class, units)
+
+
+@pytest.mark.parametrize("vendor", ["jbd", "daly", "pace"])
+async def test_the_gateway_announces_the_integrations_entity_set(vendor: str) -> None:
+    plugin = default_registry().get(vendor)
+    async with served(simulator(vendor)) as server:
+        link = open_link(LinkSettings.tcp("127.0.0.1", server.port), plugin, SessionOptions())
+        try:
+            snapshot = await plugin.open_session(link, SessionOptions()).read(None)
+        finally:
+            await link.close()
+    integration = [_ha_row(d) for d in sensor_descriptions(snapshot)]
+    integration += [_ha_row(d) for d in ENERGY_SENSORS]
+    integration += [_ha_row(d, unit=False) for d in binary_sensor_descriptions(snapshot, plugin)]
+    gateway = [
+        (spec.key, spec.translation_key, spec.device_class, spec.unit)
+        for spec in pack_specs(snapshot, plugin, control=False)
+        if spec.platform != "event"
+    ]
+    assert gateway == integration
+    switches = {spec.key for spec in pack_specs(snapshot, plugin, control=True) if spec.platform == "switch"}
+    expected = {
+        ha_switch._description(switch).key
+        for switch in plugin.capabilities.switches
+        if getattr(snapshot, f"{switch.value}_mosfet") is not None
+    }
+    assert switches == expected

@@ -63,6 +63,18 @@ class PackState:
     states: dict[str, str] = field(default_factory=dict)
 
 
+def pack_specs(snapshot: BmsSnapshot, plugin: VendorPlugin, *, control: bool) -> list[catalog.EntitySpec]:
+    """Every entity of a pack whose first reading is ``snapshot`` — the set the Home Assistant integration creates."""
+    specs = catalog.sensor_specs(snapshot)
+    if snapshot.power is not None:
+        specs += catalog.ENERGY_SPECS
+    specs += catalog.binary_sensor_specs(snapshot, catalog.reported_alarms(plugin.reported_alarms))
+    if control:
+        specs += catalog.switch_specs(snapshot, plugin.capabilities.switches)
+    specs.append(catalog.EVENT_SPEC)
+    return specs
+
+
 class ConnectionRunner:
     """Polls one connection's packs and publishes them (see the module docstring)."""
 
@@ -197,12 +209,7 @@ class ConnectionRunner:
     def _announce(self, state: PackState, result: PackResult, snapshot: BmsSnapshot) -> None:
         plugin = self.plugin
         assert plugin is not None
-        specs = catalog.sensor_specs(snapshot)
-        specs += catalog.ENERGY_SPECS
-        specs += catalog.binary_sensor_specs(snapshot, catalog.reported_alarms(plugin.reported_alarms))
-        if self.config.control:
-            specs += catalog.switch_specs(snapshot, plugin.capabilities.switches)
-        specs.append(catalog.EVENT_SPEC)
+        specs = pack_specs(snapshot, plugin, control=self.config.control)
         state.specs = specs
         state.alarms, state.warnings = snapshot.alarms, snapshot.warnings
         name = self.config.name if result.address is None else f"{self.config.name} {result.address}"
