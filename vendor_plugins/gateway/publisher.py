@@ -125,19 +125,20 @@ class Publisher:
     async def run(self) -> None:
         """Stay connected (reconnecting with back-off) and publish; runs until cancelled."""
         backoff = BACKOFF_START
+        last_error: str | None = None
         while True:
             try:
                 async with self._client_for() as client:
                     backoff = BACKOFF_START
+                    last_error = None
                     await self._session(client)
             except aiomqtt.MqttError as err:
-                _LOGGER.warning(
-                    "MQTT broker %s:%s: %s; retrying in %.1f s",
-                    self.broker.host,
-                    self.broker.port,
-                    one_line(err),
-                    backoff,
-                )
+                broker = f"{self.broker.host}:{self.broker.port}"
+                error = one_line(err)
+                # the same failure again (a broker down for hours) is not worth a warning every few seconds
+                level = logging.DEBUG if error == last_error else logging.WARNING
+                _LOGGER.log(level, "MQTT broker %s: %s; retrying in %.1f s", broker, error, backoff)
+                last_error = error
             finally:
                 self._client = None
                 self.connected.clear()
