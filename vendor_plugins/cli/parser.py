@@ -15,11 +15,22 @@ from importlib import metadata
 from typing import Any, NoReturn
 
 from ..registry import Registry
-from . import cmd_capture, cmd_probe, cmd_read, cmd_scan, cmd_set, cmd_settings, cmd_simulate, cmd_vendors, common
+from . import (
+    cmd_capture,
+    cmd_probe,
+    cmd_read,
+    cmd_scan,
+    cmd_serve,
+    cmd_set,
+    cmd_settings,
+    cmd_simulate,
+    cmd_vendors,
+    common,
+)
 from .vendor_options import Offer
 
 #: The commands, in the order ``bmsgw --help`` lists them.
-COMMANDS = (cmd_vendors, cmd_scan, cmd_read, cmd_probe, cmd_capture, cmd_set, cmd_settings, cmd_simulate)
+COMMANDS = (cmd_vendors, cmd_scan, cmd_read, cmd_probe, cmd_capture, cmd_set, cmd_settings, cmd_simulate, cmd_serve)
 #: The distribution whose version ``bmsgw --version`` prints (``pyproject.toml``'s ``name``).
 DISTRIBUTION = "bms-gateway"
 

@@ -1,0 +1,137 @@
+"""Home Assistant MQTT discovery payloads, generated from the library's entity catalog.
+
+Every entity of a pack (:mod:`vendor_plugins.entity_catalog`: the same keys, names, device classes, units, state
+classes, categories and precisions as the Home Assistant integration) becomes one retained config message on
+``<discovery_prefix>/<component>/<node>/<pack>_<key>/config``. Each entity is available while both the gateway
+(``…/status``, its last will) and its pack (``…/<pack>/availability``) are ``online``. States are plain text:
+numbers as Python prints them, ``ON`` / ``OFF`` for flags, ``None`` for a value the pack did not report (Home
+Assistant's MQTT platforms read ``None`` as unknown).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from ..entity_catalog import EVENT_TYPES, EntitySpec
+from ..entity_names import BINARY_SENSOR, EVENT, SWITCH
+from ..model import DeviceInfo
+from .topics import Topics
+
+ON: Final = "ON"
+OFF: Final = "OFF"
+#: Home Assistant's MQTT platforms read this payload as "unknown".
+NONE: Final = "None"
+ORIGIN: Final = {"name": "bms-gateway", "support_url": "https://github.com/bms-gateway/bms-gateway"}
+
+
+@dataclass(frozen=True, slots=True)
+class PackIdentity:
+    """What the discovery device of one pack shows."""
+
+    pack: str
+    name: str
+    manufacturer: str
+    device: DeviceInfo | None = None
+    via: str | None = None
+
+
+def state_text(value: Any) -> str:
+    """An entity's state as published."""
+    if value is None:
+        return NONE
+    if isinstance(value, bool):
+        return ON if value else OFF
+    if isinstance(value, float):
+        return repr(round(value, 6))
+    return str(value)
+
+
+def _plain(text: str | None, limit: int = 64) -> str | None:
+    if text is None:
+        return None
+    cleaned = "".join(c for c in str(text) if c.isprintable()).strip()
+    return cleaned[:limit] or None
+
+
+def device_block(topics: Topics, identity: PackIdentity) -> dict[str, Any]:
+    """The ``device`` of a pack's discovery payloads (what the pack says about itself, cleaned and bounded)."""
+    info = identity.device
+    block: dict[str, Any] = {
+        "identifiers": [topics.unique_id(identity.pack)],
+        "name": identity.name,
+        "manufacturer": _plain(info.vendor) if info and info.vendor else identity.manufacturer,
+    }
+    if info is not None:
+        for key, value in (
+            ("model", info.model),
+            ("hw_version", info.hardware_version),
+            ("sw_version", info.software_version),
+            ("serial_number", info.serial_number),
+        ):
+            text = _plain(value)
+            if text:
+                block[key] = text
+    if identity.via:
+        block["via_device"] = identity.via
+    return block
+
+
+def entity_config(
+    topics: Topics, identity: PackIdentity, spec: EntitySpec, device: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The discovery payload of one entity."""
+    pack = identity.pack
+    config: dict[str, Any] = {
+        "name": spec.name,
+        "unique_id": topics.unique_id(pack, spec.key),
+        "default_entity_id": f"{spec.platform}.{_object_id(identity.name, spec.name)}",
+        "availability": [{"topic": topics.status}, {"topic": topics.availability(pack)}],
+        "availability_mode": "all",
+        "device": dict(device),
+        "origin": ORIGIN,
+    }
+    if spec.platform == EVENT:
+        config["state_topic"] = topics.events(pack)
+        config["event_types"] = list(EVENT_TYPES)
+    else:
+        config["state_topic"] = topics.state(pack, spec.key)
+    if spec.device_class is not None:
+        config["device_class"] = spec.device_class
+    if spec.unit is not None:
+        config["unit_of_measurement"] = spec.unit
+    if spec.state_class is not None:
+        config["state_class"] = spec.state_class
+    if spec.precision is not None:
+        config["suggested_display_precision"] = spec.precision
+    if spec.category is not None:
+        config["entity_category"] = spec.category
+    if not spec.enabled:
+        config["enabled_by_default"] = False
+    if spec.platform in (BINARY_SENSOR, SWITCH):
+        config["payload_on"] = ON
+        config["payload_off"] = OFF
+    if spec.platform == SWITCH:
+        config["command_topic"] = topics.command(pack, spec.key)
+        config["state_on"] = ON
+        config["state_off"] = OFF
+        config["optimistic"] = False
+    return config
+
+
+def _object_id(*parts: str) -> str:
+    text = "_".join(parts).lower()
+    return "".join(c if c.isalnum() else "_" for c in text).strip("_")
+
+
+def discovery_messages(topics: Topics, identity: PackIdentity, specs: list[EntitySpec]) -> dict[str, str]:
+    """Topic → JSON payload of every entity of one pack."""
+    device = device_block(topics, identity)
+    return {
+        topics.discovery(spec.platform, identity.pack, spec.key): json.dumps(
+            entity_config(topics, identity, spec, device), separators=(",", ":")
+        )
+        for spec in specs
+    }

@@ -1,0 +1,112 @@
+"""The gateway daemon: every connection polled on its own, one broker connection, commands, state file, shutdown.
+
+:meth:`Gateway.run` restores the energy meters from the state file, starts the :class:`~.publisher.Publisher`
+(which reconnects on its own) and one :class:`~.packs.ConnectionRunner` per connection, saves the state file every
+:data:`SAVE_EVERY` seconds, and runs until ``stop`` is set (``bmsgw serve``: SIGTERM / SIGINT). Then it shuts down
+cleanly: polling stops, every pack and the gateway go ``offline`` on the broker, links close, the state file is saved.
+
+A message on one of the gateway's command topics (:meth:`Topics.parse_command`) is run by the connection owning the
+pack as its own task; a command for a pack this gateway does not have is ignored (logged at debug level).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Final
+
+from ..energy import EnergyState
+from .config import GatewayConfig
+from .packs import ConnectionRunner
+from .publisher import Publisher
+from .state import StateFile
+from .topics import Topics
+
+_LOGGER = logging.getLogger(__name__)
+
+#: Seconds between two saves of the state file (and one at shutdown).
+SAVE_EVERY: Final = 60.0
+
+
+class Gateway:
+    """One gateway (see the module docstring)."""
+
+    def __init__(self, config: GatewayConfig, *, backoff_max: float | None = None) -> None:
+        """Set up (nothing is connected until :meth:`run`)."""
+        self.config = config
+        self.topics = Topics(config.topic_prefix, config.discovery_prefix, config.gateway_id)
+        self.state_file = StateFile(config.state_file)
+        if backoff_max is None:
+            backoff_max = min([10.0, *(c.poll_interval for c in config.connections)])
+        self.publisher = Publisher(config.broker, self.topics, self._on_command, backoff_max=backoff_max)
+        self._energy: dict[str, EnergyState] = {}
+        self.runners: list[ConnectionRunner] = []
+        self._commands: set[asyncio.Task[None]] = set()
+
+    def _on_command(self, topic: str, payload: bytes) -> None:
+        parsed = self.topics.parse_command(topic)
+        if parsed is None:
+            return
+        pack, key = parsed
+        for runner in self.runners:
+            state = runner.pack_by_id(pack)
+            if state is not None:
+                task = asyncio.create_task(runner.command(state, key, payload))
+                self._commands.add(task)
+                task.add_done_callback(self._commands.discard)
+                return
+        _LOGGER.debug("command for unknown pack %r ignored", pack)
+
+    def energy_states(self) -> dict[str, EnergyState]:
+        """Every pack's meters (the saved ones of packs not seen since the start included)."""
+        out = dict(self._energy)
+        for runner in self.runners:
+            out.update(runner.energy_states())
+        return out
+
+    def save_state(self) -> None:
+        """Write the state file now (a failure is logged, never fatal)."""
+        try:
+            self.state_file.save(self.energy_states())
+        except OSError as err:
+            _LOGGER.error("cannot save the state file %s: %s", self.state_file.path, err)
+
+    async def _save_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(SAVE_EVERY)
+            self.save_state()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until ``stop`` is set, then shut down cleanly."""
+        self._energy = self.state_file.load()
+        self.runners = [ConnectionRunner(c, self.publisher, self.topics, self._energy) for c in self.config.connections]
+        names = ", ".join(c.name for c in self.config.connections)
+        _LOGGER.info("gateway %s: %d connection(s): %s", self.config.gateway_id, len(self.runners), names)
+        tasks = [asyncio.create_task(self.publisher.run(), name="mqtt")]
+        tasks += [asyncio.create_task(r.run(), name=f"poll {r.config.name}") for r in self.runners]
+        tasks.append(asyncio.create_task(self._save_periodically(), name="state file"))
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            done, _ = await asyncio.wait([stopping, *tasks], return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task is not stopping:
+                    task.result()  # a bug in a task: surface it
+        finally:
+            stopping.cancel()
+            await self._shutdown(tasks)
+
+    async def _shutdown(self, tasks: list[asyncio.Task[None]]) -> None:
+        publisher_task, *others = tasks
+        for task in [*others, *self._commands]:
+            task.cancel()
+        await asyncio.gather(*others, *self._commands, return_exceptions=True)
+        offline = [self.topics.availability(state.pack) for r in self.runners for state in r.packs.values()]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.publisher.goodbye(offline), 5)
+        publisher_task.cancel()
+        await asyncio.gather(publisher_task, return_exceptions=True)
+        for runner in self.runners:
+            await runner.close()
+        self.save_state()
+        _LOGGER.info("gateway %s stopped; state saved to %s", self.config.gateway_id, self.state_file.path)
