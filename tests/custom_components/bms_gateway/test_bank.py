@@ -1,0 +1,188 @@
+"""Battery bank entities: packs of two vendors on two transports as one battery, silent members, member reloads.
+
+A PACE bus (two packs, TCP bridge) and a JBD pack over Bluetooth (the fake proxy of the ``scanner`` / ``ble_sim``
+fixtures) make one parallel bank; its values are the library's aggregation of the packs' readings (checked against
+the packs' own entities), its cell extremes name pack and cell, battery power and energy meters exist for the Energy
+dashboard. A member going silent: under policy ``all`` the bank reports nothing (and says which pack is missing),
+under ``available`` it reports from the others, degraded. Bank entities are found by unique id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from syrupy.assertion import SnapshotAssertion
+
+from custom_components.bms_gateway.const import DOMAIN
+from vendor_plugins.jbd.simulator import JbdSimulator
+from vendor_plugins.sim import Simulator, serve_tcp
+
+from .bank_helpers import (
+    BANK_ID,
+    bank_entry,
+    bank_state,
+    hub,
+    jbd_ble_entry,
+    jbd_tcp_entry,
+    pace_tcp_entry,
+    pack_state,
+)
+from .helpers import (
+    BLE_ADDRESS,
+    BLE_NAME,
+    JBD_SERVICE,
+    FakeRemoteScanner,
+    answer_again,
+    bus_simulators,
+    jbd_state,
+    refresh,
+    setup_entry,
+    silence,
+)
+
+START = "2026-12-03 12:00:00+00:00"
+
+
+def bank_entities(hass: HomeAssistant) -> dict[str, dict[str, object]]:
+    """Every bank entity by unique id: its state, attributes and registry options (no entity ids: names change)."""
+    out: dict[str, dict[str, object]] = {}
+    for registered in er.async_entries_for_config_entry(er.async_get(hass), BANK_ID):
+        state = hass.states.get(registered.entity_id)
+        out[registered.unique_id] = {
+            "platform": registered.domain,
+            "category": registered.entity_category,
+            "disabled": registered.disabled_by,
+            "translation_key": registered.translation_key,
+            "state": None if state is None else state.state,
+            "attributes": None if state is None else dict(state.attributes),
+        }
+    return dict(sorted(out.items()))
+
+
+@asynccontextmanager
+async def pace_and_jbd_tcp(
+    hass: HomeAssistant, policy: str
+) -> AsyncIterator[tuple[list[Simulator], JbdSimulator, MockConfigEntry, MockConfigEntry, MockConfigEntry]]:
+    """A PACE bus (packs 1, 2) and a JBD pack, each behind its own TCP bridge, and a bank of all three."""
+    pace_sims = bus_simulators([1, 2])
+    jbd_sim = JbdSimulator(jbd_state())
+    async with await serve_tcp(pace_sims) as pace_server, await serve_tcp(jbd_sim) as jbd_server:
+        pace = await setup_entry(hass, pace_tcp_entry(pace_server, [1, 2], entry_id="pace0", title="Rack"))
+        jbd = await setup_entry(hass, jbd_tcp_entry(jbd_server, entry_id="jbd0", title="Shed"))
+        bank = await setup_entry(hass, bank_entry(["pace0:1", "pace0:2", "jbd0"], policy=policy))
+        yield pace_sims, jbd_sim, pace, jbd, bank
+        for entry in (bank, jbd, pace):
+            await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_two_vendors_two_transports_one_bank(
+    hass: HomeAssistant,
+    scanner: FakeRemoteScanner,
+    ble_sim: JbdSimulator,
+    freezer: FrozenDateTimeFactory,
+    snapshot: SnapshotAssertion,
+) -> None:
+    """PACE packs on a TCP bus and a JBD pack over Bluetooth: one bank, values of all three."""
+    freezer.move_to(START)
+    scanner.inject(BLE_ADDRESS, BLE_NAME, [JBD_SERVICE])
+    await hass.async_block_till_done(wait_background_tasks=True)
+    ble = jbd_ble_entry(BLE_ADDRESS, entry_id="ble0", title="Shed JBD")  # fixed: stable member keys and snapshots
+    async with await serve_tcp(bus_simulators([1, 2])) as server:
+        pace = await setup_entry(hass, pace_tcp_entry(server, [1, 2], entry_id="pace0", title="Rack"))
+        await setup_entry(hass, ble)
+        bank = await setup_entry(hass, bank_entry(["pace0:1", "pace0:2", "ble0"]))
+        assert bank_entities(hass) == snapshot
+
+        members = [(pace, 1), (pace, 2), (ble, None)]
+        currents = [float(pack_state(hass, e, p, "current")) for e, p in members]
+        voltages = [float(pack_state(hass, e, p, "voltage")) for e, p in members]
+        assert float(bank_state(hass, "current").state) == pytest.approx(sum(currents), abs=1e-3)
+        assert float(bank_state(hass, "voltage").state) == pytest.approx(sum(voltages) / 3, abs=1e-3)
+        assert float(bank_state(hass, "battery_power").state) == -float(bank_state(hass, "power").state)
+        lowest = min(float(pack_state(hass, e, p, "cell_min")) for e, p in members)
+        cell_min = bank_state(hass, "cell_min")
+        assert float(cell_min.state) == lowest
+        assert set(cell_min.attributes) >= {"pack", "cell"}
+        assert cell_min.attributes["pack"] in {"Rack 1", "Rack 2", "Shed JBD"}
+        for key in ("energy_charged", "energy_discharged"):
+            assert bank_state(hass, key).attributes["state_class"] == "total_increasing"
+        degraded = bank_state(hass, "degraded", "binary_sensor")
+        assert degraded.state == STATE_OFF
+        assert degraded.attributes["members"] == ["Rack 1", "Rack 2", "Shed JBD"]
+        device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, f"bank_{BANK_ID}")})
+        assert device is not None and device.name == "House battery"
+        for entry in (bank, ble, pace):
+            await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize("policy", ["all", "available"])
+async def test_member_goes_silent(hass: HomeAssistant, policy: str) -> None:
+    """Policy ``all``: the bank reports nothing while a pack is silent; ``available``: from the others, degraded."""
+    async with pace_and_jbd_tcp(hass, policy) as (pace_sims, _jbd_sim, pace, jbd, _bank):
+        full = float(bank_state(hass, "current").state)
+        silence(pace_sims[1])
+        await refresh(hass, pace)
+        await refresh(hass, jbd)  # the round is complete: the bank updates
+        degraded = bank_state(hass, "degraded", "binary_sensor")
+        assert degraded.state == STATE_ON
+        assert degraded.attributes["missing"] == ["Rack 2"]
+        if policy == "all":
+            assert bank_state(hass, "current").state == STATE_UNAVAILABLE
+            assert bank_state(hass, "energy_charged").state == STATE_UNAVAILABLE
+        else:
+            expected = float(pack_state(hass, pace, 1, "current")) + float(pack_state(hass, jbd, None, "current"))
+            assert float(bank_state(hass, "current").state) == pytest.approx(expected, abs=1e-3)
+        answer_again(pace_sims[1])
+        for _ in range(4):  # the bus asks a pack that failed again after a back-off of a few polls
+            await refresh(hass, pace)
+            await refresh(hass, jbd)
+        assert bank_state(hass, "degraded", "binary_sensor").state == STATE_OFF
+        assert float(bank_state(hass, "current").state) == pytest.approx(full, abs=1e-3)
+
+
+async def test_member_entry_unloads_and_reloads(hass: HomeAssistant) -> None:
+    """A member entry unloading makes its pack missing at once; reloaded, the bank follows the new coordinator."""
+    async with pace_and_jbd_tcp(hass, "available") as (_pace_sims, _jbd_sim, pace, jbd, bank):
+        assert hub(bank).attached == {"pace0", "jbd0"}
+        assert await hass.config_entries.async_unload(jbd.entry_id)
+        await hass.async_block_till_done()
+        assert bank_state(hass, "degraded", "binary_sensor").attributes["missing"] == ["Shed"]
+        assert hub(bank).attached == {"pace0"}
+        assert await hass.config_entries.async_setup(jbd.entry_id)
+        await hass.async_block_till_done()
+        assert hub(bank).attached == {"pace0", "jbd0"}
+        assert bank_state(hass, "degraded", "binary_sensor").state == STATE_OFF
+        await refresh(hass, jbd)
+        await refresh(hass, pace)
+        assert bank_state(hass, "degraded", "binary_sensor").state == STATE_OFF
+        assert await hass.config_entries.async_reload(pace.entry_id)
+        await hass.async_block_till_done()
+        await refresh(hass, pace)
+        assert bank_state(hass, "degraded", "binary_sensor").state == STATE_OFF
+
+
+async def test_bank_updates_once_per_round(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
+    """One update per poll of a bus; across two entries, one when both have polled (or when the round is late)."""
+    async with pace_and_jbd_tcp(hass, "all") as (_pace_sims, _jbd_sim, pace, jbd, bank):
+        stats = hub(bank).stats
+        before = stats["updates"]
+        await refresh(hass, pace)
+        assert stats["updates"] == before  # the JBD entry has not polled in this round yet
+        await refresh(hass, jbd)
+        assert stats["updates"] == before + 1  # both polled: one update for three packs
+        await refresh(hass, pace)
+        freezer.tick(hub(bank).round_deadline + 1)
+        from pytest_homeassistant_custom_component.common import async_fire_time_changed
+
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done()
+        assert stats["updates"] == before + 2
+        assert stats["deadline_updates"] == 1
