@@ -8,7 +8,7 @@ reports nothing, nothing fires, and on its return the differences fire.
 
 from __future__ import annotations
 
-from homeassistant.components.event import EventEntity
+from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -17,7 +17,14 @@ from vendor_plugins.model import Alarm
 
 from .bank_entity import BankEntity, Shown
 from .bank_hub import BankHub, hub_of
-from .event import ALARM_CLEARED, ALARM_RAISED, DESCRIPTION, WARNING_CLEARED, WARNING_RAISED
+
+#: A pack's event types and description (:mod:`.event`, which hooks this module in; a test checks they agree).
+ALARM_RAISED = "alarm_raised"
+ALARM_CLEARED = "alarm_cleared"
+WARNING_RAISED = "warning_raised"
+WARNING_CLEARED = "warning_cleared"
+EVENT_TYPES = [ALARM_RAISED, ALARM_CLEARED, WARNING_RAISED, WARNING_CLEARED]
+DESCRIPTION = EventEntityDescription(key="alarm_events", translation_key="alarm_events", event_types=EVENT_TYPES)
 
 
 async def async_setup_entry(

@@ -14,6 +14,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from vendor_plugins.model import Alarm
 
+from . import bank_event
 from .bank_config import is_bank
 from .coordinator import BmsConfigEntry, BmsCoordinator, PackAddress
 from .entity import PackEntity
@@ -34,8 +35,6 @@ async def async_setup_entry(
 ) -> None:
     """One alarm event entity per pack that answered the first poll."""
     if is_bank(entry):
-        from . import bank_event  # here: the bank's event entity builds on this module's event types
-
         await bank_event.async_setup_entry(hass, entry, async_add_entities)
         return
     coordinator = entry.runtime_data

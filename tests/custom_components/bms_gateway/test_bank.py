@@ -15,18 +15,23 @@ from contextlib import asynccontextmanager
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.event import async_track_state_change_event
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
 
+from custom_components.bms_gateway import bank_event
+from custom_components.bms_gateway import event as pack_event
 from custom_components.bms_gateway.const import DOMAIN
 from vendor_plugins.jbd.simulator import JbdSimulator
+from vendor_plugins.model import Alarm
 from vendor_plugins.sim import Simulator, serve_tcp
 
 from .bank_helpers import (
     BANK_ID,
+    bank_entity_id,
     bank_entry,
     bank_state,
     hub,
@@ -186,3 +191,40 @@ async def test_bank_updates_once_per_round(hass: HomeAssistant, freezer: FrozenD
         await hass.async_block_till_done()
         assert stats["updates"] == before + 2
         assert stats["deadline_updates"] == 1
+
+
+def test_bank_events_are_a_packs() -> None:
+    """The bank's alarm events have a pack's event types and description (kept as copies: no import circle)."""
+    assert bank_event.EVENT_TYPES == pack_event.EVENT_TYPES
+    assert bank_event.DESCRIPTION == pack_event.DESCRIPTION
+
+
+async def test_bank_alarm_events_name_the_packs(hass: HomeAssistant) -> None:
+    """A member raising an alarm: the bank's alarm sensor and event name that pack; clearing it fires once more."""
+    async with pace_and_jbd_tcp(hass, "all") as (_pace_sims, jbd_sim, pace, jbd, _bank):
+        event_id = bank_entity_id(hass, "alarm_events", "event")
+        assert event_id is not None
+        fired: list[dict[str, object]] = []
+
+        @callback
+        def changed(event: Event[EventStateChangedData]) -> None:
+            new = event.data["new_state"]
+            if new is not None and new.attributes.get("event_type"):
+                fired.append(dict(new.attributes))
+
+        stop = async_track_state_change_event(hass, [event_id], changed)
+        jbd_sim.state.alarms.add(Alarm.CELL_OVERVOLTAGE)
+        await refresh(hass, jbd)
+        await refresh(hass, pace)
+        alarm = bank_state(hass, "alarm_cell_overvoltage", "binary_sensor")
+        assert alarm.state == STATE_ON
+        assert alarm.attributes["packs"] == ["Shed"]
+        assert [(f["event_type"], f["alarm"], f.get("packs")) for f in fired] == [
+            ("alarm_raised", "cell_overvoltage", ["Shed"])
+        ]
+        jbd_sim.state.alarms.discard(Alarm.CELL_OVERVOLTAGE)
+        await refresh(hass, jbd)
+        await refresh(hass, pace)
+        assert bank_state(hass, "alarm_cell_overvoltage", "binary_sensor").state == STATE_OFF
+        assert [(f["event_type"], f["alarm"]) for f in fired][1:] == [("alarm_cleared", "cell_overvoltage")]
+        stop()

@@ -136,7 +136,7 @@ def test_every_model_value_and_alarm_has_a_translated_name() -> None:
 
 def test_config_flow_strings_exist() -> None:
     """Every error and abort key the flow uses is translated."""
-    source = (INTEGRATION / "config_flow.py").read_text()
+    source = (INTEGRATION / "config_flow.py").read_text() + (INTEGRATION / "bank_flow.py").read_text()
     en = _load(INTEGRATION / "translations" / "en.json")["config"]
     for key in en["error"]:
         assert f'"{key}"' in source
