@@ -25,6 +25,7 @@ from syrupy.assertion import SnapshotAssertion
 from custom_components.bms_gateway import bank_event
 from custom_components.bms_gateway import event as pack_event
 from custom_components.bms_gateway.const import DOMAIN
+from custom_components.bms_gateway.diagnostics import async_get_config_entry_diagnostics
 from vendor_plugins.jbd.simulator import JbdSimulator
 from vendor_plugins.model import Alarm
 from vendor_plugins.sim import Simulator, serve_tcp
@@ -74,7 +75,7 @@ def bank_entities(hass: HomeAssistant) -> dict[str, dict[str, object]]:
 
 @asynccontextmanager
 async def pace_and_jbd_tcp(
-    hass: HomeAssistant, policy: str
+    hass: HomeAssistant, policy: str, mode: str = "parallel"
 ) -> AsyncIterator[tuple[list[Simulator], JbdSimulator, MockConfigEntry, MockConfigEntry, MockConfigEntry]]:
     """A PACE bus (packs 1, 2) and a JBD pack, each behind its own TCP bridge, and a bank of all three."""
     pace_sims = bus_simulators([1, 2])
@@ -82,7 +83,7 @@ async def pace_and_jbd_tcp(
     async with await serve_tcp(pace_sims) as pace_server, await serve_tcp(jbd_sim) as jbd_server:
         pace = await setup_entry(hass, pace_tcp_entry(pace_server, [1, 2], entry_id="pace0", title="Rack"))
         jbd = await setup_entry(hass, jbd_tcp_entry(jbd_server, entry_id="jbd0", title="Shed"))
-        bank = await setup_entry(hass, bank_entry(["pace0:1", "pace0:2", "jbd0"], policy=policy))
+        bank = await setup_entry(hass, bank_entry(["pace0:1", "pace0:2", "jbd0"], policy=policy, mode=mode))
         yield pace_sims, jbd_sim, pace, jbd, bank
         for entry in (bank, jbd, pace):
             await hass.config_entries.async_unload(entry.entry_id)
@@ -228,3 +229,19 @@ async def test_bank_alarm_events_name_the_packs(hass: HomeAssistant) -> None:
         assert bank_state(hass, "alarm_cell_overvoltage", "binary_sensor").state == STATE_OFF
         assert [(f["event_type"], f["alarm"]) for f in fired][1:] == [("alarm_cleared", "cell_overvoltage")]
         stop()
+
+
+async def test_series_bank(hass: HomeAssistant) -> None:
+    """Series: voltages add up, the one current is the packs' mean and a disagreement is flagged; no voltage spread."""
+    async with pace_and_jbd_tcp(hass, "all", mode="series") as (_pace_sims, _jbd_sim, pace, jbd, bank):
+        members = [(pace, 1), (pace, 2), (jbd, None)]
+        voltages = [float(pack_state(hass, e, p, "voltage")) for e, p in members]
+        currents = [float(pack_state(hass, e, p, "current")) for e, p in members]
+        assert float(bank_state(hass, "voltage").state) == pytest.approx(sum(voltages), abs=1e-3)
+        assert float(bank_state(hass, "current").state) == pytest.approx(sum(currents) / 3, abs=1e-3)
+        mismatch = max(currents) - min(currents) > 1.0
+        assert bank_state(hass, "current_mismatch", "binary_sensor").state == (STATE_ON if mismatch else STATE_OFF)
+        assert bank_entity_id(hass, "voltage_spread") is None
+        diagnostics = await async_get_config_entry_diagnostics(hass, bank)
+        assert diagnostics["bank"]["mode"] == "series"
+        assert diagnostics["bank"]["bank"]["members"] == ["pace0:1", "pace0:2", "jbd0"]
