@@ -11,8 +11,9 @@ entry is not loaded, or whose pack did not answer its entry's last poll, is miss
 so a rack of 15 packs on one bus is one update of the bank. Members in several entries (packs over Bluetooth, one
 entry each) are collected into one round: the bank updates when every attached entry has polled since its last
 update — or, should one of them be slow, once the round's deadline (1.5 x the longest member poll interval) has
-passed. The update itself runs as a loop callback, outside the member's poll. Bank entities write state only when
-their value (or attributes) changed. A member entry loading or unloading updates the bank at once.
+passed; with no update for ``max_age`` (every member entry silent without unloading) it updates anyway, so stale
+readings age out. The update itself runs as a loop callback, outside the member's poll. Bank entities write state
+only when their value (or attributes) changed. A member entry loading or unloading updates the bank at once.
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.event import async_call_later
+from homeassistant.helpers.event import async_call_later, async_track_time_interval
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
@@ -126,6 +128,7 @@ class BankHub:
         self._reported: set[str] = set()
         self._deadline: CALLBACK_TYPE | None = None
         self._pending: asyncio.Handle | None = None
+        self._last_update = 0.0
         self._listeners: list[CALLBACK_TYPE] = []
         self._when_ready: list[Callable[[], None]] = []
         self._names: dict[str, str] = {}
@@ -148,6 +151,9 @@ class BankHub:
         directory = member_directory(self.hass)
         self._unsubscribe.append(directory.async_watch(self._entry_changed))
         self._unsubscribe.append(self.hass.bus.async_listen(dr.EVENT_DEVICE_REGISTRY_UPDATED, self._devices_changed))
+        self._unsubscribe.append(
+            async_track_time_interval(self.hass, self._stale_check, timedelta(seconds=self.max_age))
+        )
         for entry_id in self._by_entry:
             coordinator = directory.coordinators.get(entry_id)
             if coordinator is not None:
@@ -171,6 +177,7 @@ class BankHub:
         if entry_id not in self._by_entry:
             return
         coordinator = member_directory(self.hass).coordinators.get(entry_id)
+        _LOGGER.debug("%s: member entry %s %s", self.entry.title, entry_id, "loaded" if coordinator else "unloaded")
         self._detach(entry_id)
         if coordinator is not None:
             self._attach(entry_id, coordinator)
@@ -223,6 +230,12 @@ class BankHub:
             self._deadline = async_call_later(self.hass, self.round_deadline, self._round_overdue)
 
     @callback
+    def _stale_check(self, _now: Any) -> None:
+        """No update for ``max_age`` (every attached entry silent without unloading): readings may have aged out."""
+        if dt_util.utcnow().timestamp() - self._last_update >= self.max_age:
+            self._schedule()
+
+    @callback
     def _round_overdue(self, _now: Any) -> None:
         self._deadline = None
         self.stats["deadline_updates"] += 1
@@ -255,7 +268,7 @@ class BankHub:
             self._deadline()
             self._deadline = None
         self._reported.clear()
-        now = dt_util.utcnow().timestamp()
+        now = self._last_update = dt_util.utcnow().timestamp()
         bank = build_bank(self._readings.values(), self.config, now=now)
         self.stats["updates"] += 1
         self.snapshot = bank

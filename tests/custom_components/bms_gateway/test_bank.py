@@ -245,3 +245,18 @@ async def test_series_bank(hass: HomeAssistant) -> None:
         diagnostics = await async_get_config_entry_diagnostics(hass, bank)
         assert diagnostics["bank"]["mode"] == "series"
         assert diagnostics["bank"]["bank"]["members"] == ["pace0:1", "pace0:2", "jbd0"]
+
+
+async def test_bank_set_up_before_its_members(hass: HomeAssistant) -> None:
+    """Start-up order does not matter: the bank's entities appear once its members' entries load."""
+    jbd_sim = JbdSimulator(jbd_state())
+    async with await serve_tcp(jbd_sim) as server:
+        bank = await setup_entry(hass, bank_entry(["jbd0"]))
+        assert bank_entity_id(hass, "current") is None
+        assert hub(bank).snapshot is not None and not hub(bank).snapshot.available
+        jbd = await setup_entry(hass, jbd_tcp_entry(server, entry_id="jbd0", title="Shed"))
+        await hass.async_block_till_done()
+        assert float(bank_state(hass, "current").state) == float(pack_state(hass, jbd, None, "current"))
+        assert bank_state(hass, "degraded", "binary_sensor").state == STATE_OFF
+        for entry in (bank, jbd):
+            assert await hass.config_entries.async_unload(entry.entry_id)
