@@ -15,7 +15,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.bms_gateway.bank_config import CONF_BANK, CONF_MEMBERS, CONF_MODE, CONF_POLICY, CONF_SWITCHES
 from custom_components.bms_gateway.bank_hub import BankHub
 from custom_components.bms_gateway.connection import unique_id
-from custom_components.bms_gateway.const import DOMAIN
+from custom_components.bms_gateway.const import CONF_SCAN_NEW_PACKS, DOMAIN
 from vendor_plugins.sim import SimServer
 
 BANK_ID = "bank0000000000000000000000"
@@ -36,10 +36,21 @@ def jbd_ble_entry(address: str, *, entry_id: str, title: str) -> MockConfigEntry
 
 
 def pace_tcp_entry(server: SimServer, packs: list[int], *, entry_id: str, title: str) -> MockConfigEntry:
-    """PACE packs (ASCII protocol) on a simulated bus behind a TCP bridge, with a fixed entry id and title."""
+    """PACE packs (ASCII protocol) on a simulated bus behind a TCP bridge, with a fixed entry id and title.
+
+    The background search for new packs is off: its probes would wait for a timeout the frozen clock of the tests
+    that move time never lets pass (and it has nothing to do with banks).
+    """
     data = {"link": "tcp", "host": server.host, "port": server.port, "vendor": "pace", "family": "ascii-25"}
     data["packs"] = packs
-    return MockConfigEntry(domain=DOMAIN, data=data, unique_id=unique_id(data), title=title, entry_id=entry_id)
+    return MockConfigEntry(
+        domain=DOMAIN,
+        data=data,
+        unique_id=unique_id(data),
+        title=title,
+        entry_id=entry_id,
+        options={CONF_SCAN_NEW_PACKS: False},
+    )
 
 
 def bank_entry(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
@@ -19,12 +20,13 @@ from homeassistant.core import Event, EventStateChangedData, HomeAssistant, call
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.event import async_track_state_change_event
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.bms_gateway import bank_event
 from custom_components.bms_gateway import event as pack_event
-from custom_components.bms_gateway.const import DOMAIN
+from custom_components.bms_gateway.const import DEFAULT_SCAN_INTERVAL, DOMAIN
 from custom_components.bms_gateway.diagnostics import async_get_config_entry_diagnostics
 from vendor_plugins.jbd.simulator import JbdSimulator
 from vendor_plugins.model import Alarm
@@ -55,6 +57,13 @@ from .helpers import (
 )
 
 START = "2026-12-03 12:00:00+00:00"
+
+
+async def _poll(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
+    """One poll interval passes (the clock moves): the entries due poll, the bank's timers run."""
+    freezer.tick(DEFAULT_SCAN_INTERVAL)
+    async_fire_time_changed(hass, dt_util.utcnow())
+    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 def bank_entities(hass: HomeAssistant) -> dict[str, dict[str, object]]:
@@ -186,8 +195,6 @@ async def test_bank_updates_once_per_round(hass: HomeAssistant, freezer: FrozenD
         assert stats["updates"] == before + 1  # both polled: one update for three packs
         await refresh(hass, pace)
         freezer.tick(hub(bank).round_deadline + 1)
-        from pytest_homeassistant_custom_component.common import async_fire_time_changed
-
         async_fire_time_changed(hass)
         await hass.async_block_till_done()
         assert stats["updates"] == before + 2
@@ -260,3 +267,21 @@ async def test_bank_set_up_before_its_members(hass: HomeAssistant) -> None:
         assert bank_state(hass, "degraded", "binary_sensor").state == STATE_OFF
         for entry in (bank, jbd):
             assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_stale_member_is_never_counted(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
+    """A member entry that stops polling (without failing): once its reading is older than ``max_age`` it is missing."""
+    freezer.move_to(START)
+    async with pace_and_jbd_tcp(hass, "available") as (_pace_sims, _jbd_sim, pace, jbd, bank):
+        bank_hub = hub(bank)
+        jbd.runtime_data.update_interval = timedelta(hours=1)  # its next poll, after the one already due, is far off
+        await _poll(hass, freezer)
+        assert bank_state(hass, "degraded", "binary_sensor").state == STATE_OFF
+        for _ in range(int(bank_hub.max_age // DEFAULT_SCAN_INTERVAL.total_seconds()) + 2):
+            await _poll(hass, freezer)  # the bus entry polls; each round waits for the JBD entry until its deadline
+        assert bank_hub.stats["deadline_updates"] >= 1
+        degraded = bank_state(hass, "degraded", "binary_sensor")
+        assert degraded.state == STATE_ON
+        assert degraded.attributes["missing"] == ["Shed"]
+        rack = sum(float(pack_state(hass, pace, p, "current")) for p in (1, 2))
+        assert float(bank_state(hass, "current").state) == pytest.approx(rack, abs=1e-3)
