@@ -194,9 +194,9 @@ async def async_unload_entry(hass: HomeAssistant, entry: BmsConfigEntry) -> bool
 
 async def async_remove_entry(hass: HomeAssistant, entry: BmsConfigEntry) -> None:
     """The entry is gone: so are its repair issues and its stored pack clock."""
+    repairs.async_clear_all(hass, entry.entry_id)  # a bank: its bank_member_gone issue
     if is_bank(entry):
         return
-    repairs.async_clear_all(hass, entry.entry_id)
     await async_remove_clock(hass, entry.entry_id)
 
 

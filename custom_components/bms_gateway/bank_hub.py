@@ -25,10 +25,11 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.config_entries import SIGNAL_CONFIG_ENTRY_CHANGED, ConfigEntry, ConfigEntryChange
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.event import async_call_later, async_track_time_interval
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
@@ -36,8 +37,10 @@ from homeassistant.util.hass_dict import HassKey
 from vendor_plugins.bank import BankConfig, BankSnapshot, MemberReading, build_bank
 from vendor_plugins.plausibility import power_limit
 
+from . import bank_repairs
 from .bank_config import BankSettings, MemberRef, bank_switches, member_name, settings_of
 from .bank_energy import BankEnergy
+from .bank_repairs import gone_members
 from .const import DOMAIN, ENERGY_MAX_GAP_POLLS
 from .coordinator import BmsCoordinator, scan_interval
 from .poll import Poll
@@ -154,11 +157,31 @@ class BankHub:
         self._unsubscribe.append(
             async_track_time_interval(self.hass, self._stale_check, timedelta(seconds=self.max_age))
         )
+        self._unsubscribe.append(
+            async_dispatcher_connect(self.hass, SIGNAL_CONFIG_ENTRY_CHANGED, self._entries_changed)
+        )
         for entry_id in self._by_entry:
             coordinator = directory.coordinators.get(entry_id)
             if coordinator is not None:
                 self._attach(entry_id, coordinator)
+        self._check_members()
         self._update()
+
+    @callback
+    def _entries_changed(self, _change: ConfigEntryChange, entry: ConfigEntry) -> None:
+        """An entry changed or was removed: a member may be gone for good (a repair issue says so)."""
+        if entry.entry_id in self._by_entry:
+            self._check_members()
+
+    @callback
+    def _check_members(self) -> None:
+        gone = gone_members(self.hass, self.settings)
+        bank_repairs.async_check(self.hass, self.entry.entry_id, self.entry.title, [self._gone_name(m) for m in gone])
+
+    def _gone_name(self, member: MemberRef) -> str:
+        """A gone member's name: its device's, if it still exists (a removed pack), else its key."""
+        name = member_name(self.hass, member)
+        return name if name != member.key else f"{member.key} (deleted entry)"
 
     @callback
     def async_stop(self) -> None:

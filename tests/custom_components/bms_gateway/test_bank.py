@@ -19,6 +19,7 @@ from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
@@ -95,7 +96,8 @@ async def pace_and_jbd_tcp(
         bank = await setup_entry(hass, bank_entry(["pace0:1", "pace0:2", "jbd0"], policy=policy, mode=mode))
         yield pace_sims, jbd_sim, pace, jbd, bank
         for entry in (bank, jbd, pace):
-            await hass.config_entries.async_unload(entry.entry_id)
+            if hass.config_entries.async_get_entry(entry.entry_id) is not None:  # a test may have deleted one
+                await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_two_vendors_two_transports_one_bank(
@@ -285,3 +287,22 @@ async def test_stale_member_is_never_counted(hass: HomeAssistant, freezer: Froze
         assert degraded.attributes["missing"] == ["Shed"]
         rack = sum(float(pack_state(hass, pace, p, "current")) for p in (1, 2))
         assert float(bank_state(hass, "current").state) == pytest.approx(rack, abs=1e-3)
+
+
+async def test_removed_member_entry_raises_a_repair_issue(hass: HomeAssistant) -> None:
+    """A member's entry deleted: a repair issue names the bank and the pack; choosing the packs again clears it."""
+    async with pace_and_jbd_tcp(hass, "available") as (_pace_sims, _jbd_sim, _pace, jbd, bank):
+        issues = ir.async_get(hass)
+        ident = f"bank_member_gone_{bank.entry_id}"
+        assert issues.async_get_issue(DOMAIN, ident) is None
+        assert await hass.config_entries.async_remove(jbd.entry_id)
+        await hass.async_block_till_done()
+        issue = issues.async_get_issue(DOMAIN, ident)
+        assert issue is not None
+        assert issue.translation_placeholders == {"bank": "House battery", "packs": "jbd0 (deleted entry)"}
+        assert bank_state(hass, "degraded", "binary_sensor").attributes["missing"] == ["jbd0"]
+        hass.config_entries.async_update_entry(bank, options={**bank.options, "members": ["pace0:1", "pace0:2"]})
+        assert await hass.config_entries.async_reload(bank.entry_id)
+        await hass.async_block_till_done()
+        assert issues.async_get_issue(DOMAIN, ident) is None
+        assert bank_state(hass, "degraded", "binary_sensor").state == STATE_OFF
