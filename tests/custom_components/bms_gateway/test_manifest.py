@@ -199,7 +199,7 @@ def test_every_new_string_is_translated() -> None:
         events = strings["entity"]["event"]["alarm_events"]["state_attributes"]["event_type"]["state"]
         assert set(events) == {"alarm_raised", "alarm_cleared", "warning_raised", "warning_cleared"}
         assert {"control_not_confirmed", "control_refused", "control_failed"} <= set(strings["exceptions"])
-        assert set(strings["issues"]) == {"serial_port_missing", "wrong_vendor", "pack_missing"}
+        assert set(strings["issues"]) == {"serial_port_missing", "wrong_vendor", "pack_missing", "bank_member_gone"}
         for key in ("energy_charged", "energy_discharged", "battery_power"):
             assert key in strings["entity"]["sensor"]
 
