@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.core import HomeAssistant, State
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -90,6 +91,14 @@ def bank_state(hass: HomeAssistant, key: str, platform: str = "sensor", bank_id:
     state = hass.states.get(entity_id)
     assert state is not None, key
     return state
+
+
+def device_name(hass: HomeAssistant, entry: MockConfigEntry, pack: int | None) -> str:
+    """The name of a member pack's device (what the bank's attributes and messages call it)."""
+    uid = str(entry.unique_id) if pack is None else f"{entry.unique_id}_{pack}"
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, uid)})
+    assert device is not None, uid
+    return str(device.name_by_user or device.name)
 
 
 def pack_state(

@@ -27,6 +27,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.bms_gateway import bank_event
 from custom_components.bms_gateway import event as pack_event
+from custom_components.bms_gateway.bank_hub import hub_of
 from custom_components.bms_gateway.const import DEFAULT_SCAN_INTERVAL, DOMAIN
 from custom_components.bms_gateway.diagnostics import async_get_config_entry_diagnostics
 from vendor_plugins.jbd.simulator import JbdSimulator
@@ -38,6 +39,7 @@ from .bank_helpers import (
     bank_entity_id,
     bank_entry,
     bank_state,
+    device_name,
     hub,
     jbd_ble_entry,
     jbd_tcp_entry,
@@ -67,8 +69,24 @@ async def _poll(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
+def _keyed(value: object, names: dict[str, str]) -> object:
+    """``value`` with member device names replaced by ``<member key>`` (device names may change; keys do not)."""
+    if isinstance(value, str):
+        return names.get(value, value)
+    if isinstance(value, list):
+        return [_keyed(item, names) for item in value]
+    if isinstance(value, dict):
+        return {key: _keyed(item, names) for key, item in value.items()}
+    return value
+
+
 def bank_entities(hass: HomeAssistant) -> dict[str, dict[str, object]]:
-    """Every bank entity by unique id: its state, attributes and registry options (no entity ids: names change)."""
+    """Every bank entity by unique id: state, attributes (pack names as member keys) and registry options.
+
+    No entity ids and no pack device names: both may change (another part of the integration names devices).
+    """
+    bank = hub_of(hass.config_entries.async_get_known_entry(BANK_ID))
+    names = {bank.name(key): f"<{key}>" for key in bank.members}
     out: dict[str, dict[str, object]] = {}
     for registered in er.async_entries_for_config_entry(er.async_get(hass), BANK_ID):
         state = hass.states.get(registered.entity_id)
@@ -78,7 +96,7 @@ def bank_entities(hass: HomeAssistant) -> dict[str, dict[str, object]]:
             "disabled": registered.disabled_by,
             "translation_key": registered.translation_key,
             "state": None if state is None else state.state,
-            "attributes": None if state is None else dict(state.attributes),
+            "attributes": None if state is None else _keyed(dict(state.attributes), names),
         }
     return dict(sorted(out.items()))
 
@@ -128,12 +146,13 @@ async def test_two_vendors_two_transports_one_bank(
         cell_min = bank_state(hass, "cell_min")
         assert float(cell_min.state) == lowest
         assert set(cell_min.attributes) >= {"pack", "cell"}
-        assert cell_min.attributes["pack"] in {"Rack 1", "Rack 2", "Shed JBD"}
+        names = [device_name(hass, e, p) for e, p in members]
+        assert cell_min.attributes["pack"] in names
         for key in ("energy_charged", "energy_discharged"):
             assert bank_state(hass, key).attributes["state_class"] == "total_increasing"
         degraded = bank_state(hass, "degraded", "binary_sensor")
         assert degraded.state == STATE_OFF
-        assert degraded.attributes["members"] == ["Rack 1", "Rack 2", "Shed JBD"]
+        assert degraded.attributes["members"] == names
         device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, f"bank_{BANK_ID}")})
         assert device is not None and device.name == "House battery"
         for entry in (bank, ble, pace):
@@ -150,7 +169,7 @@ async def test_member_goes_silent(hass: HomeAssistant, policy: str) -> None:
         await refresh(hass, jbd)  # the round is complete: the bank updates
         degraded = bank_state(hass, "degraded", "binary_sensor")
         assert degraded.state == STATE_ON
-        assert degraded.attributes["missing"] == ["Rack 2"]
+        assert degraded.attributes["missing"] == [device_name(hass, pace, 2)]
         if policy == "all":
             assert bank_state(hass, "current").state == STATE_UNAVAILABLE
             assert bank_state(hass, "energy_charged").state == STATE_UNAVAILABLE
@@ -171,7 +190,7 @@ async def test_member_entry_unloads_and_reloads(hass: HomeAssistant) -> None:
         assert hub(bank).attached == {"pace0", "jbd0"}
         assert await hass.config_entries.async_unload(jbd.entry_id)
         await hass.async_block_till_done()
-        assert bank_state(hass, "degraded", "binary_sensor").attributes["missing"] == ["Shed"]
+        assert bank_state(hass, "degraded", "binary_sensor").attributes["missing"] == [device_name(hass, jbd, None)]
         assert hub(bank).attached == {"pace0"}
         assert await hass.config_entries.async_setup(jbd.entry_id)
         await hass.async_block_till_done()
@@ -228,9 +247,10 @@ async def test_bank_alarm_events_name_the_packs(hass: HomeAssistant) -> None:
         await refresh(hass, pace)
         alarm = bank_state(hass, "alarm_cell_overvoltage", "binary_sensor")
         assert alarm.state == STATE_ON
-        assert alarm.attributes["packs"] == ["Shed"]
+        shed = device_name(hass, jbd, None)
+        assert alarm.attributes["packs"] == [shed]
         assert [(f["event_type"], f["alarm"], f.get("packs")) for f in fired] == [
-            ("alarm_raised", "cell_overvoltage", ["Shed"])
+            ("alarm_raised", "cell_overvoltage", [shed])
         ]
         jbd_sim.state.alarms.discard(Alarm.CELL_OVERVOLTAGE)
         await refresh(hass, jbd)
@@ -284,7 +304,7 @@ async def test_stale_member_is_never_counted(hass: HomeAssistant, freezer: Froze
         assert bank_hub.stats["deadline_updates"] >= 1
         degraded = bank_state(hass, "degraded", "binary_sensor")
         assert degraded.state == STATE_ON
-        assert degraded.attributes["missing"] == ["Shed"]
+        assert degraded.attributes["missing"] == [device_name(hass, jbd, None)]
         rack = sum(float(pack_state(hass, pace, p, "current")) for p in (1, 2))
         assert float(bank_state(hass, "current").state) == pytest.approx(rack, abs=1e-3)
 

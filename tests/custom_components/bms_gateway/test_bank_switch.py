@@ -24,7 +24,7 @@ from vendor_plugins.jbd import table as t
 from vendor_plugins.jbd.simulator import JbdSimulator
 from vendor_plugins.sim import serve_tcp
 
-from .bank_helpers import bank_entity_id, bank_entry, bank_state, hub, jbd_tcp_entry, pack_state
+from .bank_helpers import bank_entity_id, bank_entry, bank_state, device_name, hub, jbd_tcp_entry, pack_state
 from .helpers import jbd_state, setup_entry
 
 
@@ -81,7 +81,8 @@ async def test_bank_switch_switches_every_member(hass: HomeAssistant) -> None:
         assert [sim.state.discharge_mosfet for sim in sims] == [False, False]
         for entry in (pack_a, pack_b):
             assert pack_state(hass, entry, None, "discharge_mosfet", "binary_sensor") == STATE_OFF
-        assert bank_state(hass, "discharge_mosfet", "binary_sensor").attributes["off"] == ["Pack A", "Pack B"]
+        names = [device_name(hass, entry, None) for entry in (pack_a, pack_b)]
+        assert bank_state(hass, "discharge_mosfet", "binary_sensor").attributes["off"] == names
         await hass.services.async_call("switch", "turn_on", {"entity_id": switch}, blocking=True)
         assert hass.states.get(switch).state == STATE_ON
         await _unload(hass, pack_a, pack_b, bank)
@@ -98,13 +99,14 @@ async def test_one_member_refusing_names_the_packs(hass: HomeAssistant) -> None:
             await hass.services.async_call("switch", "turn_off", {"entity_id": switch}, blocking=True)
         assert caught.value.translation_key == "bank_switch_partial"
         placeholders = caught.value.translation_placeholders or {}
-        assert placeholders["switched"] == "Pack A"
-        assert placeholders["failed"].startswith("Pack B (")
-        assert "Switched: Pack A. Not switched: Pack B (" in str(caught.value)
+        name_a, name_b = device_name(hass, pack_a, None), device_name(hass, pack_b, None)
+        assert placeholders["switched"] == name_a
+        assert placeholders["failed"].startswith(f"{name_b} (")
+        assert f"Switched: {name_a}. Not switched: {name_b} (" in str(caught.value)
         assert (good.state.discharge_mosfet, stubborn.state.discharge_mosfet) == (False, True)
         # The bank shows what the packs read back: some MOSFET off (Pack A), so the bank switch is off.
         assert hass.states.get(switch).state == STATE_OFF
-        assert bank_state(hass, "discharge_mosfet", "binary_sensor").attributes["off"] == ["Pack A"]
+        assert bank_state(hass, "discharge_mosfet", "binary_sensor").attributes["off"] == [name_a]
 
         # The other way round: a protection turned the stubborn pack's MOSFET off and holds it there; turning the
         # bank on switches Pack A back on and fails for Pack B again.
@@ -128,7 +130,7 @@ async def test_every_member_refusing(hass: HomeAssistant) -> None:
             await hass.services.async_call("switch", "turn_off", {"entity_id": switch}, blocking=True)
         assert caught.value.translation_key == "bank_switch_failed"
         failed = (caught.value.translation_placeholders or {})["failed"]
-        assert "Pack A (" in failed and "Pack B (" in failed
+        assert all(f"{device_name(hass, entry, None)} (" in failed for entry in (pack_a, pack_b))
         assert hass.states.get(switch).state == STATE_ON
         await _unload(hass, pack_a, pack_b, bank)
 
