@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
@@ -22,6 +22,8 @@ from vendor_plugins.errors import BmsError, ConfigError, TransportError
 from vendor_plugins.plugin import LinkKind, VendorPlugin
 
 from . import bus_growth, repairs
+from .bank_config import is_bank
+from .bank_hub import BankHub, hub_of, member_directory
 from .connection import BleDeviceNotFound, open_entry_link, plugins_for, registry
 from .const import CONF_LINK, CONF_PACKS, CONF_VENDOR, DOMAIN, FLOW_TIMEOUT
 from .coordinator import BmsConfigEntry, BmsCoordinator
@@ -32,7 +34,12 @@ PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.NU
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: BmsConfigEntry) -> bool:
-    """Open the link, read every pack once (not ready if none answers), then create the entities."""
+    """Open the link, read every pack once (not ready if none answers), then create the entities.
+
+    A battery-bank entry (:mod:`.bank_hub`) opens nothing: it follows its members' entries.
+    """
+    if is_bank(entry):
+        return await _async_setup_bank(hass, entry)
     vendor = str(entry.data[CONF_VENDOR])
     try:
         plugin = registry().get(vendor)
@@ -82,6 +89,17 @@ async def async_setup_entry(hass: HomeAssistant, entry: BmsConfigEntry) -> bool:
         growth = bus_growth.BusGrowth(hass, entry, coordinator)
         entry.async_on_unload(coordinator.async_add_poll_listener(growth))
         growth.async_start()
+    member_directory(hass).async_register(entry.entry_id, coordinator)  # banks with packs of this entry follow it
+    return True
+
+
+async def _async_setup_bank(hass: HomeAssistant, entry: ConfigEntry) -> bool:
+    """A battery bank: its device, its entities (made once it first reports), following its members' entries."""
+    hub = BankHub(hass, entry)
+    entry.runtime_data = hub
+    dr.async_get(hass).async_get_or_create(config_entry_id=entry.entry_id, **hub.device_info)
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    hub.async_start()
     return True
 
 
@@ -132,16 +150,21 @@ async def _async_look_for_other_vendor(hass: HomeAssistant, entry: BmsConfigEntr
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: BmsConfigEntry) -> bool:
-    """Remove the entities and close the link."""
+    """Remove the entities and close the link (a bank: stop following its members)."""
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
-    if unloaded:
+    if is_bank(entry):
+        hub_of(entry).async_stop()
+    elif unloaded:
+        member_directory(hass).async_unregister(entry.entry_id)  # its banks count its packs missing from now on
         await entry.runtime_data.async_close()
     return unloaded
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: BmsConfigEntry) -> None:
     """The entry is gone: so are its repair issues and its stored pack clock."""
-    repairs.async_clear_all(hass, entry.entry_id)
+    repairs.async_clear_all(hass, entry.entry_id)  # a bank: its bank_member_gone issue
+    if is_bank(entry):
+        return
     await async_remove_clock(hass, entry.entry_id)
 
 

@@ -27,7 +27,7 @@ from typing import Any
 import probatio as vol
 from homeassistant.components import usb
 from homeassistant.components.bluetooth import BluetoothServiceInfoBleak
-from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResult
+from homeassistant.config_entries import ConfigEntry, ConfigFlowResult, OptionsFlow
 from homeassistant.const import CONF_NAME
 from homeassistant.core import callback
 from homeassistant.data_entry_flow import AbortFlow
@@ -38,6 +38,8 @@ from vendor_plugins.model import DeviceInfo
 from vendor_plugins.plugin import LinkKind, VendorPlugin
 
 from . import forms, probing
+from .bank_config import is_bank
+from .bank_flow import BankConfigFlow, BankOptionsFlow
 from .connection import async_physical_keys, describe, modbus_mode, physical_key, plugins_for, registry, unique_id
 from .const import (
     CONF_ADDRESS,
@@ -77,8 +79,8 @@ def _form_error(err: ProbeError) -> tuple[str, dict[str, str]]:
     return "cannot_detect", {}
 
 
-class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
-    """Set up one physical connection to one or more packs."""
+class BmsConfigFlow(BankConfigFlow, domain=DOMAIN):
+    """Set up one physical connection to one or more packs, or a battery bank of packs (:mod:`.bank_flow`)."""
 
     VERSION = 1
 
@@ -93,9 +95,9 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
 
     @staticmethod
     @callback
-    def async_get_options_flow(config_entry: ConfigEntry) -> BmsOptionsFlow:
-        """Poll interval, control, per-cell entities."""
-        return BmsOptionsFlow()
+    def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
+        """Poll interval, control, per-cell entities (a bank: its packs, mode, policy, switches)."""
+        return BankOptionsFlow() if is_bank(config_entry) else BmsOptionsFlow()
 
     # --- entry points -----------------------------------------------------------------------------
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
@@ -103,6 +105,7 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
         menu = ["bluetooth_device", "serial", "tcp"]
         if plugins_for(LinkKind.MODBUS):
             menu.extend(forms.MODBUS_STEPS.values())
+        menu.append("bank")
         return self.async_show_menu(step_id="user", menu_options=menu)
 
     async def async_step_tcp(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
@@ -268,6 +271,8 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_reconfigure(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Move the entry to another host/port (bridge, Modbus gateway) or serial port; its packs must answer there."""
         entry = self._get_reconfigure_entry()
+        if is_bank(entry):
+            return self.async_abort(reason="reconfigure_bank")
         if entry.data[CONF_LINK] == LinkKind.BLE:
             return self.async_abort(reason="reconfigure_ble")
         check, schema, suggested = forms.reconfigure_forms(entry.data)

@@ -13,6 +13,8 @@ from homeassistant.components.sensor import RestoreSensor, SensorEntity
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from . import bank_sensor
+from .bank_config import is_bank
 from .bus_sensor import PacksAnsweringSensor
 from .const import CELLS_DEFAULT, CONF_CELLS
 from .coordinator import BmsConfigEntry, BmsCoordinator, PackAddress
@@ -32,6 +34,9 @@ async def async_setup_entry(
     hass: HomeAssistant, entry: BmsConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
     """Create the sensors of every pack that answered the first poll."""
+    if is_bank(entry):
+        await bank_sensor.async_setup_entry(hass, entry, async_add_entities)
+        return
     coordinator = entry.runtime_data
     cells = enabled_cell_count(str(entry.options.get(CONF_CELLS, CELLS_DEFAULT)))
     entities: list[SensorEntity] = []

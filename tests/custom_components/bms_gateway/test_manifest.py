@@ -139,7 +139,7 @@ def test_every_model_value_and_alarm_has_a_translated_name() -> None:
 
 def test_config_flow_strings_exist() -> None:
     """Every error and abort key the flow uses is translated."""
-    source = (INTEGRATION / "config_flow.py").read_text()
+    source = (INTEGRATION / "config_flow.py").read_text() + (INTEGRATION / "bank_flow.py").read_text()
     en = _load(INTEGRATION / "translations" / "en.json")["config"]
     for key in en["error"]:
         assert f'"{key}"' in source
@@ -202,7 +202,7 @@ def test_every_new_string_is_translated() -> None:
         events = strings["entity"]["event"]["alarm_events"]["state_attributes"]["event_type"]["state"]
         assert set(events) == {"alarm_raised", "alarm_cleared", "warning_raised", "warning_cleared"}
         assert {"control_not_confirmed", "control_refused", "control_failed"} <= set(strings["exceptions"])
-        assert set(strings["issues"]) == {"serial_port_missing", "wrong_vendor", "pack_missing"}
+        assert set(strings["issues"]) == {"serial_port_missing", "wrong_vendor", "pack_missing", "bank_member_gone"}
         for key in ("energy_charged", "energy_discharged", "battery_power"):
             assert key in strings["entity"]["sensor"]
 
