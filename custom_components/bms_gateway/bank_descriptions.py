@@ -23,7 +23,7 @@ from vendor_plugins.model import Alarm
 
 from .bank_entity import AttrsFn, cell_attrs, sensor_attrs
 from .bank_hub import BankHub
-from .descriptions import SAFETY_ALARMS, SCALAR_SENSORS
+from .descriptions import SAFETY_ALARMS, SCALAR_SENSORS, ha_presentation
 
 
 def _getter(name: str) -> Callable[[BankSnapshot], Any]:
@@ -93,12 +93,9 @@ def sensor_descriptions(first: BankSnapshot) -> list[dict[str, Any]]:
             {
                 "key": name,
                 "translation_key": name,
-                "device_class": spec.device_class,
-                "native_unit_of_measurement": spec.unit,
+                **ha_presentation(spec),
                 # A bank's cycles are a weighted mean: they can go down when a member drops out.
-                "state_class": SensorStateClass.MEASUREMENT if name == "cycles" else spec.state_class,
-                "suggested_display_precision": spec.precision,
-                "entity_category": spec.category,
+                **({"state_class": SensorStateClass.MEASUREMENT} if name == "cycles" else {}),
                 "value_fn": _getter(name),
                 "attrs_fn": _EXTRA_ATTRS.get(name),
             }

@@ -34,6 +34,7 @@ from vendor_plugins.entity_catalog import (
     SAFETY_ALARMS,
     SCALAR_SENSORS,
     EntitySpec,
+    Scalar,
 )
 from vendor_plugins.model import Alarm, BmsSnapshot
 from vendor_plugins.plugin import VendorPlugin
@@ -85,6 +86,17 @@ def _category(spec: EntitySpec) -> EntityCategory | None:
 
 def _placeholders(spec: EntitySpec) -> dict[str, str] | None:
     return None if spec.placeholders is None else dict(spec.placeholders)
+
+
+def ha_presentation(scalar: Scalar) -> dict[str, Any]:
+    """How a catalog scalar appears, in Home Assistant's types (keyword arguments of a sensor description)."""
+    return {
+        "device_class": None if scalar.device_class is None else SensorDeviceClass(scalar.device_class),
+        "native_unit_of_measurement": None if scalar.unit is None else _UNITS.get(scalar.unit, scalar.unit),
+        "state_class": None if scalar.state_class is None else SensorStateClass(scalar.state_class),
+        "suggested_display_precision": scalar.precision,
+        "entity_category": None if scalar.category is None else EntityCategory(scalar.category),
+    }
 
 
 def sensor_description(spec: EntitySpec) -> BmsSensorEntityDescription:
