@@ -27,7 +27,7 @@ from ..crc import crc16_modbus, crc16_modbus_bytes
 from ..errors import ChecksumError, DeviceError, FrameError
 from ..fields import Field, pack, unpack
 from ..framing import Frame, FrameAssembler
-from ..model import Alarm, BmsSnapshot, DeviceInfo, Temperature, TemperatureKind
+from ..model import Alarm, BmsSnapshot, Chemistry, DeviceInfo, Temperature, TemperatureKind
 from ..plausibility import sensor_plausible
 from . import codec_faults as faults
 from . import table as t
@@ -427,8 +427,25 @@ def _production_date(text: str | None) -> dt.date | None:
         return None
 
 
-def to_device_info(family: str, version: Mapping[str, str | None], cell_count: int | None) -> DeviceInfo:
-    """DeviceInfo from the version block and the status block's cell count (machine code = serial number)."""
+def decode_chemistry(block: bytes, start: int) -> Chemistry | None:
+    """The battery type register 0x89 in ``block`` (registers from ``start``) as a chemistry.
+
+    ``None`` for a value the vendor sheet does not name.
+    """
+    at = 2 * (t.D2_REG_BATTERY_TYPE - start)
+    if not 0 <= at <= len(block) - 2:
+        raise FrameError(f"battery type register 0x{t.D2_REG_BATTERY_TYPE:02X} is not in the {len(block)}-byte block")
+    name = t.D2_BATTERY_TYPES.get(int.from_bytes(block[at : at + 2], "big"))
+    return None if name is None else Chemistry(name)
+
+
+def to_device_info(
+    family: str, version: Mapping[str, str | None], cell_count: int | None, chemistry: Chemistry | None = None
+) -> DeviceInfo:
+    """DeviceInfo from the version block, the status cell count and (D2) the battery type register.
+
+    The version block's machine code is the serial number.
+    """
     return DeviceInfo(
         vendor="DALY",
         family=family,
@@ -437,4 +454,5 @@ def to_device_info(family: str, version: Mapping[str, str | None], cell_count: i
         serial_number=version.get("machine_code"),
         manufacture_date=_production_date(version.get("production_date")),
         cell_count=cell_count,
+        chemistry=chemistry,
     )

@@ -273,6 +273,10 @@ D2_REG_RATED_CAPACITY: Final = 0x80
 D2_REG_CHARGE_SWITCH: Final = 0xA5  # write 1 on / 0 off; the device echoes the request
 D2_REG_DISCHARGE_SWITCH: Final = 0xA6
 D2_REG_BALANCER_SWITCH: Final = 0xCF
+#: Battery type in the settings block (vendor sheet, PROTOCOLS.md §2.3: 0 LiFePO4, 1 ternary, 2 LTO); set by the
+#: installer in the vendor's app. Any other value says nothing (unknown chemistry).
+D2_REG_BATTERY_TYPE: Final = 0x89
+D2_BATTERY_TYPES: Final = {0: "lfp", 1: "nmc", 2: "lto"}
 
 # P81: RT1 = 64 registers from 0x00 (48 cell slots), RT2 = 62 registers from 0x41.
 P81_RT1_START: Final = 0x00

@@ -196,6 +196,7 @@ def test_every_new_string_is_translated() -> None:
             "cell_entities",
             "cell_balancing_entities",
             "scan_new_packs",
+            "chemistry",
         }
         assert "reconfigure" in strings["config"]["step"]
         assert {"charge_mosfet_switch", "discharge_mosfet_switch"} <= set(strings["entity"]["switch"])
