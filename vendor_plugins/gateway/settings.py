@@ -1,0 +1,131 @@
+"""Battery settings over MQTT: which entities a pack gets, how command payloads become values.
+
+Only for connections with ``control: true`` (as the integration creates its setting entities only while control is
+enabled). For a pack whose protocol family has a settings table (:meth:`~vendor_plugins.plugin.Session.settings_table`):
+
+* each writable numeric setting is a Home Assistant ``number`` (key ``setting_<name>``, the vocabulary name as its
+  translation key, the vendor's range and step, entity category *config*, disabled by default — the integration's
+  ``number`` entities exactly, names from :mod:`vendor_plugins.setting_names`);
+* each writable on/off setting (the balancer) is a ``switch`` (key ``setting_<name>``);
+* if the session can set the SoC and the pack reports one, ``set_soc``: a ``number`` 0-100 % whose state is the SoC
+  the pack reports (every poll).
+
+Settings are not part of the poll: the gateway reads them when a pack is first seen, again at most every
+:data:`SETTINGS_MAX_AGE` seconds (after a failed read: :data:`SETTINGS_RETRY`), and after each write. Nothing here
+does I/O; :class:`~.packs.ConnectionRunner` runs the reads and writes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from operator import attrgetter
+from typing import Any, Final
+
+from ..battery_settings import VOCABULARY, BmsSettings, Number, SettingsTable
+from ..entity_catalog import CELSIUS, PERCENT, EntitySpec
+from ..entity_names import NUMBER, SWITCH
+from ..errors import SettingsRefused
+from ..setting_names import SET_SOC
+from .discovery import OFF, ON
+
+#: Seconds after which a pack's settings are read again (a change made with the vendor's app shows up).
+SETTINGS_MAX_AGE: Final = 300.0
+#: Seconds before a failed settings read is tried again.
+SETTINGS_RETRY: Final = 60.0
+#: Key prefix of the setting entities (as the integration's unique-id suffixes).
+PREFIX: Final = "setting_"
+CONFIG: Final = "config"
+
+#: Home Assistant number device class by vocabulary unit (the integration's table).
+DEVICE_CLASSES: Final = {"V": "voltage", "A": "current", CELSIUS: "temperature", "s": "duration"}
+
+SET_SOC_SPEC: Final = EntitySpec(
+    NUMBER,
+    SET_SOC,
+    SET_SOC,
+    "soc",
+    value_fn=attrgetter("soc"),
+    device_class="battery",
+    unit=PERCENT,
+    category=CONFIG,
+    enabled=False,
+)
+SET_SOC_LIMITS: Final = {"min": 0, "max": 100, "step": 1, "mode": "box"}
+
+
+def setting_key(name: str) -> str:
+    """The entity key of setting ``name``."""
+    return f"{PREFIX}{name}"
+
+
+@dataclass
+class PackSettings:
+    """The setting entities of one pack and what was last read."""
+
+    table: SettingsTable | None
+    #: Entity key -> the vocabulary name of the setting it shows.
+    names: dict[str, str] = field(default_factory=dict)
+    specs: list[EntitySpec] = field(default_factory=list)
+    #: Entity key -> extra discovery fields (a number's range and step).
+    extras: dict[str, dict[str, Any]] = field(default_factory=dict)
+    values: BmsSettings | None = None
+    #: Event-loop time of the next read (``0``: as soon as possible).
+    due_at: float = 0.0
+    failing: str | None = None
+
+    def due(self, now: float) -> bool:
+        """Whether the settings should be read now."""
+        return self.table is not None and bool(self.names) and now >= self.due_at
+
+
+def pack_settings(table: SettingsTable | None) -> PackSettings:
+    """The setting entities of a pack with ``table`` (``None``: its family has no settings table)."""
+    out = PackSettings(table)
+    if table is None:
+        return out
+    for spec in table.specs:
+        if not spec.writable:
+            continue
+        word, key = spec.word, setting_key(spec.name)
+        if word.kind == "bool":
+            entity = EntitySpec(SWITCH, key, spec.name, "settings", category=CONFIG, enabled=False)
+        else:
+            unit = word.unit or None
+            entity = EntitySpec(
+                NUMBER,
+                key,
+                spec.name,
+                "settings",
+                device_class=DEVICE_CLASSES.get(word.unit),
+                unit=unit,
+                category=CONFIG,
+                enabled=False,
+            )
+            out.extras[key] = {"min": spec.minimum, "max": spec.maximum, "step": spec.step, "mode": "box"}
+        out.names[key] = spec.name
+        out.specs.append(entity)
+    return out
+
+
+def parse_setting(name: str, text: str) -> Number:
+    """A command payload as the value of setting ``name`` (range checks are the library's, before any byte)."""
+    word = VOCABULARY.get(name)
+    if word is None:
+        raise SettingsRefused(f"{name!r} is not a setting")
+    if word.kind == "bool":
+        if text not in (ON, OFF):
+            raise SettingsRefused(f"{name}: payload must be {ON} or {OFF}, not {text[:20]!r}")
+        return text == ON
+    return parse_number(name, text)
+
+
+def parse_number(name: str, text: str) -> float:
+    """A numeric command payload (finite), else :class:`SettingsRefused`."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise SettingsRefused(f"{name}: payload must be a number, not {text[:20]!r}") from None
+    if not math.isfinite(value):
+        raise SettingsRefused(f"{name}: payload must be a finite number, not {text[:20]!r}")
+    return value
