@@ -8,6 +8,7 @@ read and ``5A`` for a write, then the register.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import aiomqtt
 import pytest
@@ -15,7 +16,7 @@ import pytest
 from custom_components.bms_gateway import number as ha_number
 from vendor_plugins.battery_settings import SettingsTable
 from vendor_plugins.connect import LinkSettings, open_link
-from vendor_plugins.errors import SettingsRefused
+from vendor_plugins.errors import ControlNotConfirmed, SettingsRefused
 from vendor_plugins.gateway.discovery import PackIdentity, discovery_messages
 from vendor_plugins.gateway.settings import SETTINGS_MAX_AGE, pack_settings, parse_setting
 from vendor_plugins.gateway.topics import Topics
@@ -25,6 +26,7 @@ from vendor_plugins.registry import default_registry
 from .broker import Mosquitto
 from .conftest import load, recording, running, served, simulator, write_config
 
+ROOT = Path(__file__).resolve().parents[2]
 PREFIX = "bms_gateway/testgw"
 JBD_WRITE = 0x5A
 SETTING = "charge_overcurrent_protect"
@@ -188,3 +190,65 @@ def settings_name(translation_key: str | None) -> str:
 
     assert translation_key is not None
     return NAMES[NUMBER][translation_key]
+
+
+async def test_set_soc_reaches_the_pack_and_the_soc_read_back_is_published(broker: Mosquitto, tmp_path) -> None:
+    sim = simulator("jbd")
+    async with served(sim) as server, recording(broker.port) as rec:
+        config = load(write_config(tmp_path, broker.port, [_connection(server.port)]))
+        async with running(config):
+            state = f"{PREFIX}/shed/set_soc"
+            before = await rec.wait_for(lambda: rec.last(state), what="the SoC")
+            assert before == rec.last(f"{PREFIX}/shed/soc")  # the SoC the pack reports
+            number = next(c for c in rec.discovery().values() if c["unique_id"].endswith("_set_soc"))
+            assert (number["min"], number["max"], number["unit_of_measurement"]) == (0, 100, "%")
+            assert (number["entity_category"], number["enabled_by_default"]) == ("config", False)
+            target = 30 if float(before) > 50 else 80
+            await _publish(broker.port, f"{state}/set", str(target))
+            await rec.wait_for(lambda: float(rec.last(state) or -1) == target, what="the new SoC read back")
+            assert float(rec.last(f"{PREFIX}/shed/soc") or -1) == target
+            await _publish(broker.port, f"{state}/set", "101")  # refused by the library before any byte
+            error = await rec.wait_for(lambda: rec.last(f"{PREFIX}/shed/command_error"), what="a command error")
+            assert error.startswith("set_soc 101:")
+
+
+async def test_an_unconfirmed_write_is_reported_re_read_and_never_retried(broker: Mosquitto, tmp_path) -> None:
+    sim = simulator("jbd")
+    async with served(sim) as server, recording(broker.port) as rec:
+        config = load(write_config(tmp_path, broker.port, [_connection(server.port)]))
+        async with running(config) as gateway:
+            before = await rec.wait_for(lambda: rec.last(STATE), what="the setting's state")
+            runner = gateway.runners[0]
+            session = runner.session
+            assert session is not None
+            calls: list[dict[str, object]] = []
+
+            async def write_that_does_not_take(address: int | None, changes: dict[str, object]) -> object:
+                calls.append(changes)
+                raise ControlNotConfirmed(f"{SETTING}: wrote 45, read back {before}", names=(SETTING,))
+
+            session.write_settings = write_that_does_not_take  # type: ignore[method-assign]
+            reads = runner.settings_reads
+            await _publish(broker.port, f"{STATE}/set", "45")
+            error = await rec.wait_for(lambda: rec.last(f"{PREFIX}/shed/command_error"), what="a command error")
+            assert error.startswith(f"setting_{SETTING} 45:") and "read back" in error
+            await rec.wait_for(lambda: runner.settings_reads == reads + 1, what="the settings read again")
+            rounds = runner.rounds
+            await rec.wait_for(lambda: runner.rounds >= rounds + 2, what="two more polls")
+            assert len(calls) == 1  # never retried
+            assert rec.last(STATE) == before
+            assert len(rec.on(f"{PREFIX}/shed/command_error")) == 1
+
+
+def test_every_setting_has_one_english_name_which_the_integration_uses_too() -> None:
+    """The library's setting names (used by the gateway) and the integration's translations cannot drift apart."""
+    from vendor_plugins.battery_settings import VOCABULARY
+    from vendor_plugins.entity_names import NAMES, NUMBER, SWITCH
+    from vendor_plugins.setting_names import NUMBER_SETTING_NAMES, SWITCH_SETTING_NAMES
+
+    assert {n for n, w in VOCABULARY.items() if w.kind == "bool"} == set(SWITCH_SETTING_NAMES)
+    assert {n for n, w in VOCABULARY.items() if w.kind != "bool"} == set(NUMBER_SETTING_NAMES)
+    translations = json.loads((ROOT / "custom_components/bms_gateway/translations/en.json").read_text())["entity"]
+    assert {key: value["name"] for key, value in translations[NUMBER].items()} == NAMES[NUMBER]
+    for name, english in SWITCH_SETTING_NAMES.items():
+        assert translations[SWITCH][name]["name"] == english == NAMES[SWITCH][name]

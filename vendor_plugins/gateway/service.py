@@ -44,8 +44,6 @@ class Gateway:
         self._energy: dict[str, EnergyState] = {}
         self.runners: list[ConnectionRunner] = []
         self._commands: set[asyncio.Task[None]] = set()
-        #: Announced topics of packs this run has not announced (yet) — kept in the state file until it does.
-        self._kept: dict[str, set[str]] = {}
 
     def _on_command(self, topic: str, payload: bytes) -> None:
         parsed = self.topics.parse_command(topic)
@@ -70,7 +68,7 @@ class Gateway:
 
     def announced(self) -> dict[str, set[str]]:
         """Every discovery topic this gateway stands by, by pack (``""``: its own device)."""
-        out = {pack: set(topics) for pack, topics in self._kept.items()}
+        out: dict[str, set[str]] = {}
         for runner in self.runners:
             out.update(runner.announced)
         out[""] = set(gateway_messages(self.topics))
@@ -80,7 +78,6 @@ class Gateway:
         """Remove from Home Assistant what the last run announced and the config no longer has (empty retained)."""
         own = set(gateway_messages(self.topics))
         stale = self.state_file.discovery.get("", set()) - own
-        self._kept = {}
         for pack, topics in self.state_file.discovery.items():
             if not pack:
                 continue
