@@ -74,6 +74,7 @@ async def test_the_gateway_is_a_device_its_packs_hang_off(broker: Mosquitto, tmp
         shed = {"name": "shed", "vendor": "jbd", "tcp": f"127.0.0.1:{jbd.port}"}
         async with running(load(write_config(tmp_path, broker.port, [shed]))):
             await rec.wait_for(lambda: rec.last("bms_gateway/testgw/shed/voltage"), what="shed state")
+        await rec.wait_for(lambda: rec.last("bms_gateway/testgw/status") == "offline", what="offline at the stop")
         configs = rec.discovery()
     status = configs["homeassistant/binary_sensor/bmsgw_testgw/status/config"]
     assert status["device"]["identifiers"] == ["bmsgw_testgw"]
@@ -83,4 +84,3 @@ async def test_the_gateway_is_a_device_its_packs_hang_off(broker: Mosquitto, tmp
     packs = [c for t, c in configs.items() if "/shed_" in t]
     assert packs
     assert all(c["device"]["via_device"] == "bmsgw_testgw" for c in packs)
-    assert rec.last("bms_gateway/testgw/status") == "offline"  # after the clean stop
