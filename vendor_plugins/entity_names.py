@@ -1,7 +1,8 @@
 """English names of the entities of :mod:`vendor_plugins.entity_catalog`, by platform and translation key.
 
 Home Assistant's ``translations/en.json`` of the integration carries the same names (a test compares them); the MQTT
-gateway's discovery payloads use these, so a pack reads the same whichever way it reaches Home Assistant.
+gateway's discovery payloads use these, so a pack reads the same whichever way it reaches Home Assistant. The battery
+settings' names live in :mod:`.setting_names`.
 """
 
 from __future__ import annotations

@@ -3,14 +3,20 @@
 :class:`ConnectionRunner` opens the link through :func:`vendor_plugins.connect.open_link` and reads through
 :class:`vendor_plugins.reader.PackReader` (the library's one way to do both). Each round, per pack:
 
-* first answer → its entities (:mod:`vendor_plugins.entity_catalog`) are announced by discovery;
+* first answer → its entities (:mod:`vendor_plugins.entity_catalog`; with control also its battery settings,
+  :mod:`.settings`) are announced by discovery, and whatever it announced last time but no longer offers is cleared;
 * an answer → its states (only changed ones go out: :class:`~.publisher.Publisher`), ``online``, alarm/warning
   transitions as events, its power into its energy meter;
 * no answer → ``offline`` and the energy meter's run ends (a gap is never bridged); the other packs go on.
 
-Commands (:meth:`ConnectionRunner.command`) go through :meth:`vendor_plugins.plugin.Session.set_switch` — refused
-unless control is enabled for this connection, confirmed by read-back — serialised with polling; the state read back
-is published, a refusal or failure is logged and published on ``…/<pack>/command_error``; nothing is retried.
+After the round, battery settings are read for packs whose copy is older than :data:`.settings.SETTINGS_MAX_AGE`.
+
+Commands (:meth:`ConnectionRunner.command`) go through the library's verified paths —
+:meth:`~vendor_plugins.plugin.Session.set_switch`, :meth:`~vendor_plugins.plugin.Session.write_settings`,
+:meth:`~vendor_plugins.plugin.Session.set_soc`: refused unless control is enabled for this connection, validated
+before a byte is sent, confirmed by read-back — serialised with polling; the state read back is published, a refusal
+or failure is logged and published on ``…/<pack>/command_error`` (after a failed settings write the settings are read
+again); nothing is retried.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """The gateway daemon: every connection polled on its own, one broker connection, commands, state file, shutdown.
 
-:meth:`Gateway.run` restores the energy meters from the state file, starts the :class:`~.publisher.Publisher`
+:meth:`Gateway.run` restores the energy meters from the state file, clears the discovery of packs the last run
+announced and the config no longer has (the state file remembers what was announced), announces the gateway's own
+device (which every pack's device is linked to), starts the :class:`~.publisher.Publisher`
 (which reconnects on its own) and one :class:`~.packs.ConnectionRunner` per connection, saves the state file every
 :data:`SAVE_EVERY` seconds, and runs until ``stop`` is set (``bmsgw serve``: SIGTERM / SIGINT). Then it shuts down
 cleanly: polling stops, every pack and the gateway go ``offline`` on the broker, links close, the state file is saved.

@@ -3,7 +3,7 @@
 * ``…/status`` — the gateway's availability, ``online`` / ``offline`` (retained; ``offline`` is also its last will);
 * ``…/<pack>/availability`` — one pack's availability (retained);
 * ``…/<pack>/<key>`` — one entity's state (retained), ``key`` = the integration's unique-id suffix;
-* ``…/<pack>/<key>/set`` — a switch's command topic (subscribed only for connections with control enabled);
+* ``…/<pack>/<key>/set`` — the command topic of a switch, a setting or ``set_soc`` (acted on only with control);
 * ``…/<pack>/alarm_events`` — alarm/warning raised/cleared events (not retained);
 * ``…/<pack>/command_error`` — the last refused or failed command, one line (not retained);
 * ``<discovery_prefix>/<component>/bmsgw_<gateway_id>/<pack>_<key>/config`` — Home Assistant discovery (retained);
