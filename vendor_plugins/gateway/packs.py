@@ -9,7 +9,7 @@
   transitions as events, its power into its energy meter;
 * no answer → ``offline`` and the energy meter's run ends (a gap is never bridged); the other packs go on.
 
-After the round, battery settings are read for packs whose copy is older than :data:`.settings.SETTINGS_MAX_AGE`.
+After the round, battery settings are read for packs whose copy is older than its ``settings_interval``.
 
 Commands (:meth:`ConnectionRunner.command`) go through the library's verified paths —
 :meth:`~vendor_plugins.plugin.Session.set_switch`, :meth:`~vendor_plugins.plugin.Session.write_settings`,
@@ -48,7 +48,6 @@ from .settings import (
     PREFIX,
     SET_SOC_LIMITS,
     SET_SOC_SPEC,
-    SETTINGS_MAX_AGE,
     SETTINGS_RETRY,
     PackSettings,
     pack_settings,
@@ -262,7 +261,7 @@ class ConnectionRunner:
             return pack_settings(None)
 
     async def refresh_settings(self) -> None:
-        """Read each answering pack's settings if older than :data:`SETTINGS_MAX_AGE` (never every poll)."""
+        """Read each answering pack's settings if older than ``settings_interval`` (never every poll)."""
         loop = asyncio.get_running_loop()
         for state in list(self.packs.values()):
             settings = state.settings
@@ -286,7 +285,7 @@ class ConnectionRunner:
         assert settings is not None
         settings.values = values
         settings.failing = None
-        settings.due_at = asyncio.get_running_loop().time() + SETTINGS_MAX_AGE
+        settings.due_at = asyncio.get_running_loop().time() + self.config.settings_interval
         self.settings_reads += 1
         for key, name in settings.names.items():
             text = state_text(values.values.get(name))

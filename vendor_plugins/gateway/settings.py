@@ -10,9 +10,9 @@ enabled). For a pack whose protocol family has a settings table (:meth:`~vendor_
 * if the session can set the SoC and the pack reports one, ``set_soc``: a ``number`` 0-100 % whose state is the SoC
   the pack reports (every poll).
 
-Settings are not part of the poll: the gateway reads them when a pack is first seen, again at most every
-:data:`SETTINGS_MAX_AGE` seconds (after a failed read: :data:`SETTINGS_RETRY`), and after each write. Nothing here
-does I/O; :class:`~.packs.ConnectionRunner` runs the reads and writes.
+Settings are not part of the poll: the gateway reads them when a pack is first seen, again after the connection's
+``settings_interval`` (default :data:`SETTINGS_MAX_AGE` seconds; after a failed read: :data:`SETTINGS_RETRY`), and
+after each write. Nothing here does I/O; :class:`~.packs.ConnectionRunner` runs the reads and writes.
 """
 
 from __future__ import annotations
@@ -27,15 +27,16 @@ from ..entity_catalog import CELSIUS, PERCENT, EntitySpec
 from ..entity_names import NUMBER, SWITCH
 from ..errors import SettingsRefused
 from ..setting_names import SET_SOC
+from .config import SETTINGS_MAX_AGE
 from .discovery import OFF, ON
 
-#: Seconds after which a pack's settings are read again (a change made with the vendor's app shows up).
-SETTINGS_MAX_AGE: Final = 300.0
 #: Seconds before a failed settings read is tried again.
 SETTINGS_RETRY: Final = 60.0
 #: Key prefix of the setting entities (as the integration's unique-id suffixes).
 PREFIX: Final = "setting_"
 CONFIG: Final = "config"
+
+__all__ = ["SETTINGS_MAX_AGE", "PackSettings", "pack_settings", "parse_number", "parse_setting", "setting_key"]
 
 #: Home Assistant number device class by vocabulary unit (the integration's table).
 DEVICE_CLASSES: Final = {"V": "voltage", "A": "current", CELSIUS: "temperature", "s": "duration"}
