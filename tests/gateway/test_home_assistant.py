@@ -89,7 +89,8 @@ async def test_home_assistant_mqtt_sees_what_bmsgw_reads(
         connections = [
             {"name": "shed", "vendor": "jbd", "tcp": f"127.0.0.1:{jbd.port}", "control": True},
             {"name": "garage", "vendor": "daly", "tcp": f"127.0.0.1:{daly.port}"},
-            {"name": "rack", "vendor": "pace", "tcp": f"127.0.0.1:{pace.port}", "address": "1-2"},
+            # control on the bus too: its settings (PACE ranges and steps) must pass Home Assistant's number schema
+            {"name": "rack", "vendor": "pace", "tcp": f"127.0.0.1:{pace.port}", "address": "1-2", "control": True},
         ]
         config = load(write_config(tmp_path, broker.port, connections))
         ha_config = tmp_path / "ha"
@@ -187,6 +188,8 @@ async def _devices_and_settings(hass: HomeAssistant, entry: MockConfigEntry, ent
     assert registered.disabled_by is er.RegistryEntryDisabler.INTEGRATION
     assert registered.entity_category is EntityCategory.CONFIG
     assert not [key for key in entities("garage") if key.startswith("setting_")]  # control is off there
+    for pack in ("rack_1", "rack_2"):  # every setting of the bus's packs set up (disabled) by Home Assistant
+        await _wait(lambda p=pack: len([k for k in entities(p) if k.startswith("setting_")]) >= 50, what=pack)
     # the user enables it: after the reload Home Assistant shows the pack's value and a write reaches the pack
     registry.async_update_entity(number, disabled_by=None)
     assert await hass.config_entries.async_reload(entry.entry_id)

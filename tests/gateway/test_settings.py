@@ -18,7 +18,7 @@ from vendor_plugins.battery_settings import SettingsTable
 from vendor_plugins.connect import LinkSettings, open_link
 from vendor_plugins.errors import ControlNotConfirmed, SettingsRefused
 from vendor_plugins.gateway.discovery import PackIdentity, discovery_messages
-from vendor_plugins.gateway.settings import SETTINGS_MAX_AGE, pack_settings, parse_setting
+from vendor_plugins.gateway.settings import SETTINGS_MAX_AGE, pack_settings, parse_setting, published
 from vendor_plugins.gateway.topics import Topics
 from vendor_plugins.plugin import SessionOptions
 from vendor_plugins.registry import default_registry
@@ -168,13 +168,17 @@ def test_setting_numbers_are_the_integrations_number_entities(family: str, table
         description = ha_number._description(spec)
         config = configs.pop(description.key)
         assert config["name"] == settings_name(description.translation_key), spec.name
-        assert config.get("unit_of_measurement") == description.native_unit_of_measurement
         assert config.get("device_class") == (description.device_class and description.device_class.value)
-        assert (config["min"], config["max"], config["step"]) == (
-            description.native_min_value,
-            description.native_max_value,
-            description.native_step,
-        )
+        limits = (description.native_min_value, description.native_max_value, description.native_step)
+        if description.key in settings.scales:  # finer than Home Assistant's MQTT number allows: a smaller unit
+            assert description.native_step is not None and description.native_step < 0.001
+            scale = settings.scales[description.key]
+            assert (description.native_unit_of_measurement, config["unit_of_measurement"], scale) == ("s", "ms", 1000)
+            limits = tuple(round(v * scale, 9) for v in limits if v is not None)
+        else:
+            assert config.get("unit_of_measurement") == description.native_unit_of_measurement
+        assert config["step"] >= 0.001
+        assert (config["min"], config["max"], config["step"]) == limits
         assert config["entity_category"] == description.entity_category
         assert config["enabled_by_default"] is description.entity_registry_enabled_default
         assert config["mode"] == description.mode
@@ -252,3 +256,27 @@ def test_every_setting_has_one_english_name_which_the_integration_uses_too() -> 
     assert {key: value["name"] for key, value in translations[NUMBER].items()} == NAMES[NUMBER]
     for name, english in SWITCH_SETTING_NAMES.items():
         assert translations[SWITCH][name]["name"] == english == NAMES[SWITCH][name]
+
+
+def test_a_setting_finer_than_mqtt_allows_is_published_in_a_smaller_unit() -> None:
+    table = dict(_tables())["pace/ascii-25"]
+    settings = pack_settings(table)
+    key = "setting_short_circuit_delay"
+    assert settings.scales == {key: 1000.0}
+    assert published(settings, key, 0.00035) == 0.35
+    assert parse_setting("short_circuit_delay", "0.35", settings.scales[key]) == pytest.approx(0.00035)
+    assert published(settings, "setting_cell_overvoltage_protect", 3.65) == 3.65
+
+
+@pytest.mark.parametrize(("family", "table"), _tables(), ids=lambda v: v if isinstance(v, str) else "")
+def test_every_setting_entity_passes_home_assistants_mqtt_schema(family: str, table: SettingsTable) -> None:
+    """Home Assistant's own MQTT discovery schemas accept every setting's payload (e.g. its step floor of 0.001)."""
+    from homeassistant.components.mqtt import number as mqtt_number
+    from homeassistant.components.mqtt import switch as mqtt_switch
+
+    topics = Topics("bms_gateway", "homeassistant", "gw")
+    settings = pack_settings(table)
+    messages = discovery_messages(topics, PackIdentity("p", "P", "x"), settings.specs, settings.extras)
+    for topic, payload in messages.items():
+        schema = mqtt_number.DISCOVERY_SCHEMA if "/number/" in topic else mqtt_switch.DISCOVERY_SCHEMA
+        schema(json.loads(payload))  # raises on anything Home Assistant would refuse

@@ -53,6 +53,7 @@ from .settings import (
     pack_settings,
     parse_number,
     parse_setting,
+    published,
 )
 from .topics import OFFLINE, ONLINE, Topics, pack_id
 
@@ -288,7 +289,7 @@ class ConnectionRunner:
         settings.due_at = asyncio.get_running_loop().time() + self.config.settings_interval
         self.settings_reads += 1
         for key, name in settings.names.items():
-            text = state_text(values.values.get(name))
+            text = state_text(published(settings, key, values.values.get(name)))
             state.states[key] = text
             self.publisher.set(self.topics.state(state.pack, key), text)
 
@@ -356,7 +357,8 @@ class ConnectionRunner:
         """One setting through the library's verified write; the settings read back are published."""
         assert self.session is not None
         self.session.require_control()  # before anything else: without control, not a byte
-        value = parse_setting(name, text)
+        scale = state.settings.scales.get(f"{PREFIX}{name}", 1.0) if state.settings is not None else 1.0
+        value = parse_setting(name, text, scale)
         async with self.lock:
             try:
                 values = await self.session.write_settings(state.address, {name: value})

@@ -5,7 +5,9 @@ enabled). For a pack whose protocol family has a settings table (:meth:`~vendor_
 
 * each writable numeric setting is a Home Assistant ``number`` (key ``setting_<name>``, the vocabulary name as its
   translation key, the vendor's range and step, entity category *config*, disabled by default — the integration's
-  ``number`` entities exactly, names from :mod:`vendor_plugins.setting_names`);
+  ``number`` entities, names from :mod:`vendor_plugins.setting_names`; one exception: Home Assistant's MQTT number
+  refuses a step below 0.001, so a setting finer than that — a short-circuit delay in 50 µs steps — is published in
+  the smaller unit, ms, and a command's value is converted back);
 * each writable on/off setting (the balancer) is a ``switch`` (key ``setting_<name>``);
 * if the session can set the SoC and the pack reports one, ``set_soc``: a ``number`` 0-100 % whose state is the SoC
   the pack reports (every poll).
@@ -36,10 +38,22 @@ SETTINGS_RETRY: Final = 60.0
 PREFIX: Final = "setting_"
 CONFIG: Final = "config"
 
-__all__ = ["SETTINGS_MAX_AGE", "PackSettings", "pack_settings", "parse_number", "parse_setting", "setting_key"]
+__all__ = [
+    "SETTINGS_MAX_AGE",
+    "PackSettings",
+    "pack_settings",
+    "parse_number",
+    "parse_setting",
+    "published",
+    "setting_key",
+]
 
 #: Home Assistant number device class by vocabulary unit (the integration's table).
 DEVICE_CLASSES: Final = {"V": "voltage", "A": "current", CELSIUS: "temperature", "s": "duration"}
+#: Home Assistant's MQTT number refuses a step below this (its own entities have no such floor).
+MQTT_MIN_STEP: Final = 0.001
+#: A setting whose step is finer than :data:`MQTT_MIN_STEP` is published in the smaller unit (times the factor).
+SMALLER_UNITS: Final = {"s": ("ms", 1000.0), "V": ("mV", 1000.0), "A": ("mA", 1000.0)}
 
 SET_SOC_SPEC: Final = EntitySpec(
     NUMBER,
@@ -70,6 +84,8 @@ class PackSettings:
     specs: list[EntitySpec] = field(default_factory=list)
     #: Entity key -> extra discovery fields (a number's range and step).
     extras: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Entity key -> factor from the vocabulary unit to the published one (only settings finer than MQTT allows).
+    scales: dict[str, float] = field(default_factory=dict)
     values: BmsSettings | None = None
     #: Event-loop time of the next read (``0``: as soon as possible).
     due_at: float = 0.0
@@ -92,7 +108,10 @@ def pack_settings(table: SettingsTable | None) -> PackSettings:
         if word.kind == "bool":
             entity = EntitySpec(SWITCH, key, spec.name, "settings", category=CONFIG, enabled=False)
         else:
-            unit = word.unit or None
+            unit, scale = word.unit or None, 1.0
+            if spec.step < MQTT_MIN_STEP and word.unit in SMALLER_UNITS:
+                unit, scale = SMALLER_UNITS[word.unit]
+                out.scales[key] = scale
             entity = EntitySpec(
                 NUMBER,
                 key,
@@ -103,14 +122,34 @@ def pack_settings(table: SettingsTable | None) -> PackSettings:
                 category=CONFIG,
                 enabled=False,
             )
-            out.extras[key] = {"min": spec.minimum, "max": spec.maximum, "step": spec.step, "mode": "box"}
+            out.extras[key] = {
+                "min": _scaled(spec.minimum, scale),
+                "max": _scaled(spec.maximum, scale),
+                "step": _scaled(spec.step, scale),
+                "mode": "box",
+            }
         out.names[key] = spec.name
         out.specs.append(entity)
     return out
 
 
-def parse_setting(name: str, text: str) -> Number:
-    """A command payload as the value of setting ``name`` (range checks are the library's, before any byte)."""
+def _scaled(value: float, scale: float) -> float:
+    return value if scale == 1.0 else round(value * scale, 9)
+
+
+def published(settings: PackSettings, key: str, value: Number | None) -> Number | None:
+    """A setting's value as published (in the published unit)."""
+    scale = settings.scales.get(key)
+    if scale is None or value is None or isinstance(value, bool):
+        return value
+    return _scaled(float(value), scale)
+
+
+def parse_setting(name: str, text: str, scale: float = 1.0) -> Number:
+    """A command payload as the value of setting ``name`` (range checks are the library's, before any byte).
+
+    ``scale``: the factor of the published unit (the payload is divided by it).
+    """
     word = VOCABULARY.get(name)
     if word is None:
         raise SettingsRefused(f"{name!r} is not a setting")
@@ -118,7 +157,8 @@ def parse_setting(name: str, text: str) -> Number:
         if text not in (ON, OFF):
             raise SettingsRefused(f"{name}: payload must be {ON} or {OFF}, not {text[:20]!r}")
         return text == ON
-    return parse_number(name, text)
+    value = parse_number(name, text)
+    return value if scale == 1.0 else value / scale
 
 
 def parse_number(name: str, text: str) -> float:
