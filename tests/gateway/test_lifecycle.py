@@ -84,3 +84,18 @@ async def test_the_gateway_is_a_device_its_packs_hang_off(broker: Mosquitto, tmp
     packs = [c for t, c in configs.items() if "/shed_" in t]
     assert packs
     assert all(c["device"]["via_device"] == "bmsgw_testgw" for c in packs)
+
+
+async def test_what_a_pack_announced_is_saved_soon_not_only_at_shutdown(broker: Mosquitto, tmp_path) -> None:
+    """A gateway killed (no clean stop) a minute later still removes what it announced when the config changes."""
+    async with served(simulator("jbd")) as jbd, recording(broker.port) as rec:
+        shed = {"name": "shed", "vendor": "jbd", "tcp": f"127.0.0.1:{jbd.port}"}
+        async with running(load(write_config(tmp_path, broker.port, [shed]))):
+            await rec.wait_for(lambda: rec.last("bms_gateway/testgw/shed/voltage"), what="shed state")
+            state = tmp_path / "state.json"
+            saved = await rec.wait_for(
+                lambda: state.exists() and json.loads(state.read_text()).get("discovery", {}).get("shed"),
+                seconds=5,
+                what="the announcement in the state file",
+            )
+            assert any(topic.endswith("/shed_voltage/config") for topic in saved)

@@ -26,6 +26,7 @@ import dataclasses
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .. import entity_catalog as catalog
@@ -98,10 +99,21 @@ class ConnectionRunner:
     """Polls one connection's packs and publishes them (see the module docstring)."""
 
     def __init__(
-        self, config: ConnectionConfig, publisher: Publisher, topics: Topics, energy: dict[str, EnergyState]
+        self,
+        config: ConnectionConfig,
+        publisher: Publisher,
+        topics: Topics,
+        energy: dict[str, EnergyState],
+        *,
+        on_announce: Callable[[], None] | None = None,
     ) -> None:
-        """Nothing is opened until :meth:`run`; ``energy``: the saved meters, by pack."""
+        """Nothing is opened until :meth:`run`.
+
+        ``energy``: the saved meters, by pack; ``on_announce``: called after a pack announced its entities (the
+        gateway then saves what was announced).
+        """
         self.config = config
+        self.on_announce = on_announce
         self.publisher = publisher
         self.topics = topics
         self._saved_energy = energy
@@ -253,6 +265,8 @@ class ConnectionRunner:
         for topic, payload in messages.items():
             self.publisher.set(topic, payload)
         self.announced[state.pack] = set(messages)
+        if self.on_announce is not None:
+            self.on_announce()
 
     def _settings_of(self, address: PackAddress) -> PackSettings:
         assert self.session is not None

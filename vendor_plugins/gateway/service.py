@@ -30,6 +30,8 @@ _LOGGER = logging.getLogger(__name__)
 
 #: Seconds between two saves of the state file (and one at shutdown).
 SAVE_EVERY: Final = 60.0
+#: Seconds after a pack's (first) announcement before the state file is saved.
+ANNOUNCE_SAVE_DELAY: Final = 1.0
 
 
 class Gateway:
@@ -46,6 +48,8 @@ class Gateway:
         self._energy: dict[str, EnergyState] = {}
         self.runners: list[ConnectionRunner] = []
         self._commands: set[asyncio.Task[None]] = set()
+        #: Set when a pack announced its entities (the state file then remembers them soon).
+        self.announced_changed = asyncio.Event()
 
     def _on_command(self, topic: str, payload: bytes) -> None:
         parsed = self.topics.parse_command(topic)
@@ -101,14 +105,21 @@ class Gateway:
             _LOGGER.error("cannot save the state file %s: %s", self.state_file.path, err)
 
     async def _save_periodically(self) -> None:
+        """Save every :data:`SAVE_EVERY` seconds, and soon after a pack's announcement (so a crash forgets none)."""
         while True:
-            await asyncio.sleep(SAVE_EVERY)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.announced_changed.wait(), SAVE_EVERY)
+                await asyncio.sleep(ANNOUNCE_SAVE_DELAY)  # one save for a burst of announcements
+            self.announced_changed.clear()
             self.save_state()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set, then shut down cleanly."""
         self._energy = self.state_file.load()
-        self.runners = [ConnectionRunner(c, self.publisher, self.topics, self._energy) for c in self.config.connections]
+        self.runners = [
+            ConnectionRunner(c, self.publisher, self.topics, self._energy, on_announce=self.announced_changed.set)
+            for c in self.config.connections
+        ]
         self._clear_stale()
         for topic, payload in gateway_messages(self.topics).items():
             self.publisher.set(topic, payload)
