@@ -99,3 +99,17 @@ async def test_what_a_pack_announced_is_saved_soon_not_only_at_shutdown(broker: 
                 what="the announcement in the state file",
             )
             assert any(topic.endswith("/shed_voltage/config") for topic in saved)
+
+
+def test_which_saved_packs_a_connection_may_still_hold(tmp_path) -> None:
+    from vendor_plugins.gateway.service import _may_hold
+
+    connections = [
+        {"name": "rack", "vendor": "pace", "tcp": "127.0.0.1:4196", "address": "all"},
+        {"name": "pair", "vendor": "pace", "tcp": "127.0.0.1:4197", "address": "1-2"},
+        {"name": "shed", "vendor": "jbd", "tcp": "127.0.0.1:4198"},
+    ]
+    rack, pair, shed = load(write_config(tmp_path, 1883, connections)).connections
+    assert _may_hold(rack, "rack_7") and not _may_hold(rack, "rack_x") and not _may_hold(rack, "racks_1")
+    assert _may_hold(pair, "pair_2") and not _may_hold(pair, "pair_3")
+    assert _may_hold(shed, "shed") and not _may_hold(shed, "shed_1")
