@@ -1,7 +1,8 @@
 """English names of the entities of :mod:`vendor_plugins.entity_catalog`, by platform and translation key.
 
 Home Assistant's ``translations/en.json`` of the integration carries the same names (a test compares them); the MQTT
-gateway's discovery payloads use these, so a pack reads the same whichever way it reaches Home Assistant.
+gateway's discovery payloads use these, so a pack reads the same whichever way it reaches Home Assistant. The battery
+settings' names live in :mod:`.setting_names`.
 """
 
 from __future__ import annotations
@@ -9,11 +10,13 @@ from __future__ import annotations
 from typing import Final
 
 from .model import Alarm
+from .setting_names import NUMBER_SETTING_NAMES, SET_SOC, SET_SOC_NAME, SWITCH_SETTING_NAMES
 
 SENSOR: Final = "sensor"
 BINARY_SENSOR: Final = "binary_sensor"
 SWITCH: Final = "switch"
 EVENT: Final = "event"
+NUMBER: Final = "number"
 
 _ALARM_NAMES: Final[dict[Alarm, str]] = {
     Alarm.CELL_OVERVOLTAGE: "Cell overvoltage",
@@ -91,8 +94,10 @@ NAMES: Final[dict[str, dict[str, str]]] = {
     SWITCH: {
         "charge_mosfet_switch": "Charge MOSFET control",
         "discharge_mosfet_switch": "Discharge MOSFET control",
+        **SWITCH_SETTING_NAMES,
     },
     EVENT: {"alarm_events": "Alarms"},
+    NUMBER: {**NUMBER_SETTING_NAMES, SET_SOC: SET_SOC_NAME},
 }
 
-__all__ = ["BINARY_SENSOR", "EVENT", "NAMES", "SENSOR", "SWITCH"]
+__all__ = ["BINARY_SENSOR", "EVENT", "NAMES", "NUMBER", "SENSOR", "SWITCH"]

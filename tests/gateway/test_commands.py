@@ -8,8 +8,10 @@ from .broker import Mosquitto
 from .conftest import load, recording, running, served, simulator, write_config
 
 PREFIX = "bms_gateway/testgw"
-#: JBD frames: 0xDD, then 0xA5 for a read, 0x5A for a write.
+#: JBD frames: 0xDD, then 0xA5 for a read, 0x5A for a write, then the register (0xE1: the MOSFETs).
 JBD_READ = 0xA5
+JBD_WRITE = 0x5A
+JBD_MOSFETS = 0xE1
 
 
 async def _publish(port: int, topic: str, payload: str) -> None:
@@ -69,4 +71,5 @@ async def test_a_retained_command_is_never_run(broker: Mosquitto, tmp_path) -> N
             rounds = gateway.runners[0].rounds
             await rec.wait_for(lambda: gateway.runners[0].rounds >= rounds + 2, what="two more polls")
         assert sim.state.charge_mosfet is True
-        assert all(request[1] == JBD_READ for request in sim.requests), "a write went out"
+        # with control the pack's settings are read (factory mode is entered by a write), but no MOSFET write
+        assert not [r for r in sim.requests if r[1] == JBD_WRITE and r[2] == JBD_MOSFETS], "a MOSFET write went out"

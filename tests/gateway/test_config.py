@@ -58,6 +58,7 @@ def test_good_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert config.connections[0].poll_interval == 5
     assert config.connections[1].control is True
     assert config.connections[0].control is False
+    assert config.connections[1].settings_interval == 300  # battery settings: every 5 minutes and after writes
     assert config.state_file == tmp_path / "bmsgw-state.json"
 
 
@@ -73,6 +74,13 @@ def test_good_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         ("    serial: /dev/ttyUSB0", "    ble: nonsense", 14, "connections[1].ble", "not a Bluetooth address"),
         ("  poll_interval: 5", "  poll_interval: 0.1", 3, "gateway.poll_interval", "out of range"),
         ("    control: true", "    control: maybe", 16, "connections[1].control", "expected bool"),
+        (
+            "    control: true",
+            "    control: true\n    settings_interval: 5",
+            17,
+            "connections[1].settings_interval",
+            "out of range",
+        ),
         ("  - name: single", "  - name: rack", 12, "connections[1].name", "duplicate"),
         ("    tcp: 127.0.0.1:4196", "    tcp: 127.0.0.1:4196\n    serial: /dev/ttyS0", 8, "connections[0]", "several"),
         ("  host: 127.0.0.1", "  host: 'bad host'", 5, "broker.host", ""),

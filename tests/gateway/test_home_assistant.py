@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -87,7 +89,8 @@ async def test_home_assistant_mqtt_sees_what_bmsgw_reads(
         connections = [
             {"name": "shed", "vendor": "jbd", "tcp": f"127.0.0.1:{jbd.port}", "control": True},
             {"name": "garage", "vendor": "daly", "tcp": f"127.0.0.1:{daly.port}"},
-            {"name": "rack", "vendor": "pace", "tcp": f"127.0.0.1:{pace.port}", "address": "1-2"},
+            # control on the bus too: its settings (PACE ranges and steps) must pass Home Assistant's number schema
+            {"name": "rack", "vendor": "pace", "tcp": f"127.0.0.1:{pace.port}", "address": "1-2", "control": True},
         ]
         config = load(write_config(tmp_path, broker.port, connections))
         ha_config = tmp_path / "ha"
@@ -157,7 +160,49 @@ async def test_home_assistant_mqtt_sees_what_bmsgw_reads(
             alarm = entities("shed")["alarm_cell_overvoltage"]
             await _wait(lambda: hass.states.get(alarm).state == "on", what="the alarm's binary sensor on")
             await _wait(lambda: ("alarm_raised", "cell_overvoltage") in fired, what="the alarm event")
+            await _devices_and_settings(hass, entry, entities, sims["jbd"])
             assert await hass.config_entries.async_unload(entry.entry_id)
             await hass.async_block_till_done()
     problems = [r for r in caplog.records if r.levelno >= logging.WARNING and r.name.startswith("homeassistant")]
     assert not problems, [r.getMessage() for r in problems]
+
+
+async def _devices_and_settings(hass: HomeAssistant, entry: MockConfigEntry, entities: Any, jbd: Any) -> None:
+    """The packs hang off the gateway's device; settings are config numbers, disabled by default, and write."""
+    devices = dr.async_get(hass)
+    gateway = devices.async_get_device_by_identifier(("mqtt", "bmsgw_testgw"), entry.entry_id)
+    assert gateway is not None
+    assert (gateway.name, gateway.model) == ("BMS gateway testgw", "bmsgw serve")
+    for name in ("shed", "garage", "rack_1", "rack_2"):
+        pack = devices.async_get_device_by_identifier(("mqtt", f"bmsgw_testgw_{name}"), entry.entry_id)
+        assert pack is not None, name
+        assert pack.via_device_id == gateway.id, name
+    registry = er.async_get(hass)
+    status = next(e.entity_id for e in registry.entities.values() if e.platform == "mqtt" and e.device_id == gateway.id)
+    assert hass.states.get(status).state == "on"  # the gateway is connected
+
+    setting = "setting_charge_overcurrent_protect"
+    number = entities("shed")[setting]
+    registered = registry.async_get(number)
+    assert registered is not None
+    assert registered.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+    assert registered.entity_category is EntityCategory.CONFIG
+    assert not [key for key in entities("garage") if key.startswith("setting_")]  # control is off there
+    for pack in ("rack_1", "rack_2"):  # every setting of the bus's packs set up (disabled) by Home Assistant
+        await _wait(lambda p=pack: len([k for k in entities(p) if k.startswith("setting_")]) >= 50, what=pack)
+    # the user enables it: after the reload Home Assistant shows the pack's value and a write reaches the pack
+    registry.async_update_entity(number, disabled_by=None)
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    await _wait(
+        lambda: (s := hass.states.get(number)) is not None and s.state not in ("unknown", "unavailable"),
+        what="the setting's value in Home Assistant",
+    )
+    assert float(hass.states.get(number).state) == pytest.approx(jbd.settings.values()["charge_overcurrent_protect"])
+    assert hass.states.get(number).attributes["unit_of_measurement"] == "A"
+    await hass.services.async_call("number", "set_value", {"entity_id": number, "value": 42.5}, blocking=True)
+    await _wait(
+        lambda: jbd.settings.values()["charge_overcurrent_protect"] == pytest.approx(42.5),
+        what="the setting written to the simulator",
+    )
+    await _wait(lambda: hass.states.get(number).state == "42.5", what="the value read back in Home Assistant")

@@ -55,8 +55,12 @@ from .config_types import (
 DEFAULT_TOPIC_PREFIX: Final = "bms_gateway"
 DEFAULT_DISCOVERY_PREFIX: Final = "homeassistant"
 DEFAULT_POLL_INTERVAL: Final = 10.0
+#: Seconds between two reads of a pack's battery settings by default (a change made with the vendor's app shows up).
+SETTINGS_MAX_AGE: Final = 300.0
 #: Poll intervals a connection may use (a 15-pack bus at 9600 baud needs a few seconds per round).
 POLL_INTERVAL: Final = Seconds("poll_interval", 1.0, 3600.0)
+#: How often battery settings are read again (connections with control; never on every poll).
+SETTINGS_INTERVAL: Final = Seconds("settings_interval", 60.0, 86400.0)
 #: The transports a connection may name (exactly one).
 TRANSPORTS: Final = ("tcp", "serial", "ble", "modbus_tcp")
 #: ``vendor: auto``: detect the vendor when the gateway starts.
@@ -114,6 +118,7 @@ _CONNECTION_SCHEMA = vol.Schema(
         vol.Optional("poll_interval"): POLL_INTERVAL,
         vol.Optional("timeout"): TIMEOUT,
         vol.Optional("control", default=False): bool,
+        vol.Optional("settings_interval", default=SETTINGS_MAX_AGE): SETTINGS_INTERVAL,
     }
 )
 
@@ -310,7 +315,9 @@ def _connection(
     if settings.kind is LinkKind.BLE and addresses is None:
         raise checker.fail([*where, "address"], "a Bluetooth link carries one pack; leave 'address' out")
     interval = data.get("poll_interval", default_interval)
-    return ConnectionConfig(data["name"], plugin, settings, options, addresses, interval)
+    return ConnectionConfig(
+        data["name"], plugin, settings, options, addresses, interval, settings_interval=data["settings_interval"]
+    )
 
 
 def _auto_connection(
@@ -329,7 +336,9 @@ def _auto_connection(
         raise checker.fail([*where, "address"], "with vendor 'auto' give one pack address (0-255) or none")
     options = SessionOptions(control_enabled=data["control"])
     interval = data.get("poll_interval", default_interval)
-    return ConnectionConfig(data["name"], None, settings, options, [address], interval, candidates)
+    return ConnectionConfig(
+        data["name"], None, settings, options, [address], interval, candidates, data["settings_interval"]
+    )
 
 
 def check_permissions(path: Path, raw: Any) -> None:

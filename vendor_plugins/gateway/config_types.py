@@ -64,6 +64,8 @@ class ConnectionConfig:
     poll_interval: float
     #: The plugins ``vendor: auto`` tries (every registered one that can run over this link).
     candidates: tuple[VendorPlugin, ...] = ()
+    #: Seconds between two reads of a pack's battery settings (with control; also read after each write).
+    settings_interval: float = 300.0
 
     @property
     def vendor(self) -> str:
@@ -112,6 +114,7 @@ class GatewayConfig:
                     "addresses": "all" if c.addresses is None else c.addresses,
                     "poll_interval": c.poll_interval,
                     "control": c.control,
+                    "settings_interval": c.settings_interval,
                 }
                 for c in self.connections
             ],

@@ -15,8 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from .. import __version__
 from ..entity_catalog import EVENT_TYPES, EntitySpec
-from ..entity_names import BINARY_SENSOR, EVENT, SWITCH
+from ..entity_names import BINARY_SENSOR, EVENT, NUMBER, SWITCH
 from ..model import DeviceInfo
 from .topics import Topics
 
@@ -80,7 +81,11 @@ def device_block(topics: Topics, identity: PackIdentity) -> dict[str, Any]:
 
 
 def entity_config(
-    topics: Topics, identity: PackIdentity, spec: EntitySpec, device: Mapping[str, Any]
+    topics: Topics,
+    identity: PackIdentity,
+    spec: EntitySpec,
+    device: Mapping[str, Any],
+    extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The discovery payload of one entity."""
     pack = identity.pack
@@ -118,6 +123,11 @@ def entity_config(
         config["state_on"] = ON
         config["state_off"] = OFF
         config["optimistic"] = False
+    if spec.platform == NUMBER:
+        config["command_topic"] = topics.command(pack, spec.key)
+        config["optimistic"] = False
+    if extra:
+        config.update(extra)
     return config
 
 
@@ -126,12 +136,50 @@ def _object_id(*parts: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in text).strip("_")
 
 
-def discovery_messages(topics: Topics, identity: PackIdentity, specs: list[EntitySpec]) -> dict[str, str]:
-    """Topic → JSON payload of every entity of one pack."""
+def discovery_messages(
+    topics: Topics,
+    identity: PackIdentity,
+    specs: list[EntitySpec],
+    extras: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, str]:
+    """Topic → JSON payload of every entity of one pack (``extras``: more fields by key, e.g. a number's range)."""
     device = device_block(topics, identity)
+    extras = extras or {}
     return {
         topics.discovery(spec.platform, identity.pack, spec.key): json.dumps(
-            entity_config(topics, identity, spec, device), separators=(",", ":")
+            entity_config(topics, identity, spec, device, extras.get(spec.key)), separators=(",", ":")
         )
         for spec in specs
     }
+
+
+#: The gateway device's own entity: whether the gateway is connected (its status topic and last will).
+GATEWAY_STATUS_NAME: Final = "Status"
+
+
+def gateway_device(topics: Topics) -> dict[str, Any]:
+    """The device of the ``bmsgw serve`` instance itself; every pack's device is linked to it (``via_device``)."""
+    return {
+        "identifiers": [topics.node_id],
+        "name": f"BMS gateway {topics.gateway_id}",
+        "manufacturer": ORIGIN["name"],
+        "model": "bmsgw serve",
+        "sw_version": __version__,
+    }
+
+
+def gateway_messages(topics: Topics) -> dict[str, str]:
+    """Topic → JSON payload of the gateway device's entities (its status as a connectivity sensor)."""
+    config = {
+        "name": GATEWAY_STATUS_NAME,
+        "unique_id": topics.unique_id_gateway("status"),
+        "default_entity_id": f"{BINARY_SENSOR}.{_object_id('BMS gateway', topics.gateway_id, 'status')}",
+        "state_topic": topics.status,
+        "payload_on": "online",
+        "payload_off": "offline",
+        "device_class": "connectivity",
+        "entity_category": "diagnostic",
+        "device": gateway_device(topics),
+        "origin": ORIGIN,
+    }
+    return {topics.gateway_discovery(BINARY_SENSOR, "status"): json.dumps(config, separators=(",", ":"))}

@@ -3,14 +3,20 @@
 :class:`ConnectionRunner` opens the link through :func:`vendor_plugins.connect.open_link` and reads through
 :class:`vendor_plugins.reader.PackReader` (the library's one way to do both). Each round, per pack:
 
-* first answer → its entities (:mod:`vendor_plugins.entity_catalog`) are announced by discovery;
+* first answer → its entities (:mod:`vendor_plugins.entity_catalog`; with control also its battery settings,
+  :mod:`.settings`) are announced by discovery, and whatever it announced last time but no longer offers is cleared;
 * an answer → its states (only changed ones go out: :class:`~.publisher.Publisher`), ``online``, alarm/warning
   transitions as events, its power into its energy meter;
 * no answer → ``offline`` and the energy meter's run ends (a gap is never bridged); the other packs go on.
 
-Commands (:meth:`ConnectionRunner.command`) go through :meth:`vendor_plugins.plugin.Session.set_switch` — refused
-unless control is enabled for this connection, confirmed by read-back — serialised with polling; the state read back
-is published, a refusal or failure is logged and published on ``…/<pack>/command_error``; nothing is retried.
+After the round, battery settings are read for packs whose copy is older than its ``settings_interval``.
+
+Commands (:meth:`ConnectionRunner.command`) go through the library's verified paths —
+:meth:`~vendor_plugins.plugin.Session.set_switch`, :meth:`~vendor_plugins.plugin.Session.write_settings`,
+:meth:`~vendor_plugins.plugin.Session.set_soc`: refused unless control is enabled for this connection, validated
+before a byte is sent, confirmed by read-back — serialised with polling; the state read back is published, a refusal
+or failure is logged and published on ``…/<pack>/command_error`` (after a failed settings write the settings are read
+again); nothing is retried.
 """
 
 from __future__ import annotations
@@ -20,14 +26,16 @@ import dataclasses
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .. import entity_catalog as catalog
+from ..battery_settings import BmsSettings
 from ..connect import open_link
 from ..detect import detect
 from ..energy import EnergyIntegrator, EnergyState
 from ..entity_names import EVENT
-from ..errors import BmsError, ControlRefused, one_line
+from ..errors import BmsError, ControlRefused, SettingsRefused, SettingsUnsupported, one_line
 from ..model import Alarm, BmsSnapshot, Switch
 from ..plausibility import power_limit
 from ..plugin import LinkKind, Session, SessionOptions, VendorPlugin
@@ -37,6 +45,17 @@ from ..transports.base import Link
 from .config import ConnectionConfig
 from .discovery import OFF, ON, PackIdentity, discovery_messages, state_text
 from .publisher import Publisher
+from .settings import (
+    PREFIX,
+    SET_SOC_LIMITS,
+    SET_SOC_SPEC,
+    SETTINGS_RETRY,
+    PackSettings,
+    pack_settings,
+    parse_number,
+    parse_setting,
+    published,
+)
 from .topics import OFFLINE, ONLINE, Topics, pack_id
 
 _LOGGER = logging.getLogger(__name__)
@@ -61,6 +80,7 @@ class PackState:
     warnings: frozenset[Alarm] = frozenset()
     error: str | None = None
     states: dict[str, str] = field(default_factory=dict)
+    settings: PackSettings | None = None
 
 
 def pack_specs(snapshot: BmsSnapshot, plugin: VendorPlugin, *, control: bool) -> list[catalog.EntitySpec]:
@@ -79,10 +99,21 @@ class ConnectionRunner:
     """Polls one connection's packs and publishes them (see the module docstring)."""
 
     def __init__(
-        self, config: ConnectionConfig, publisher: Publisher, topics: Topics, energy: dict[str, EnergyState]
+        self,
+        config: ConnectionConfig,
+        publisher: Publisher,
+        topics: Topics,
+        energy: dict[str, EnergyState],
+        *,
+        on_announce: Callable[[], None] | None = None,
     ) -> None:
-        """Nothing is opened until :meth:`run`; ``energy``: the saved meters, by pack."""
+        """Nothing is opened until :meth:`run`.
+
+        ``energy``: the saved meters, by pack; ``on_announce``: called after a pack announced its entities (the
+        gateway then saves what was announced).
+        """
         self.config = config
+        self.on_announce = on_announce
         self.publisher = publisher
         self.topics = topics
         self._saved_energy = energy
@@ -95,7 +126,11 @@ class ConnectionRunner:
         self.packs: dict[PackAddress, PackState] = {}
         self.lock = asyncio.Lock()
         self.rounds = 0
+        #: Settings reads (of every pack) since start.
+        self.settings_reads = 0
         self._round_failed: str | None = None
+        #: Pack -> the discovery topics it announced (this run, or as the state file remembers from the last one).
+        self.announced: dict[str, set[str]] = {}
 
     def _open(self, plugin: VendorPlugin, options: SessionOptions, addresses: list[PackAddress] | None) -> None:
         self.plugin = plugin
@@ -171,6 +206,7 @@ class ConnectionRunner:
         now = time.time()
         for result in results:
             self._publish(result, now)
+        await self.refresh_settings()
 
     def _whole_round_failed(self, error: str) -> None:
         if self._round_failed != error:
@@ -210,12 +246,66 @@ class ConnectionRunner:
         plugin = self.plugin
         assert plugin is not None
         specs = pack_specs(snapshot, plugin, control=self.config.control)
+        extras: dict[str, dict[str, object]] = {}
+        if self.config.control:
+            state.settings = self._settings_of(result.address)
+            if self.session is not None and self.session.soc_unsupported_reason() is None and snapshot.soc is not None:
+                specs.append(SET_SOC_SPEC)
+                extras[SET_SOC_SPEC.key] = SET_SOC_LIMITS
         state.specs = specs
         state.alarms, state.warnings = snapshot.alarms, snapshot.warnings
         name = self.config.name if result.address is None else f"{self.config.name} {result.address}"
-        identity = PackIdentity(state.pack, name, plugin.title, result.device)
-        for topic, payload in discovery_messages(self.topics, identity, specs).items():
+        identity = PackIdentity(state.pack, name, plugin.title, result.device, via=self.topics.node_id)
+        settings = state.settings
+        announced = specs + (settings.specs if settings is not None else [])
+        extras.update(settings.extras if settings is not None else {})
+        messages = discovery_messages(self.topics, identity, announced, extras)
+        for topic in sorted(self.announced.get(state.pack, set()) - messages.keys()):
+            self.publisher.set(topic, "")  # announced before, no longer offered (control turned off...): removed
+        for topic, payload in messages.items():
             self.publisher.set(topic, payload)
+        self.announced[state.pack] = set(messages)
+        if self.on_announce is not None:
+            self.on_announce()
+
+    def _settings_of(self, address: PackAddress) -> PackSettings:
+        assert self.session is not None
+        try:
+            return pack_settings(self.session.settings_table(address))
+        except SettingsUnsupported:
+            return pack_settings(None)
+
+    async def refresh_settings(self) -> None:
+        """Read each answering pack's settings if older than ``settings_interval`` (never every poll)."""
+        loop = asyncio.get_running_loop()
+        for state in list(self.packs.values()):
+            settings = state.settings
+            if settings is None or not state.online or not settings.due(loop.time()):
+                continue
+            assert self.session is not None
+            try:
+                async with self.lock:
+                    values = await self.session.read_settings(state.address)
+            except BmsError as err:
+                error = one_line(err)
+                if settings.failing != error:
+                    _LOGGER.warning("%s: pack %s: cannot read its settings: %s", self.config.name, state.pack, error)
+                settings.failing = error
+                settings.due_at = loop.time() + SETTINGS_RETRY
+                continue
+            self._settings_read(state, values)
+
+    def _settings_read(self, state: PackState, values: BmsSettings) -> None:
+        settings = state.settings
+        assert settings is not None
+        settings.values = values
+        settings.failing = None
+        settings.due_at = asyncio.get_running_loop().time() + self.config.settings_interval
+        self.settings_reads += 1
+        for key, name in settings.names.items():
+            text = state_text(published(settings, key, values.values.get(name)))
+            state.states[key] = text
+            self.publisher.set(self.topics.state(state.pack, key), text)
 
     def _states(self, state: PackState, snapshot: BmsSnapshot) -> None:
         assert state.specs is not None
@@ -250,23 +340,55 @@ class ConnectionRunner:
     async def command(self, state: PackState, key: str, payload: bytes) -> None:
         """Run one command through the verified path (see the module docstring); never raises for a refusal."""
         text = payload.decode("utf-8", "replace").strip()
+        snapshot: BmsSnapshot | None = None
         try:
+            assert self.session is not None  # a pack is known: the session exists
             switch = _SWITCHES.get(key)
-            if switch is None:
-                raise ControlRefused(f"{key!r} is not a switch")
-            if text not in (ON, OFF):
-                raise ControlRefused(f"payload must be {ON} or {OFF}, not {text[:20]!r}")
-            async with self.lock:
-                assert self.session is not None  # a pack is known: the session exists
-                snapshot = await self.session.set_switch(state.address, switch, text == ON)
+            if key.startswith(PREFIX):
+                await self._write_setting(state, key[len(PREFIX) :], text)
+            elif key == SET_SOC_SPEC.key:
+                self.session.require_control()
+                percent = parse_number(key, text)
+                async with self.lock:
+                    snapshot = await self.session.set_soc(state.address, percent)
+            elif switch is None:
+                raise ControlRefused(f"{key!r} is not a command of this gateway")
+            else:
+                if text not in (ON, OFF):
+                    raise ControlRefused(f"payload must be {ON} or {OFF}, not {text[:20]!r}")
+                async with self.lock:
+                    snapshot = await self.session.set_switch(state.address, switch, text == ON)
         except BmsError as err:
             message = f"{key} {text[:20]}: {one_line(err)}"
             _LOGGER.warning("%s: pack %s: command refused or failed: %s", self.config.name, state.pack, message)
             self.publisher.event(self.topics.command_error(state.pack), message)
             return
         _LOGGER.info("%s: pack %s: %s %s confirmed", self.config.name, state.pack, key, text)
-        if state.specs is not None:
+        if state.specs is not None and snapshot is not None:
             self._states(state, snapshot)
+
+    async def _write_setting(self, state: PackState, name: str, text: str) -> None:
+        """One setting through the library's verified write; the settings read back are published."""
+        assert self.session is not None
+        self.session.require_control()  # before anything else: without control, not a byte
+        scale = state.settings.scales.get(f"{PREFIX}{name}", 1.0) if state.settings is not None else 1.0
+        value = parse_setting(name, text, scale)
+        async with self.lock:
+            try:
+                values = await self.session.write_settings(state.address, {name: value})
+            except SettingsRefused:
+                raise  # refused before any write: nothing changed on the pack
+            except BmsError:
+                if state.settings is not None:  # show what the pack holds now
+                    try:
+                        again = await self.session.read_settings(state.address)
+                    except BmsError:
+                        state.settings.due_at = 0.0
+                    else:
+                        self._settings_read(state, again)
+                raise
+        if state.settings is not None:
+            self._settings_read(state, values)
 
     def energy_states(self) -> dict[str, EnergyState]:
         """Every pack's energy meters (for the state file), including saved ones of packs not seen yet."""

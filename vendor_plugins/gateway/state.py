@@ -1,10 +1,13 @@
-"""The gateway's state file: what must survive a restart — the energy meters of every pack.
+"""The gateway's state file: what must survive a restart — the energy meters of every pack, what it announced.
 
-JSON, ``{"version": 1, "packs": {"<pack>": {"energy": {...}}}}`` with each pack's
-:meth:`~vendor_plugins.energy.EnergyState.to_dict`. Written atomically (a temporary file in the same directory,
-flushed to disk, then renamed over the old one), readable by its owner only. A missing file is a first start; a
-file that cannot be read or parsed is logged and set aside (``.bad``), never fatal: the meters then start at zero
-rather than the gateway not starting.
+JSON,
+``{"version": 1, "packs": {"<pack>": {"energy": {...}}}, "discovery": {"<pack>": ["<topic>", ...]}}`` with each pack's
+:meth:`~vendor_plugins.energy.EnergyState.to_dict` and the retained discovery topics the gateway published (``""``:
+the gateway's own device), so that a pack or entity gone from the config is removed from Home Assistant at the next
+start (its retained discovery cleared) instead of lingering as unavailable. Written atomically (a temporary file in
+the same directory, flushed to disk, then renamed over the old one), readable by its owner only. A missing file is a
+first start; a file that cannot be read or parsed is logged and set aside (``.bad``), never fatal: the meters then
+start at zero rather than the gateway not starting.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ class StateFile:
     def __init__(self, path: Path) -> None:
         """The state lives in ``path``."""
         self.path = path
+        #: Pack -> the discovery topics announced for it, as :meth:`load` found them.
+        self.discovery: dict[str, set[str]] = {}
 
     def load(self) -> dict[str, EnergyState]:
         """Every pack's saved meters (empty on a first start or when the file is unusable)."""
@@ -45,6 +50,11 @@ class StateFile:
         if not isinstance(packs, dict):
             self._set_aside("unknown format")
             return {}
+        announced = data.get("discovery")
+        if isinstance(announced, dict):
+            self.discovery = {
+                str(pack): {str(t) for t in topics} for pack, topics in announced.items() if isinstance(topics, list)
+            }
         out: dict[str, EnergyState] = {}
         for pack, saved in packs.items():
             try:
@@ -59,9 +69,14 @@ class StateFile:
         with contextlib.suppress(OSError):
             os.replace(self.path, bad)
 
-    def save(self, energy: Mapping[str, EnergyState]) -> None:
-        """Write every pack's meters atomically (raises ``OSError`` when the directory is not writable)."""
-        document = {"version": VERSION, "packs": {pack: {"energy": s.to_dict()} for pack, s in sorted(energy.items())}}
+    def save(self, energy: Mapping[str, EnergyState], discovery: Mapping[str, set[str]] | None = None) -> None:
+        """Write every pack's meters (and the announced discovery topics) atomically; ``OSError`` if not writable."""
+        document: dict[str, Any] = {
+            "version": VERSION,
+            "packs": {pack: {"energy": s.to_dict()} for pack, s in sorted(energy.items())},
+        }
+        if discovery is not None:
+            document["discovery"] = {pack: sorted(topics) for pack, topics in sorted(discovery.items()) if topics}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
         try:

@@ -3,10 +3,11 @@
 * ``…/status`` — the gateway's availability, ``online`` / ``offline`` (retained; ``offline`` is also its last will);
 * ``…/<pack>/availability`` — one pack's availability (retained);
 * ``…/<pack>/<key>`` — one entity's state (retained), ``key`` = the integration's unique-id suffix;
-* ``…/<pack>/<key>/set`` — a switch's command topic (subscribed only for connections with control enabled);
+* ``…/<pack>/<key>/set`` — the command topic of a switch, a setting or ``set_soc`` (acted on only with control);
 * ``…/<pack>/alarm_events`` — alarm/warning raised/cleared events (not retained);
 * ``…/<pack>/command_error`` — the last refused or failed command, one line (not retained);
-* ``<discovery_prefix>/<component>/bmsgw_<gateway_id>/<pack>_<key>/config`` — Home Assistant discovery (retained).
+* ``<discovery_prefix>/<component>/bmsgw_<gateway_id>/<pack>_<key>/config`` — Home Assistant discovery (retained);
+  the gateway's own device: ``…/bmsgw_<gateway_id>/<key>/config``.
 
 ``<pack>`` is the connection's name, plus ``_<address>`` for addressed packs on a bus.
 """
@@ -53,6 +54,14 @@ class Topics:
         """Unique id of a pack (device) or of one of its entities."""
         base = f"{self.node_id}_{pack}"
         return base if key is None else f"{base}_{key}"
+
+    def unique_id_gateway(self, key: str) -> str:
+        """Unique id of one entity of the gateway's own device (no pack's: those always have a ``_<pack>_`` part)."""
+        return f"{self.node_id}__{key}"
+
+    def gateway_discovery(self, component: str, key: str) -> str:
+        """The discovery config topic of one entity of the gateway's own device (pack entities: ``<pack>_<key>``)."""
+        return f"{self.discovery_prefix}/{component}/{self.node_id}/{key}/config"
 
     def availability(self, pack: str) -> str:
         """One pack's availability."""
