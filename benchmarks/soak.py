@@ -261,7 +261,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
                 malloc_free_kept_kib=(malloc_in_use_kib() or (None, None))[1],
             )
         )
-        if args.progress:
+        if args.progress or (args.progress is None and sys.stderr.isatty()):
             last = samples[-1]
             slowest = min(c[0] for c in cycles.values()) / POLLS_PER_HOUR
             print(
@@ -390,7 +390,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--trim", action="store_true", help="malloc_trim at every sample (memory really held)")
     parser.add_argument("--sample-every", type=float, default=30.0, help="seconds between memory samples")
     parser.add_argument("--json", help="also write the report here")
-    parser.add_argument("--progress", action="store_true", help="one line per memory sample on stderr")
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="one line per memory sample on stderr (default: when stderr is a terminal)",
+    )
     return parser
 
 

@@ -9,8 +9,12 @@
    library. Home Assistant installs the manifest's requirement ``bms-gateway==<version>`` itself, with its own
    installer (``uv pip install``), from ``dist/`` standing in for the package index (``UV_FIND_LINKS``).
 4. Onboards (user ``demo``), adds one entry per connection through the integration's own config flow (REST
-   ``/api/config/config_entries/flow``), saves the Energy dashboard (``energy/save_prefs``) and a "Battery fleet"
-   dashboard (``lovelace/config/save``) over the websocket API, checks Home Assistant's log, prints URL + login.
+   ``/api/config/config_entries/flow``), imports the last 7 days of the simulated fleet as the entities' own
+   long-term statistics (``recorder/import_statistics``, :mod:`demo_history`; the kWh meters' live statistics then
+   continue from the imported sums), saves the Energy dashboard (``energy/save_prefs``) and a "Battery fleet"
+   dashboard (``lovelace/config/save``, :mod:`demo_dashboard`) over the websocket API, checks Home Assistant's log
+   and its repairs, prints URL + login. The HTTP settings (127.0.0.1, the port) are written where Home Assistant
+   keeps them (``.storage/http``), not as the deprecated ``http:`` YAML block, so the demo raises no repair.
 5. Ctrl-C (or SIGTERM) stops Home Assistant, then the simulators.
 
 ``--run-dir DIR`` keeps everything (config, logs, ``demo.json`` with addresses and devices) in DIR; by default
@@ -34,10 +38,15 @@ import sys
 import tempfile
 import time
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import demo_dashboard
+import demo_history
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_VENV = ROOT / ".demo" / "venv"
@@ -138,7 +147,7 @@ def write_config(config: Path, zip_path: Path, port: int) -> None:
     with zipfile.ZipFile(zip_path) as zf:
         zf.extractall(target)
     (config / "configuration.yaml").write_text(
-        f"""\
+        """\
 # BMS gateway demo - written by scripts/demo.py
 homeassistant:
   name: BMS Gateway demo
@@ -156,9 +165,6 @@ energy:
 history:
 logbook:
 lovelace:
-http:
-  server_host: 127.0.0.1
-  server_port: {port}
 logger:
   default: warning
   logs:
@@ -167,6 +173,37 @@ logger:
 """,
         encoding="utf-8",
     )
+    write_http_storage(config, port)
+
+
+def write_http_storage(config: Path, port: int) -> None:
+    """The HTTP server's settings (127.0.0.1 only, ``port``) where Home Assistant keeps them: ``.storage/http``.
+
+    Home Assistant 2026.10 deprecated the ``http:`` YAML block (a repair issue, and a trial that reverts unless
+    confirmed); the demo writes the stored settings instead, as confirmed ("stable") settings with the YAML
+    migration marked done, so no repair and no trial.
+    """
+    stable = {
+        "server_host": ["127.0.0.1"],
+        "server_port": port,
+        "cors_allowed_origins": ["https://cast.home-assistant.io"],
+        "login_attempts_threshold": -1,
+        "ip_ban_enabled": True,
+        "ssl_profile": "modern",
+        "use_x_frame_options": True,
+        "created_at": datetime.now(UTC).isoformat(),
+        "error": None,
+        "error_message": None,
+    }
+    storage = config / ".storage"
+    storage.mkdir(parents=True, exist_ok=True)
+    doc = {
+        "version": 2,
+        "minor_version": 2,
+        "key": "http",
+        "data": {"stable": stable, "pending": None, "yaml_migration_done": True},
+    }
+    (storage / "http").write_text(json.dumps(doc, indent=2), encoding="utf-8")
 
 
 # --- the fleet ---------------------------------------------------------------------------------------
@@ -205,6 +242,7 @@ class HA:
         self.token = ""
         self.ws: aiohttp.ClientWebSocketResponse | None = None
         self._id = 0
+        self._ws_lock = asyncio.Lock()  # one command at a time: a result is read by the command that sent it
 
     async def wait_up(self, proc: asyncio.subprocess.Process, seconds: float) -> None:
         deadline = time.monotonic() + seconds
@@ -277,50 +315,39 @@ class HA:
 
     async def cmd(self, type_: str, **kw: Any) -> Any:
         assert self.ws is not None
-        self._id += 1
-        await self.ws.send_json({"id": self._id, "type": type_, **kw})
-        while True:
-            msg = await self.ws.receive_json()
-            if msg.get("id") == self._id and msg["type"] == "result":
-                if not msg["success"]:
-                    raise RuntimeError(f"{type_}: {msg['error']}")
-                return msg["result"]
+        async with self._ws_lock:
+            self._id += 1
+            await self.ws.send_json({"id": self._id, "type": type_, **kw})
+            while True:
+                msg = await self.ws.receive_json()
+                if msg.get("id") == self._id and msg["type"] == "result":
+                    if not msg["success"]:
+                        raise RuntimeError(f"{type_}: {msg['error']}")
+                    return msg["result"]
 
 
-def _key(entity: dict[str, Any]) -> str:
-    """The description key of one of our entities (its unique id is ``<pack id>_<key>``)."""
-    uid = str(entity["unique_id"])
-    for key in (
-        "energy_charged",
-        "energy_discharged",
-        "battery_power",
-        "stored_energy",
-        "remaining_capacity",
-        "full_capacity",
-        "design_capacity",
-        "cell_delta",
-        "cell_min",
-        "cell_max",
-        "cell_average",
-    ):
-        if uid.endswith("_" + key):
-            return key
-    if m := re.search(r"_(cell_\d+_(?:voltage|balancing))$", uid):
-        return m.group(1)
-    return uid.rsplit("_", 1)[-1]
+def _pack_uid(device: dict[str, Any]) -> str | None:
+    """The pack id of one of our devices (its identifier; entity unique ids are ``<pack id>_<key>``)."""
+    for domain, ident in device["identifiers"]:
+        if domain == "bms_gateway" and not ident.endswith("_bus"):
+            return str(ident)
+    return None
 
 
 async def collect_packs(ha: HA, entry_ids: set[str], expected: int) -> list[dict[str, Any]]:
-    """Pack devices of our entries with their entities, once every pack has its energy meters."""
+    """Pack devices of our entries with their entities (description key -> entity id), once all have meters."""
+    packs: list[dict[str, Any]] = []
     for _ in range(120):
         devices = await ha.cmd("config/device_registry/list")
         entities = await ha.cmd("config/entity_registry/list")
         packs = []
         for dev in devices:
-            if not set(dev["config_entries"]) & entry_ids:
+            if not set(dev["config_entries"]) & entry_ids or (uid := _pack_uid(dev)) is None:
                 continue
             ents = [e for e in entities if e["device_id"] == dev["id"] and e["platform"] == "bms_gateway"]
-            by_key = {_key(e): e["entity_id"] for e in ents if not e.get("disabled_by")}
+            by_key = {
+                str(e["unique_id"]).removeprefix(uid + "_"): e["entity_id"] for e in ents if not e.get("disabled_by")
+            }
             if "energy_charged" in by_key:
                 packs.append({"device_id": dev["id"], "name": dev["name_by_user"] or dev["name"], "entities": by_key})
         if len(packs) >= expected:
@@ -329,56 +356,92 @@ async def collect_packs(ha: HA, entry_ids: set[str], expected: int) -> list[dict
     raise RuntimeError(f"only {len(packs)} of {expected} packs have entities after 120 s")
 
 
-def dashboard(packs: list[dict[str, Any]]) -> dict[str, Any]:
-    """A view of every pack's main values, and one of every pack's cells."""
-    main_keys = ["voltage", "current", "battery_power", "soc", "remaining_capacity", "stored_energy", "cell_delta"]
-    overview, cells = [], []
-    for pack in packs:
-        ents = pack["entities"]
-        overview.append(
-            {
-                "type": "entities",
-                "title": pack["name"],
-                "entities": [
-                    {"entity": ents[k], "name": k.replace("_", " ").capitalize().replace("Soc", "State of charge")}
-                    for k in [*main_keys, "energy_charged", "energy_discharged", "warnings"]
-                    if k in ents
-                ],
-            }
-        )
-        cell_ids = sorted((k for k in ents if re.fullmatch(r"cell_\d+_voltage", k)), key=lambda k: int(k.split("_")[1]))
-        cells.append(
-            {
-                "type": "entities",
-                "title": f"{pack['name']} cells",
-                "entities": [{"entity": ents[k], "name": f"Cell {k.split('_')[1]}"} for k in cell_ids],
-            }
-        )
-    return {
-        "title": "Battery fleet",
-        "views": [
-            {"title": "Packs", "path": "packs", "cards": overview},
-            {"title": "Cells", "path": "cells", "cards": cells},
-        ],
-    }
-
-
-def energy_prefs(packs: list[dict[str, Any]]) -> dict[str, Any]:
-    """One battery source per pack: its energy meters, battery power and SoC."""
-    sources = []
-    for pack in packs:
-        ents = pack["entities"]
-        source = {
-            "type": "battery",
-            "stat_energy_from": ents["energy_discharged"],
-            "stat_energy_to": ents["energy_charged"],
+async def device_summary(ha: HA, entry_ids: set[str]) -> list[dict[str, Any]]:
+    """Every device of our entries: name, model, how many entities it has, how many devices it connects."""
+    devices = [d for d in await ha.cmd("config/device_registry/list") if set(d["config_entries"]) & entry_ids]
+    entities = await ha.cmd("config/entity_registry/list")
+    return [
+        {
+            "name": d["name_by_user"] or d["name"],
+            "model": d["model"],
+            "entities": sum(1 for e in entities if e["device_id"] == d["id"]),
+            "children": sum(1 for c in devices if c["via_device_id"] == d["id"]),
         }
-        if "battery_power" in ents:
-            source["stat_rate"] = ents["battery_power"]
-        if "soc" in ents:
-            source["stat_soc"] = ents["soc"]
-        sources.append(source)
-    return {"energy_sources": sources}
+        for d in devices
+    ]
+
+
+def _number(states: dict[str, Any], entity_id: str | None) -> float | None:
+    state = states.get(entity_id or "")
+    try:
+        return float(state["state"]) if state else None
+    except ValueError:
+        return None
+
+
+async def import_history(ha: HA, packs: list[dict[str, Any]]) -> tuple[int, dict[str, float], datetime]:
+    """The last 7 days of every pack as its entities' own long-term statistics (``recorder/import_statistics``).
+
+    Returns the rows imported, each kWh meter's last sum (where its live statistics must continue from) and the
+    hour the history ends at.
+    """
+    states = {s["entity_id"]: s for s in await ha.call("GET", "/api/states")}
+    end = demo_history.last_full_hour()
+    rows, totals = 0, {}
+    for i, pack in enumerate(packs):
+        ents = pack["entities"]
+        voltage = _number(states, ents.get("voltage")) or 51.2
+        soc = _number(states, ents.get("soc")) or 50.0
+        capacity = next(
+            (c for k in ("full_capacity", "design_capacity") if (c := _number(states, ents.get(k)))),
+            (_number(states, ents.get("remaining_capacity")) or 50.0) * 100 / max(soc, 1.0),
+        )
+        temperatures = {
+            e: t for k, e in ents.items() if k.startswith("temperature_") and (t := _number(states, e)) is not None
+        }
+        model = demo_history.Pack(capacity, voltage, soc, temperatures, seed=101 + i)
+        pack["capacity_kwh"] = round(capacity * voltage / 1000, 2)
+        statistics = demo_history.pack_statistics(model, ents, end)
+        for metadata, stats in statistics:
+            await ha.cmd("recorder/import_statistics", metadata=metadata, stats=stats)
+            rows += len(stats)
+        totals.update(demo_history.totals(statistics))
+    return rows, totals, end
+
+
+def _report_failure(task: asyncio.Task[None]) -> None:
+    """Say why a background step of the demo failed (a task's exception is otherwise never seen)."""
+    if not task.cancelled() and (err := task.exception()) is not None:
+        say(f"failed: {err!r}")
+
+
+async def continue_meters(ha: HA, totals: dict[str, float], since: datetime) -> None:
+    """Make the kWh meters' live statistics continue from the imported week's last sums.
+
+    The recorder starts a new meter's sum at 0 with its first 5-minute statistics; once a meter has one, every sum
+    from ``since`` on is raised by the imported total (``recorder/adjust_sum_statistics``), so the Energy dashboard
+    sees no drop where the history meets the live values.
+    """
+    pending = dict(totals)
+    while pending:
+        await asyncio.sleep(15)
+        found = await ha.cmd(
+            "recorder/statistics_during_period",
+            start_time=since.isoformat(),
+            statistic_ids=list(pending),
+            period="5minute",
+            types=["sum"],
+        )
+        for statistic_id, stats in found.items():
+            if stats and statistic_id in pending:
+                await ha.cmd(
+                    "recorder/adjust_sum_statistics",
+                    statistic_id=statistic_id,
+                    start_time=since.isoformat(),
+                    adjustment=pending.pop(statistic_id),
+                    adjustment_unit_of_measurement="kWh",
+                )
+    say("the meters' live statistics continue from the imported week")
 
 
 def log_problems(log: Path) -> list[str]:
@@ -472,11 +535,13 @@ async def run(args: argparse.Namespace, run_dir: Path, stop: asyncio.Event, proc
             say(f"config flow created entry {entry['title']!r} ({vendor})")
         await ha.remove_onboarding_extras()
         await ha.ws_connect()
-        # Home Assistant 2026.10 moves YAML http settings into storage as a "pending" trial that reverts after
-        # five minutes unless confirmed: confirm it (127.0.0.1 only, the demo's port).
-        await ha.cmd("http/config/promote")
-        packs = await collect_packs(ha, {e["entry_id"] for e in entries.values()}, expected=7)
-        await ha.cmd("energy/save_prefs", **energy_prefs(packs))
+        entry_ids = {e["entry_id"] for e in entries.values()}
+        packs = await collect_packs(ha, entry_ids, expected=7)
+        rows, totals, history_end = await import_history(ha, packs)
+        say(f"imported {rows} hourly statistics rows: the last 7 days of {len(packs)} packs")
+        continuing = asyncio.create_task(continue_meters(ha, totals, history_end))
+        continuing.add_done_callback(_report_failure)
+        await ha.cmd("energy/save_prefs", **demo_dashboard.energy_prefs(demo_dashboard.batteries(packs)))
         await ha.cmd(
             "lovelace/dashboards/create",
             url_path="battery-fleet",
@@ -486,7 +551,10 @@ async def run(args: argparse.Namespace, run_dir: Path, stop: asyncio.Event, proc
             require_admin=False,
             mode="storage",
         )
-        await ha.cmd("lovelace/config/save", url_path="battery-fleet", config=dashboard(packs))
+        await ha.cmd("lovelace/config/save", url_path="battery-fleet", config=demo_dashboard.dashboard(packs))
+        devices = await device_summary(ha, entry_ids)
+        repairs = (await ha.cmd("repairs/list_issues"))["issues"]
+        say(f"{len(devices)} devices for {len(packs)} packs; {len(repairs)} repair issue(s)")
         state = {
             "url": base,
             "username": USER,
@@ -495,6 +563,10 @@ async def run(args: argparse.Namespace, run_dir: Path, stop: asyncio.Event, proc
             "profile": args.profile,
             "entries": {n: {"entry_id": e["entry_id"], "title": e["title"]} for n, e in entries.items()},
             "packs": packs,
+            "devices": devices,
+            "repairs": repairs,
+            "statistics_rows": rows,
+            "history_end": history_end.isoformat(),
             "config": str(config),
             "log": str(config / "home-assistant.log"),
             "hass_pid": hass.pid,
@@ -514,9 +586,10 @@ async def run(args: argparse.Namespace, run_dir: Path, stop: asyncio.Event, proc
         else:
             say("Home Assistant's log: no warning or error from bms_gateway or vendor_plugins")
         (run_dir / "log-check.json").write_text(json.dumps(problems))
+        await stop.wait()
+        continuing.cancel()
         if ha.ws is not None:
             await ha.ws.close()
-        await stop.wait()
     return 0
 
 

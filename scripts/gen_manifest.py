@@ -4,9 +4,12 @@
 The manifest's ``version`` and its ``bms-gateway==`` requirement pin are ``pyproject.toml``'s version (the one
 source of truth): bump the version there, then run this script.
 
-Home Assistant's manifest matchers can express only part of what the library matches on: no MAC OUIs, and a
-``local_name`` pattern needs at least three literal leading characters. A registry matcher using anything else stays
-in the library's precise identification (the config flow runs it on every advertisement Home Assistant forwards).
+Home Assistant's manifest matchers can express only part of what the library matches on: no MAC OUIs, no
+conditions on manufacturer data beyond its start, and a ``local_name`` pattern needs at least three literal leading
+characters. The manifest then carries what is expressible of such a matcher (e.g. an OUI matcher's service UUID) as
+a pre-filter; the library's precise identification (the config flow runs it on every advertisement Home Assistant
+forwards) decides, and the flow aborts for a device no plugin recognises. A matcher with nothing expressible is left
+out of the manifest.
 Run ``python scripts/gen_manifest.py`` after adding a vendor or a matcher; ``--check`` exits 1 when the manifest is
 out of date (the test suite checks the same).
 """
@@ -33,13 +36,9 @@ _WILDCARDS = set("*?[")
 
 
 def ha_matcher(matcher: BleMatcher) -> dict[str, Any] | None:
-    """The Home Assistant manifest form of ``matcher``, or ``None`` when the manifest schema cannot express it."""
-    if matcher.oui is not None:
-        return None
+    """The Home Assistant pre-filter for ``matcher`` (its expressible criteria), ``None`` when none is expressible."""
     out: dict[str, Any] = {}
-    if matcher.local_name is not None:
-        if len(matcher.local_name) < 3 or _WILDCARDS & set(matcher.local_name[:3]):
-            return None
+    if matcher.local_name is not None and len(matcher.local_name) >= 3 and not _WILDCARDS & set(matcher.local_name[:3]):
         out["local_name"] = matcher.local_name
     if matcher.manufacturer_id is not None:
         out["manufacturer_id"] = matcher.manufacturer_id

@@ -22,6 +22,8 @@ from .plugin import LinkKind
 from .transports.base import BufferedByteLink, Link
 
 CAPTURE_TYPE = "real capture (bmsgw capture)"
+#: The capture type of traffic recorded from a simulator (``bmsgw simulate``), never to be mistaken for a pack's.
+SIMULATOR_CAPTURE_TYPE = "simulator capture (bmsgw capture of a bmsgw simulator)"
 
 #: Most raw bytes (sent and received) a capture records; beyond it recording stops and the file says so.
 MAX_CAPTURE_BYTES = 1 << 20
@@ -44,6 +46,8 @@ class CaptureRecorder:
     events: list[_Event] = field(default_factory=list)
     decoded: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     source: str = ""
+    #: The traffic comes from a simulator (the file says so: :data:`SIMULATOR_CAPTURE_TYPE`).
+    simulated: bool = False
     #: Caps on what is recorded (a flooding bridge must not fill memory or the disk).
     max_bytes: int = MAX_CAPTURE_BYTES
     max_pieces: int = MAX_CAPTURE_PIECES
@@ -108,7 +112,7 @@ class CaptureRecorder:
                     {
                         "id": f"{self.vendor}_capture_{len(out) + 1:03d}",
                         "source": f"bmsgw capture (bms-gateway {__version__}) via {self.source}",
-                        "capture_type": CAPTURE_TYPE,
+                        "capture_type": SIMULATOR_CAPTURE_TYPE if self.simulated else CAPTURE_TYPE,
                         "vendor": self.vendor,
                         "family": family,
                         "request_hex": event.data.hex(),

@@ -72,6 +72,19 @@ class Alarm(enum.StrEnum):
     CELL_UNDERTEMP = "cell_undertemp"
 
 
+class Chemistry(enum.StrEnum):
+    """A pack's cell chemistry (names fixed: add members, never rename).
+
+    ``None`` where a chemistry is expected means unknown. The value is the JSON spelling and the translation key.
+    Where it comes from: the device, where its protocol says it (a register the installer sets, so it can be wrong),
+    else the user's option. It never refuses a reading: see ``docs/model.md`` ("Chemistry").
+    """
+
+    LFP = "lfp"  # LiFePO4 (lithium iron phosphate), 3.2 V nominal
+    NMC = "nmc"  # Li-ion with a nickel-manganese-cobalt / "ternary" (or NCA, LCO) cathode, 3.6-3.7 V nominal
+    LTO = "lto"  # lithium titanate anode, 2.3-2.4 V nominal
+
+
 class Switch(enum.StrEnum):
     """Switches a session may be able to set."""
 
@@ -216,10 +229,14 @@ class DeviceInfo:
     manufacture_date: dt.date | None = None
     cell_count: int | None = None
     address: int | None = None
+    #: The cells' chemistry: the device's own word where its protocol carries one, else the user's option; ``None``
+    #: when neither says (unknown).
+    chemistry: Chemistry | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (dates as ISO strings)."""
+        """JSON-ready dict (dates as ISO strings, the chemistry as its value)."""
         out = dataclasses.asdict(self)
         if self.manufacture_date is not None:
             out["manufacture_date"] = self.manufacture_date.isoformat()
+        out["chemistry"] = None if self.chemistry is None else str(self.chemistry)
         return out

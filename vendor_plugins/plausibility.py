@@ -38,10 +38,11 @@ RANGES: Final[dict[str, Range]] = {
     "cell_voltage": Range(0.0, 5.0, "V"),
     # 0-1000 V: up to ~200 cells in series (high-voltage racks); a pack-only reading may be 0 V with its MOSFETs open.
     "voltage": Range(0.0, 1000.0, "V"),
-    # -50..150 °C: beyond the operating and storage range of any cell and of the sensors' own range; a disconnected
-    # NTC decodes to values like -273.1 °C (0 K) or thousands of °C and says nothing about the pack: such a reading
-    # is dropped from the snapshot (``sensor_plausible``; named in ``raw``), not the whole pack refused.
-    "temperature": Range(-50.0, 150.0, "°C"),
+    # -40..120 °C: the span BMS temperature sensors report (a common +40 offset encoding starts at -40 °C), beyond any
+    # cell's operating and storage range; a disconnected NTC decodes to values like -273.1 °C (0 K), 215 °C or
+    # thousands of °C and says nothing about the pack: such a reading is dropped from the snapshot
+    # (``sensor_plausible``; named in ``raw``), not the whole pack refused. Sentinels: docs/model.md.
+    "temperature": Range(-40.0, 120.0, "°C"),
     "current": Range(-5000.0, 5000.0, "A"),
     "power": Range(-5_000_000.0, 5_000_000.0, "W"),  # the voltage and current ranges' product
     "soc": Range(0.0, 100.0, "%"),
@@ -51,6 +52,17 @@ RANGES: Final[dict[str, Range]] = {
     "design_capacity": Range(0.0, 10_000.0, "Ah"),
     "stored_energy": Range(0.0, 10_000_000.0, "Wh"),
     "cycles": Range(0.0, 100_000.0, "cycles"),
+}
+
+#: Each chemistry's operating window per cell (V): its cells' datasheet discharge and charge cut-offs (sources:
+#: docs/model.md, "Chemistry"). **Never a refusal**: a cell outside its window is a real over-charge or over-discharge
+#: a user must see (an LFP cell at 3.9 V, even 5 V, is a cell being overcharged, not a corrupt frame), so the reading
+#: keeps it and its alarms, and :func:`chemistry_notes` names such cells in ``raw``. The refusal range of a cell
+#: (``RANGES["cell_voltage"]``, :func:`cell_range`) is the same for every chemistry.
+CELL_WINDOWS: Final[dict[str, Range]] = {
+    "lfp": Range(2.5, 3.65, "V"),
+    "nmc": Range(2.5, 4.2, "V"),
+    "lto": Range(1.5, 2.8, "V"),
 }
 
 #: Pack voltage against the sum of its cells: at most (1 + share) x the sum + volts. Only an upper bound: real packs
@@ -139,6 +151,43 @@ def power_limit(reading: _Reading) -> float:
     return min(RANGES["power"].high, max(volts, 1.0) * current_limit(reading) * (1 + POWER_VS_VI[0]) + POWER_VS_VI[1])
 
 
+def cell_range(chemistry: str | None) -> Range:
+    """The range outside which a cell voltage of a pack of ``chemistry`` (``None``: unknown) is refused.
+
+    The same for every chemistry, on purpose: an overcharged cell of any chemistry climbs far past its charge
+    cut-off (LFP cells held at 4.05-5.0 V in float studies, driven to 20 V in overcharge-to-failure tests), so a
+    per-chemistry ceiling below the common one would turn a real, dangerous overcharge into a failed read.
+    """
+    return RANGES["cell_voltage"]
+
+
+def cells_outside_window(cells: Sequence[float], chemistry: str | None) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The 1-based numbers of the cells above and of those below ``chemistry``'s window (none when unknown)."""
+    window = CELL_WINDOWS.get(str(chemistry)) if chemistry is not None else None
+    if window is None:
+        return (), ()
+    above = tuple(n for n, volts in enumerate(cells, 1) if volts > window.high)
+    below = tuple(n for n, volts in enumerate(cells, 1) if volts < window.low)
+    return above, below
+
+
+def chemistry_notes(cells: Sequence[float], chemistry: str | None) -> dict[str, str]:
+    """``raw`` entries naming the cells outside ``chemistry``'s window (e.g. ``cells_above_chemistry_window: "3,5"``).
+
+    A note, not a verdict: the BMS's own alarms say whether it protects; a cell outside the window is never refused.
+    """
+    above, below = cells_outside_window(cells, chemistry)
+    notes = {}
+    if above:
+        notes["cells_above_chemistry_window"] = ",".join(map(str, above))
+    if below:
+        notes["cells_below_chemistry_window"] = ",".join(map(str, below))
+    if notes:
+        window = CELL_WINDOWS[str(chemistry)]
+        notes["chemistry_window"] = f"{chemistry} {window.low:g}-{window.high:g} V"
+    return notes
+
+
 def sensor_plausible(celsius: float) -> bool:
     """Whether a temperature reading can be real.
 
@@ -150,7 +199,7 @@ def sensor_plausible(celsius: float) -> bool:
 
 def check(reading: _Reading) -> None:
     """Raise :class:`ImplausibleValueError` when any value is outside its range or contradicts another."""
-    for n, volts in enumerate(reading.cell_voltages, 1):
+    for n, volts in enumerate(reading.cell_voltages, 1):  # the same range for every chemistry: cell_range()
         _in_range("cell_voltage", volts, f"cell {n} at")
     for name in ("voltage", "current", "power", "soc", "soh", "remaining_capacity", "full_capacity",
                  "design_capacity", "stored_energy"):  # fmt: skip
@@ -180,4 +229,15 @@ def _check_relations(reading: _Reading) -> None:
             raise _refuse(f"power {power} W at {voltage} V x {current} A")
 
 
-__all__ = ["RANGES", "Range", "capacity", "check", "current_limit", "power_limit"]
+__all__ = [
+    "CELL_WINDOWS",
+    "RANGES",
+    "Range",
+    "capacity",
+    "cell_range",
+    "cells_outside_window",
+    "check",
+    "chemistry_notes",
+    "current_limit",
+    "power_limit",
+]

@@ -29,7 +29,7 @@ from .errors import (
 )
 from .kinds import BleProfile as BleProfile
 from .kinds import LinkKind as LinkKind
-from .model import Alarm, BmsSnapshot, DeviceInfo, Switch
+from .model import Alarm, BmsSnapshot, Chemistry, DeviceInfo, Switch
 
 if TYPE_CHECKING:
     from .sim.base import Simulator
@@ -92,6 +92,8 @@ class SessionOptions:
     control_enabled: bool = False
     family: str | None = None
     extra: Mapping[str, str | int] = field(default_factory=dict)
+    #: The cells' chemistry as the user knows it (``None``: unknown); used where the device does not say it.
+    chemistry: Chemistry | None = None
 
 
 @dataclass(frozen=True, slots=True)

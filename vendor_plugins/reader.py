@@ -17,6 +17,7 @@ pack that does not answer; only a scan that finds no pack does.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from typing import Any
 
 from .errors import BmsError, DeviceTimeout, TransportError, one_line
 from .model import BmsSnapshot, DeviceInfo
+from .plausibility import chemistry_notes
 from .plugin import Session
 from .poller import BusPoller, scan
 
@@ -110,15 +112,30 @@ class PackReader:
         errors: dict[PackAddress, BmsError] = {}
         for address in self.addresses:
             try:
-                self.devices[address] = await self.session.device_info(address)
+                self.devices[address] = await self._device_info(address)
             except (BmsError, OSError) as err:
                 errors[address] = _as_bms_error(err)
         return errors
 
+    async def _device_info(self, address: PackAddress) -> DeviceInfo:
+        """What the pack says; its chemistry from the user's option where the device does not say one."""
+        info = await self.session.device_info(address)
+        chemistry = self.session.options.chemistry
+        if info.chemistry is None and chemistry is not None:
+            info = dataclasses.replace(info, chemistry=chemistry)
+        return info
+
+    def _noted(self, address: PackAddress, snapshot: BmsSnapshot) -> BmsSnapshot:
+        """``snapshot`` with the cells outside its chemistry's window named in ``raw`` (never refused)."""
+        device = self.devices.get(address)
+        chemistry = device.chemistry if device is not None else self.session.options.chemistry
+        notes = chemistry_notes(snapshot.cell_voltages, chemistry)
+        return dataclasses.replace(snapshot, raw={**snapshot.raw, **notes}) if notes else snapshot
+
     async def _device(self, address: PackAddress) -> DeviceInfo | None:
         if self.lazy_device_info and address not in self.devices:
             try:
-                self.devices[address] = await self.session.device_info(address)
+                self.devices[address] = await self._device_info(address)
             except (BmsError, OSError) as err:
                 _LOGGER.debug("device info of pack %s failed: %s", address, err, exc_info=True)
                 self.devices[address] = None
@@ -155,7 +172,8 @@ class PackReader:
             outcome = outcomes[address]
             if isinstance(outcome, BmsSnapshot):
                 self.session.confirmed.add(address)  # a pack answered here: control may write to it
-                results.append(PackResult(address, await self._device(address), outcome))
+                device = await self._device(address)
+                results.append(PackResult(address, device, self._noted(address, outcome)))
             else:
                 results.append(PackResult(address, self.devices.get(address), None, outcome))
         return results

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
@@ -22,17 +22,24 @@ from vendor_plugins.errors import BmsError, ConfigError, TransportError
 from vendor_plugins.plugin import LinkKind, VendorPlugin
 
 from . import bus_growth, repairs
-from .connection import BleDeviceNotFound, describe, open_entry_link, plugins_for, registry
-from .const import CONF_ADDRESS, CONF_LINK, CONF_PACKS, CONF_VENDOR, DOMAIN, FLOW_TIMEOUT
+from .bank_config import is_bank
+from .bank_hub import BankHub, hub_of, member_directory
+from .connection import BleDeviceNotFound, open_entry_link, plugins_for, registry
+from .const import CONF_LINK, CONF_PACKS, CONF_VENDOR, DOMAIN, FLOW_TIMEOUT
 from .coordinator import BmsConfigEntry, BmsCoordinator
-from .entity import pack_device_info, pack_of_device
+from .entity import async_create_devices, pack_of_device
 from .repair_watch import async_remove_clock
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.NUMBER, Platform.SENSOR, Platform.SWITCH]
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: BmsConfigEntry) -> bool:
-    """Open the link, read every pack once (not ready if none answers), then create the entities."""
+    """Open the link, read every pack once (not ready if none answers), then create the entities.
+
+    A battery-bank entry (:mod:`.bank_hub`) opens nothing: it follows its members' entries.
+    """
+    if is_bank(entry):
+        return await _async_setup_bank(hass, entry)
     vendor = str(entry.data[CONF_VENDOR])
     try:
         plugin = registry().get(vendor)
@@ -74,7 +81,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: BmsConfigEntry) -> bool:
         await coordinator.async_close()
 
     entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _close_on_stop))
-    _async_create_devices(hass, entry, coordinator)
+    async_create_devices(hass, coordinator)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     coordinator.entities_created = True
     coordinator.repairs.async_start()
@@ -82,6 +89,17 @@ async def async_setup_entry(hass: HomeAssistant, entry: BmsConfigEntry) -> bool:
         growth = bus_growth.BusGrowth(hass, entry, coordinator)
         entry.async_on_unload(coordinator.async_add_poll_listener(growth))
         growth.async_start()
+    member_directory(hass).async_register(entry.entry_id, coordinator)  # banks with packs of this entry follow it
+    return True
+
+
+async def _async_setup_bank(hass: HomeAssistant, entry: ConfigEntry) -> bool:
+    """A battery bank: its device, its entities (made once it first reports), following its members' entries."""
+    hub = BankHub(hass, entry)
+    entry.runtime_data = hub
+    dr.async_get(hass).async_get_or_create(config_entry_id=entry.entry_id, **hub.device_info)
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    hub.async_start()
     return True
 
 
@@ -131,59 +149,22 @@ async def _async_look_for_other_vendor(hass: HomeAssistant, entry: BmsConfigEntr
             return
 
 
-#: What the parent device of a bus entry is, by link kind (other kinds: a TCP bridge).
-_BUS_MODELS = {
-    LinkKind.SERIAL: "RS485 bus",
-    LinkKind.MODBUS: "Modbus-TCP gateway",
-    LinkKind.BLE: "Bluetooth connection",
-}
-
-
-def _async_create_devices(hass: HomeAssistant, entry: BmsConfigEntry, coordinator: BmsCoordinator) -> None:
-    """One device per pack, under the bus device where there is one.
-
-    The bus (bridge) device is every pack's parent on a serial/TCP connection, and on a Bluetooth connection that
-    reaches packs at bus addresses (it then carries the Bluetooth address).
-    """
-    devices = dr.async_get(hass)
-    parent: str | None = None
-    ble = entry.data[CONF_LINK] == LinkKind.BLE
-    if not ble or any(pack is not None for pack in coordinator.packs):
-        parent = devices.async_get_or_create(
-            config_entry_id=entry.entry_id,
-            identifiers={(DOMAIN, f"{entry.unique_id}_bus")},
-            connections={(dr.CONNECTION_BLUETOOTH, str(entry.data[CONF_ADDRESS]).upper())} if ble else set(),
-            name=describe(entry.data),
-            manufacturer=coordinator.plugin.title,
-            model=_BUS_MODELS.get(LinkKind(entry.data[CONF_LINK]), "TCP bridge"),
-        ).id
-    for pack in coordinator.packs:
-        info = pack_device_info(coordinator, pack)
-        devices.async_get_or_create(
-            config_entry_id=entry.entry_id,
-            identifiers=info["identifiers"],
-            connections=info.get("connections") or set(),
-            name=info.get("name"),
-            manufacturer=info.get("manufacturer"),
-            model=info.get("model"),
-            hw_version=info.get("hw_version"),
-            sw_version=info.get("sw_version"),
-            serial_number=info.get("serial_number"),
-            via_device_id=parent,
-        )
-
-
 async def async_unload_entry(hass: HomeAssistant, entry: BmsConfigEntry) -> bool:
-    """Remove the entities and close the link."""
+    """Remove the entities and close the link (a bank: stop following its members)."""
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
-    if unloaded:
+    if is_bank(entry):
+        hub_of(entry).async_stop()
+    elif unloaded:
+        member_directory(hass).async_unregister(entry.entry_id)  # its banks count its packs missing from now on
         await entry.runtime_data.async_close()
     return unloaded
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: BmsConfigEntry) -> None:
     """The entry is gone: so are its repair issues and its stored pack clock."""
-    repairs.async_clear_all(hass, entry.entry_id)
+    repairs.async_clear_all(hass, entry.entry_id)  # a bank: its bank_member_gone issue
+    if is_bank(entry):
+        return
     await async_remove_clock(hass, entry.entry_id)
 
 

@@ -6,6 +6,8 @@ from homeassistant.components.binary_sensor import BinarySensorEntity
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from . import bank_binary_sensor
+from .bank_config import is_bank
 from .const import CONF_CELL_BALANCING
 from .coordinator import BmsConfigEntry
 from .descriptions import BmsBinarySensorEntityDescription, binary_sensor_descriptions
@@ -18,6 +20,9 @@ async def async_setup_entry(
     hass: HomeAssistant, entry: BmsConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
     """Create the binary sensors of every pack that answered the first poll."""
+    if is_bank(entry):
+        await bank_binary_sensor.async_setup_entry(hass, entry, async_add_entities)
+        return
     coordinator = entry.runtime_data
     entities: list[BmsBinarySensor] = []
     for pack in coordinator.packs:

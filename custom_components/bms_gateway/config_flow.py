@@ -27,7 +27,8 @@ from typing import Any
 import probatio as vol
 from homeassistant.components import usb
 from homeassistant.components.bluetooth import BluetoothServiceInfoBleak
-from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResult
+from homeassistant.config_entries import ConfigEntry, ConfigFlowResult, OptionsFlow
+from homeassistant.const import CONF_NAME
 from homeassistant.core import callback
 from homeassistant.data_entry_flow import AbortFlow
 from homeassistant.helpers.service_info.usb import UsbServiceInfo
@@ -37,6 +38,8 @@ from vendor_plugins.model import DeviceInfo
 from vendor_plugins.plugin import LinkKind, VendorPlugin
 
 from . import forms, probing
+from .bank_config import is_bank
+from .bank_flow import BankConfigFlow, BankOptionsFlow
 from .connection import async_physical_keys, describe, modbus_mode, physical_key, plugins_for, registry, unique_id
 from .const import (
     CONF_ADDRESS,
@@ -76,8 +79,8 @@ def _form_error(err: ProbeError) -> tuple[str, dict[str, str]]:
     return "cannot_detect", {}
 
 
-class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
-    """Set up one physical connection to one or more packs."""
+class BmsConfigFlow(BankConfigFlow, domain=DOMAIN):
+    """Set up one physical connection to one or more packs, or a battery bank of packs (:mod:`.bank_flow`)."""
 
     VERSION = 1
 
@@ -92,9 +95,9 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
 
     @staticmethod
     @callback
-    def async_get_options_flow(config_entry: ConfigEntry) -> BmsOptionsFlow:
-        """Poll interval, control, per-cell entities."""
-        return BmsOptionsFlow()
+    def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
+        """Poll interval, control, per-cell entities (a bank: its packs, mode, policy, switches)."""
+        return BankOptionsFlow() if is_bank(config_entry) else BmsOptionsFlow()
 
     # --- entry points -----------------------------------------------------------------------------
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
@@ -102,6 +105,7 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
         menu = ["bluetooth_device", "serial", "tcp"]
         if plugins_for(LinkKind.MODBUS):
             menu.extend(forms.MODBUS_STEPS.values())
+        menu.append("bank")
         return self.async_show_menu(step_id="user", menu_options=menu)
 
     async def async_step_tcp(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
@@ -111,7 +115,7 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
             data, errors = await forms.async_connection_fields(self.hass, forms.host_port_check(), user_input)
             if not errors:
                 return await self._async_connection_chosen({CONF_LINK: LinkKind.TCP.value, **data})
-        schema = forms.host_schema()
+        schema = forms.named(forms.host_schema())
         return self.async_show_form(
             step_id="tcp", data_schema=self.add_suggested_values_to_schema(schema, user_input), errors=errors
         )
@@ -123,7 +127,7 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
             data, errors = await forms.async_connection_fields(self.hass, schemas.serial_schema(), user_input)
             if not errors:
                 return await self._async_connection_chosen({CONF_LINK: LinkKind.SERIAL.value, **data})
-        schema = vol.Schema(await forms.async_serial_fields(self.hass))
+        schema = forms.named(vol.Schema(await forms.async_serial_fields(self.hass)))
         return self.async_show_form(
             step_id="serial", data_schema=self.add_suggested_values_to_schema(schema, user_input), errors=errors
         )
@@ -185,7 +189,9 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is not None and user_input[CONF_ADDRESS] in found:
             address = user_input[CONF_ADDRESS]
             self._candidates = found[address][1]
-            return await self._async_connection_chosen({CONF_LINK: LinkKind.BLE.value, CONF_ADDRESS: address})
+            return await self._async_connection_chosen(
+                {CONF_LINK: LinkKind.BLE.value, CONF_ADDRESS: address, **forms.given_name(user_input)}
+            )
         if not found:
             return self.async_abort(reason="no_devices_found")
         return self.async_show_form(step_id="bluetooth_device", data_schema=forms.ble_devices_schema(found))
@@ -211,13 +217,19 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
             "vendor": " / ".join(plugin.title for plugin in self._candidates),
         }
         if user_input is not None:
+            self._data.update(forms.given_name(user_input))
             error, extra = await self._async_identify(self._candidates[0] if len(self._candidates) == 1 else None)
             if error is None:
                 return await self._async_vendor_confirmed()
             errors["base"] = error
             placeholders.update(extra)
         self._set_confirm_only()
-        return self.async_show_form(step_id="bluetooth_confirm", description_placeholders=placeholders, errors=errors)
+        return self.async_show_form(
+            step_id="bluetooth_confirm",
+            data_schema=forms.named(vol.Schema({})),
+            description_placeholders=placeholders,
+            errors=errors,
+        )
 
     async def async_step_usb(self, discovery_info: UsbServiceInfo) -> ConfigFlowResult:
         """A USB serial adapter was plugged in."""
@@ -246,10 +258,11 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
             except settings.InvalidSetting as err:
                 errors[CONF_BAUDRATE] = err.key
             else:
+                self._data.update(forms.given_name(user_input))
                 return await self.async_step_vendor()
         return self.async_show_form(
             step_id="usb_confirm",
-            data_schema=forms.baud_schema(),
+            data_schema=forms.named(forms.baud_schema()),
             errors=errors,
             description_placeholders={"name": self.context["title_placeholders"]["name"]},
         )
@@ -258,6 +271,8 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_reconfigure(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Move the entry to another host/port (bridge, Modbus gateway) or serial port; its packs must answer there."""
         entry = self._get_reconfigure_entry()
+        if is_bank(entry):
+            return self.async_abort(reason="reconfigure_bank")
         if entry.data[CONF_LINK] == LinkKind.BLE:
             return self.async_abort(reason="reconfigure_ble")
         check, schema, suggested = forms.reconfigure_forms(entry.data)
@@ -405,7 +420,7 @@ class BmsConfigFlow(ConfigFlow, domain=DOMAIN):
 
     def _async_create(self, plugin: VendorPlugin, packs: Sequence[int | None]) -> ConfigFlowResult:
         data = {**self._data, CONF_VENDOR: plugin.name, CONF_FAMILY: self._family, CONF_PACKS: list(packs)}
-        title = f"{plugin.title.split(' (')[0]} {describe(self._data)}"
+        title = self._data.get(CONF_NAME) or f"{plugin.title.split(' (')[0]} {describe(self._data)}"
         return self.async_create_entry(title=title, data=data)
 
     # --- talking to the device (probing) ------------------------------------------------------------

@@ -54,6 +54,9 @@ CELLS_ALL: Final = "all"
 CELLS_NONE: Final = "none"
 CELL_CHOICES: Final = (CELLS_DEFAULT, CELLS_ALL, CELLS_NONE)
 
+CONF_CHEMISTRY: Final = "chemistry"  # the cells' chemistry (a model Chemistry value); absent = unknown
+CHEMISTRY_UNKNOWN: Final = "unknown"  # the form's choice for "not set"; never stored
+
 #: Default poll interval per link kind, seconds: a wired link answers in milliseconds; a Bluetooth pack is polled
 #: less often (each poll costs radio time shared with every other device on the adapter or proxy).
 DEFAULT_SCAN_SECONDS: Final = {"serial": 15, "tcp": 15, "modbus": 15, "ble": 30}

@@ -40,13 +40,14 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from homeassistant.util import dt as dt_util
 
 from vendor_plugins.errors import BmsError, ControlError, LinkError
-from vendor_plugins.model import BmsSnapshot, DeviceInfo, Switch
+from vendor_plugins.model import BmsSnapshot, Chemistry, DeviceInfo, Switch
 from vendor_plugins.plugin import LinkKind, Session, SessionOptions, VendorPlugin
 from vendor_plugins.reader import PackReader
 from vendor_plugins.transports import Link
 
 from .connection import describe
 from .const import (
+    CONF_CHEMISTRY,
     CONF_CONTROL,
     CONF_FAMILY,
     CONF_LINK,
@@ -98,6 +99,20 @@ def scan_interval(entry: ConfigEntry) -> timedelta:
     return timedelta(seconds=float(seconds))
 
 
+def session_options(entry: ConfigEntry, *, control: bool) -> SessionOptions:
+    """The library's session options of ``entry``: control as given, the family, the chemistry the user chose.
+
+    The chemistry is used where the device does not say its own; it never refuses a reading (it names cells outside
+    its window in the diagnostics).
+    """
+    chemistry = entry.options.get(CONF_CHEMISTRY)
+    return SessionOptions(
+        control_enabled=control,
+        family=entry.data.get(CONF_FAMILY),
+        chemistry=Chemistry(chemistry) if chemistry in set(Chemistry) else None,
+    )
+
+
 class BmsCoordinator(DataUpdateCoordinator[BmsData]):
     """Polls the packs of one physical connection."""
 
@@ -123,9 +138,7 @@ class BmsCoordinator(DataUpdateCoordinator[BmsData]):
         self.link = link
         #: Whether the user enabled control in the options flow (the library refuses writes otherwise).
         self.control_enabled = bool(entry.options.get(CONF_CONTROL, False))
-        self.session: Session = plugin.open_session(
-            link, SessionOptions(control_enabled=self.control_enabled, family=entry.data.get(CONF_FAMILY))
-        )
+        self.session: Session = plugin.open_session(link, session_options(entry, control=self.control_enabled))
         self.packs: tuple[PackAddress, ...] = tuple(packs)
         #: Device info is asked at set-up (:meth:`_async_setup`), not after a pack's first answer: the same requests
         #: at the same times as always.

@@ -16,6 +16,8 @@ from typing import Any
 from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.core import HomeAssistant
 
+from .bank_config import is_bank
+from .bank_hub import hub_of
 from .const import CONF_ADDRESS, CONF_DEVICE, CONF_HOST
 from .coordinator import BmsConfigEntry
 from .redaction import redact_traffic, scrub, secrets_of
@@ -35,6 +37,8 @@ def _secrets(entry: BmsConfigEntry) -> list[str]:
 
 async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: BmsConfigEntry) -> dict[str, Any]:
     """Everything useful for a bug report, without addresses or serial numbers."""
+    if is_bank(entry):  # a battery bank: its settings and state (member keys are entry ids, nothing to redact)
+        return {"bank": hub_of(entry).diagnostics()}
     return diagnostics(entry)
 
 

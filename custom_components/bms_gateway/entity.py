@@ -1,21 +1,32 @@
-"""The base of every pack entity: one Home Assistant device per pack, state written only when it changed."""
+"""The base of every pack entity: one Home Assistant device per pack, state written only when it changed.
+
+Devices are named the way owners think of their batteries, never by where the connection goes: the name the user
+gave in the config flow, else vendor and model (``Acme SP16S020``); on a bus ``<name or vendor> pack <address>``
+(``Acme pack 1``) under one bus device (``Acme bus``) that says where the bus is connected. A single pack has no
+parent device. The model line falls back to what the pack's :class:`~vendor_plugins.model.DeviceInfo` does say
+(cell count, protocol family) when the pack reports no model.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import callback
+from homeassistant.const import CONF_NAME
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import CONNECTION_BLUETOOTH, DeviceEntry, DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
+from vendor_plugins import model
 from vendor_plugins.plugin import LinkKind
 
-from .const import CONF_ADDRESS, CONF_LINK, DOMAIN
+from .connection import describe
+from .const import CONF_ADDRESS, CONF_LINK, CONF_PACKS, DOMAIN
 from .coordinator import BmsCoordinator, PackAddress
 from .descriptions import PackValueDescription
-from .device_text import plain_or_none
+from .device_text import MAX_TEXT, plain, plain_or_none
 from .dispatch import PackFields
 
 
@@ -34,6 +45,70 @@ def pack_of_device(entry: ConfigEntry, device: DeviceEntry) -> int | None:
     return None
 
 
+def is_bus(entry: ConfigEntry) -> bool:
+    """Whether ``entry`` is a bus: its packs have bus addresses (a bus device groups them)."""
+    return any(pack is not None for pack in entry.data.get(CONF_PACKS) or [None])
+
+
+def vendor_name(coordinator: BmsCoordinator, info: model.DeviceInfo | None) -> str:
+    """The vendor as the pack names itself (``Acme``), else the plugin's short title."""
+    return (plain_or_none(info.vendor) if info else None) or plain(coordinator.plugin.title.split(" (")[0])
+
+
+def model_line(info: model.DeviceInfo | None) -> str | None:
+    """The model a device page shows: the pack's own model, else what it does say (``16S BMS, protocol d2``)."""
+    if info is None:
+        return None
+    if own := plain_or_none(info.model):
+        return own
+    parts = [f"{info.cell_count}S BMS" if info.cell_count else "BMS"]
+    if info.family:
+        parts.append(f"protocol {plain(info.family)}")
+    return ", ".join(parts)
+
+
+def _named(base: str, suffix: str = "") -> str:
+    """``base`` + ``suffix`` within :data:`~.device_text.MAX_TEXT` (``base`` is shortened, never the suffix)."""
+    return plain(base, MAX_TEXT - len(suffix)) + suffix
+
+
+def pack_name(coordinator: BmsCoordinator, pack: PackAddress) -> str:
+    """The name of a pack's device: the user's name or vendor + model; ``<name or vendor> pack N`` on a bus."""
+    info = coordinator.device_infos.get(pack)
+    given = plain_or_none(coordinator.config_entry.data.get(CONF_NAME))
+    vendor = vendor_name(coordinator, info)
+    if pack is not None:
+        return _named(given or vendor, f" pack {pack}")
+    if given:
+        return given
+    own = plain_or_none(info.model) if info else None
+    if own and not own.casefold().startswith(vendor.casefold()):
+        return _named(f"{vendor} {own}")
+    return own or vendor
+
+
+def bus_name(coordinator: BmsCoordinator) -> str:
+    """The name of a bus device: the user's name, else ``<vendor> bus``."""
+    entry = coordinator.config_entry
+    given = plain_or_none(entry.data.get(CONF_NAME))
+    first = next(iter(coordinator.device_infos.values()), None)
+    return given or _named(vendor_name(coordinator, first), " bus")
+
+
+#: What the bus device is, by link kind (its model line, followed by where it is connected).
+_BUS_MODELS = {
+    LinkKind.SERIAL: "RS485 bus",
+    LinkKind.MODBUS: "Modbus bus",
+    LinkKind.TCP: "RS485 bus via a network bridge",
+    LinkKind.BLE: "Packs over one Bluetooth connection",
+}
+
+
+def bus_identifier(entry: ConfigEntry) -> tuple[str, str]:
+    """The device-registry identifier of ``entry``'s bus device."""
+    return (DOMAIN, f"{entry.unique_id}_bus")
+
+
 def pack_device_info(coordinator: BmsCoordinator, pack: PackAddress) -> DeviceInfo:
     """The Home Assistant device of one pack (its parent, the bus device, is linked when setup creates it).
 
@@ -43,9 +118,9 @@ def pack_device_info(coordinator: BmsCoordinator, pack: PackAddress) -> DeviceIn
     info = coordinator.device_infos.get(pack)
     device = DeviceInfo(
         identifiers={(DOMAIN, pack_unique_id(coordinator, pack))},
-        name=entry.title if pack is None else f"{entry.title} {pack}",
-        manufacturer=plain_or_none(info.vendor) if info else coordinator.plugin.title,
-        model=plain_or_none(info.model) if info else None,
+        name=pack_name(coordinator, pack),
+        manufacturer=vendor_name(coordinator, info),
+        model=model_line(info),
         hw_version=plain_or_none(info.hardware_version) if info else None,
         sw_version=plain_or_none(info.software_version) if info else None,
         serial_number=plain_or_none(info.serial_number) if info else None,
@@ -56,6 +131,49 @@ def pack_device_info(coordinator: BmsCoordinator, pack: PackAddress) -> DeviceIn
         # merges every device that shares a connection into one).
         device["connections"] = {(CONNECTION_BLUETOOTH, str(entry.data[CONF_ADDRESS]).upper())}
     return device
+
+
+@callback
+def async_create_devices(hass: HomeAssistant, coordinator: BmsCoordinator) -> None:
+    """One device per pack; a bus entry's bus device (named, saying where it is connected) is every pack's parent.
+
+    A single pack has no parent: a bus device left from an older version (an empty "TCP bridge") is removed.
+    Names are (re)set on every set-up; a name the user gave a device in Home Assistant wins, and entity ids never
+    change (Home Assistant keeps them in its entity registry).
+    """
+    entry = coordinator.config_entry
+    devices = dr.async_get(hass)
+    parent: str | None = None
+    if is_bus(entry):
+        kind = LinkKind(entry.data[CONF_LINK])
+        first = next(iter(coordinator.device_infos.values()), None)
+        parent = devices.async_get_or_create(
+            config_entry_id=entry.entry_id,
+            identifiers={bus_identifier(entry)},
+            # Packs reached at bus addresses through one Bluetooth connection: the bus device is the Bluetooth peer.
+            connections={(CONNECTION_BLUETOOTH, str(entry.data[CONF_ADDRESS]).upper())}
+            if kind == LinkKind.BLE
+            else set(),
+            name=bus_name(coordinator),
+            manufacturer=vendor_name(coordinator, first),
+            model=f"{_BUS_MODELS.get(kind, 'Bus')} at {describe(entry.data)}",
+        ).id
+    elif (stale := devices.async_get_device_by_identifier(bus_identifier(entry), entry.entry_id)) is not None:
+        devices.async_remove_device(stale.id)  # its packs' "connected via" is cleared with it
+    for pack in coordinator.packs:
+        info = pack_device_info(coordinator, pack)
+        devices.async_get_or_create(
+            config_entry_id=entry.entry_id,
+            identifiers=info["identifiers"],
+            connections=info.get("connections") or set(),
+            name=info.get("name"),
+            manufacturer=info.get("manufacturer"),
+            model=info.get("model"),
+            hw_version=info.get("hw_version"),
+            sw_version=info.get("sw_version"),
+            serial_number=info.get("serial_number"),
+            via_device_id=parent,
+        )
 
 
 class PackEntity(CoordinatorEntity[BmsCoordinator]):

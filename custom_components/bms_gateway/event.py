@@ -14,6 +14,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from vendor_plugins.model import Alarm
 
+from . import bank_event
+from .bank_config import is_bank
 from .coordinator import BmsConfigEntry, BmsCoordinator, PackAddress
 from .entity import PackEntity
 
@@ -32,6 +34,9 @@ async def async_setup_entry(
     hass: HomeAssistant, entry: BmsConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
     """One alarm event entity per pack that answered the first poll."""
+    if is_bank(entry):
+        await bank_event.async_setup_entry(hass, entry, async_add_entities)
+        return
     coordinator = entry.runtime_data
     async_add_entities(
         BmsAlarmEvent(coordinator, pack) for pack in coordinator.packs if pack in coordinator.first_snapshots

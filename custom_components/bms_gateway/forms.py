@@ -3,7 +3,8 @@
 Every value typed into them is checked by :mod:`vendor_plugins.settings` first; a refused one is shown next to its
 field with the validator's translation key (``bad_host``, ``bad_port``, ``bad_serial_device``, ``bad_baudrate``,
 ``bad_address``; ``bad_scan_interval`` in the options flow). :func:`async_connection_fields` turns a checked
-connection form into entry data (a serial port by its stable ``/dev/serial/by-id`` path).
+connection form into entry data (a serial port by its stable ``/dev/serial/by-id`` path). The forms that choose a
+connection also take an optional name (:func:`named`): what the battery's devices and the entry are called.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import probatio as vol
 import voluptuous
 from homeassistant.components import usb
 from homeassistant.components.bluetooth import BluetoothServiceInfoBleak
+from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.selector import (
@@ -75,6 +77,17 @@ def baud_selector() -> SelectSelector:
 def baud_schema() -> vol.Schema:
     """Just the baud rate (a discovered serial adapter)."""
     return vol.Schema({vol.Required(CONF_BAUDRATE, default=str(DEFAULT_BAUDRATE)): baud_selector()})
+
+
+def named(schema: vol.Schema) -> vol.Schema:
+    """``schema`` with the optional name of the battery (empty: vendor and model name it)."""
+    return schema.extend({vol.Optional(CONF_NAME): TextSelector()})
+
+
+def given_name(user_input: Mapping[str, Any] | None) -> dict[str, str]:
+    """``{"name": ...}`` when the form's name field holds text (cleaned and bounded), else ``{}``."""
+    name = plain((user_input or {}).get(CONF_NAME) or "")
+    return {CONF_NAME: name} if name else {}
 
 
 def host_schema() -> vol.Schema:
@@ -146,12 +159,12 @@ async def async_connection_fields(
     """``(entry data, {})`` of a connection form checked by ``check``, or ``({}, field errors)``.
 
     ``host`` becomes ``host``/``port``; ``device`` the port's stable path, with ``baudrate``; ``units`` (a Modbus
-    form) the sorted unit ids.
+    form) the sorted unit ids; a ``name`` typed in is kept (:func:`given_name`).
     """
-    checked, errors = schemas.field_errors(check, user_input)
+    checked, errors = schemas.field_errors(check, {k: v for k, v in user_input.items() if k != CONF_NAME})
     if errors:
         return {}, errors
-    data: dict[str, Any] = {}
+    data: dict[str, Any] = given_name(user_input)
     if CONF_HOST in checked:
         data[CONF_HOST], data[CONF_PORT] = checked[CONF_HOST]
     if CONF_DEVICE in checked:
@@ -170,13 +183,13 @@ def modbus_units(plugins: Sequence[VendorPlugin]) -> list[int]:
 async def async_modbus_schema(hass: HomeAssistant, mode: str) -> vol.Schema:
     """The form of the Modbus ``mode``: the serial port (RTU) or the host, and the unit ids to scan."""
     fields = await async_serial_fields(hass) if mode == MODBUS_MODE_RTU else {vol.Required(CONF_HOST): TextSelector()}
-    return vol.Schema({**fields, vol.Optional(CONF_UNITS): TextSelector()})
+    return named(vol.Schema({**fields, vol.Optional(CONF_UNITS): TextSelector()}))
 
 
 def suggested_modbus(data: Mapping[str, Any], mode: str, units: Sequence[int] | None) -> dict[str, Any]:
     """The Modbus form filled in with the connection chosen before (``units``: the ones the user listed)."""
     where = suggested_serial(data) if mode == MODBUS_MODE_RTU else suggested_host(data)
-    return {CONF_UNITS: ", ".join(str(u) for u in units or []), **where}
+    return {CONF_UNITS: ", ".join(str(u) for u in units or []), **where, **given_name(data)}
 
 
 def vendor_schema(kind: LinkKind, default: str | None) -> vol.Schema:
@@ -196,7 +209,7 @@ def ble_devices_schema(found: Mapping[str, tuple[BluetoothServiceInfoBleak, Sequ
         SelectOptionDict(value=address, label=f"{plain(info.name)} ({address}) — {', '.join(p.title for p in plugins)}")
         for address, (info, plugins) in found.items()
     ]
-    return vol.Schema({vol.Required(CONF_ADDRESS): SelectSelector(SelectSelectorConfig(options=options))})
+    return named(vol.Schema({vol.Required(CONF_ADDRESS): SelectSelector(SelectSelectorConfig(options=options))}))
 
 
 def pack_label(address: int, info: DeviceInfo | None) -> str:

@@ -3,6 +3,13 @@
 Entity unique ids and device identifiers start with the connection's unique id (:func:`.connection.unique_id`).
 Reconfiguring an entry to another host/port or serial port changes that id; the registry entries are renamed in
 place, not recreated, so history, customisations and automations keep working.
+
+Device names carry no connection (:mod:`.entity`): moving the connection renames no device; the bus device's model
+line, which says where the bus is connected, is rewritten when the entry sets up again. Entries made by versions
+that named devices by their address (``Acme 192.168.1.50:4196``) need no migration step: set-up gives their devices
+the new names (a name the user gave wins) and removes a single pack's empty bridge device; their entity ids stay
+as they are, because Home Assistant keeps entity ids in its entity registry and derives them from the device name
+only when an entity is first registered.
 """
 
 from __future__ import annotations
@@ -14,7 +21,6 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
-from homeassistant.helpers.typing import UNDEFINED
 
 from .connection import describe, unique_id
 from .const import DOMAIN
@@ -27,7 +33,7 @@ def async_move_connection(hass: HomeAssistant, entry: ConfigEntry, data: Mapping
     A title that ends with where the connection went (the default title) ends with where it goes now.
     """
     new_id = unique_id(data)
-    async_migrate_connection_ids(hass, entry, str(entry.unique_id), new_id, describe(data))
+    async_migrate_connection_ids(hass, entry, str(entry.unique_id), new_id)
     title, old_where = entry.title, describe(entry.data)
     if title.endswith(old_where):
         title = title[: -len(old_where)] + describe(data)
@@ -35,11 +41,8 @@ def async_move_connection(hass: HomeAssistant, entry: ConfigEntry, data: Mapping
 
 
 @callback
-def async_migrate_connection_ids(hass: HomeAssistant, entry: ConfigEntry, old: str, new: str, bus_name: str) -> None:
-    """Move ``entry``'s entity unique ids and device identifiers from the connection id ``old`` to ``new``.
-
-    The bus device (identifier ``<id>_bus``) is renamed ``bus_name`` unless the user named it; other names stay.
-    """
+def async_migrate_connection_ids(hass: HomeAssistant, entry: ConfigEntry, old: str, new: str) -> None:
+    """Move ``entry``'s entity unique ids and device identifiers from the connection id ``old`` to ``new``."""
     if old == new:
         return
     entities = er.async_get(hass)
@@ -52,5 +55,4 @@ def async_migrate_connection_ids(hass: HomeAssistant, entry: ConfigEntry, old: s
             (domain, new + ident[len(old) :]) if domain == DOMAIN and ident.startswith(old) else (domain, ident)
             for domain, ident in device.identifiers
         }
-        rename = (DOMAIN, f"{new}_bus") in identifiers and not device.name_by_user
-        devices.async_update_device(device.id, new_identifiers=identifiers, name=bus_name if rename else UNDEFINED)
+        devices.async_update_device(device.id, new_identifiers=identifiers)

@@ -24,6 +24,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from vendor_plugins.battery_settings import BmsSettings, SettingSpec, format_value
 from vendor_plugins.errors import BmsError, SettingsUnsupported
 
+from .bank_config import is_bank
 from .const import DOMAIN
 from .coordinator import BmsConfigEntry, BmsCoordinator, PackAddress
 from .entity import PackEntity
@@ -62,6 +63,8 @@ async def async_setup_entry(
     hass: HomeAssistant, entry: BmsConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
     """Create the setting entities of each pack with a settings table, if control is enabled (no I/O here)."""
+    if is_bank(entry):
+        return  # a bank has no settings of its own
     coordinator = entry.runtime_data
     entities: list[NumberEntity] = []
     if coordinator.control_enabled:

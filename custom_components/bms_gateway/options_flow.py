@@ -1,4 +1,4 @@
-"""Options flow: the poll interval, control (off by default) and which per-cell entities are enabled.
+"""Options flow: the poll interval, control (off by default), which per-cell entities are enabled, the cells' chemistry.
 
 The poll interval is checked by :mod:`vendor_plugins.settings` (``bad_scan_interval``); changing the per-cell choice
 enables or disables the existing per-cell entities (a user's own choice is left alone). The entry reloads with the
@@ -24,6 +24,7 @@ from homeassistant.helpers.selector import (
 )
 
 from vendor_plugins import schemas
+from vendor_plugins.model import Chemistry
 from vendor_plugins.plugin import LinkKind, VendorPlugin
 
 from .bus_growth import can_grow
@@ -31,8 +32,10 @@ from .connection import registry
 from .const import (
     CELL_CHOICES,
     CELLS_DEFAULT,
+    CHEMISTRY_UNKNOWN,
     CONF_CELL_BALANCING,
     CONF_CELLS,
+    CONF_CHEMISTRY,
     CONF_CONTROL,
     CONF_LINK,
     CONF_SCAN_INTERVAL,
@@ -91,6 +94,8 @@ class BmsOptionsFlow(OptionsFlowWithReload):
             }
             if can_grow(entry, plugin):
                 options[CONF_SCAN_NEW_PACKS] = bool(user_input.get(CONF_SCAN_NEW_PACKS, True))
+            if (chemistry := str(user_input.get(CONF_CHEMISTRY, CHEMISTRY_UNKNOWN))) in set(Chemistry):
+                options[CONF_CHEMISTRY] = chemistry  # "unknown" is not stored
             old_cells = (entry.options.get(CONF_CELLS, CELLS_DEFAULT), entry.options.get(CONF_CELL_BALANCING, False))
             if old_cells != (options[CONF_CELLS], options[CONF_CELL_BALANCING]):
                 apply_cell_choice(self.hass, entry, options[CONF_CELLS], options[CONF_CELL_BALANCING])
@@ -115,6 +120,9 @@ class BmsOptionsFlow(OptionsFlowWithReload):
         fields[vol.Required(CONF_CELL_BALANCING, default=False)] = BooleanSelector()
         if can_grow(entry, plugin):
             fields[vol.Required(CONF_SCAN_NEW_PACKS, default=True)] = BooleanSelector()
+        fields[vol.Required(CONF_CHEMISTRY, default=CHEMISTRY_UNKNOWN)] = SelectSelector(
+            SelectSelectorConfig(options=[CHEMISTRY_UNKNOWN, *Chemistry], translation_key=CONF_CHEMISTRY)
+        )
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(vol.Schema(fields), user_input or dict(entry.options)),

@@ -13,6 +13,9 @@ from homeassistant.components.sensor import RestoreSensor, SensorEntity
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from . import bank_sensor
+from .bank_config import is_bank
+from .bus_sensor import PacksAnsweringSensor
 from .const import CELLS_DEFAULT, CONF_CELLS
 from .coordinator import BmsConfigEntry, BmsCoordinator, PackAddress
 from .descriptions import (
@@ -22,7 +25,7 @@ from .descriptions import (
     enabled_cell_count,
     sensor_descriptions,
 )
-from .entity import BmsEntity, PackEntity
+from .entity import BmsEntity, PackEntity, is_bus
 
 PARALLEL_UPDATES = 0
 
@@ -31,6 +34,9 @@ async def async_setup_entry(
     hass: HomeAssistant, entry: BmsConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
     """Create the sensors of every pack that answered the first poll."""
+    if is_bank(entry):
+        await bank_sensor.async_setup_entry(hass, entry, async_add_entities)
+        return
     coordinator = entry.runtime_data
     cells = enabled_cell_count(str(entry.options.get(CONF_CELLS, CELLS_DEFAULT)))
     entities: list[SensorEntity] = []
@@ -40,6 +46,8 @@ async def async_setup_entry(
             entities.extend(BmsSensor(coordinator, pack, d) for d in sensor_descriptions(snapshot, cells))
             if snapshot.power is not None:
                 entities.extend(BmsEnergySensor(coordinator, pack, d) for d in ENERGY_SENSORS)
+    if is_bus(entry):
+        entities.append(PacksAnsweringSensor(coordinator))  # the bus device's own sensor
     async_add_entities(entities)
 
 

@@ -24,6 +24,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from vendor_plugins.errors import BmsError, ControlNotConfirmed, ControlRefused
 from vendor_plugins.model import BmsSnapshot, Switch
 
+from . import bank_switch
+from .bank_config import is_bank
 from .const import DOMAIN
 from .coordinator import BmsConfigEntry, BmsCoordinator, ControlInterrupted, PackAddress
 from .descriptions import PackValueDescription
@@ -69,6 +71,9 @@ async def async_setup_entry(
     hass: HomeAssistant, entry: BmsConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
     """Create the switches the plugin supports, for packs reporting the MOSFET state, if control is enabled."""
+    if is_bank(entry):
+        await bank_switch.async_setup_entry(hass, entry, async_add_entities)
+        return
     coordinator = entry.runtime_data
     entities: list[SwitchEntity] = []
     if coordinator.control_enabled:

@@ -3,7 +3,13 @@
 // where Home Assistant's frontend renders everything).
 //
 // usage: node browse.mjs '{"url": "...", "username": "...", "password": "...", "outDir": "...",
-//                          "pages": [{"name": "jbd", "path": "/config/devices/device/ID", "waitFor": "Voltage"}]}'
+//                          "viewport": {"width": 1280, "height": 2400},
+//                          "pages": [{"name": "jbd", "path": "/config/devices/device/ID", "waitFor": "Voltage",
+//                                     "ws": [{"type": "repairs/list_issues"}], "fullPage": false,
+//                                     "viewport": {"width": 1280, "height": 1600}}]}'
+// A page's "ws" messages are sent through the frontend's own websocket connection (hass.callWS) once the page is
+// shown; their results are printed as "<name>:ws". "waitFor" may also be a list (every text must appear). A page's
+// "clicks" ([{"selector": "css"} | {"text": "..."}]) are clicked in order before the screenshot.
 import { chromium } from "playwright-core";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,7 +31,7 @@ const context = await chromium.launchPersistentContext(profile, {
     "--disable-sync",
     "--no-first-run",
   ],
-  viewport: { width: 1280, height: 2400 },
+  viewport: job.viewport || { width: 1280, height: 2400 },
   locale: "en-US",
 });
 
@@ -57,17 +63,36 @@ try {
   // The frontend exchanges the auth code for tokens after the redirect: wait until it stored them.
   await page.waitForFunction(() => window.localStorage.getItem("hassTokens"));
   for (const p of job.pages) {
+    await page.setViewportSize(p.viewport || job.viewport || { width: 1280, height: 2400 });
     await page.goto(job.url + p.path);
-    if (p.waitFor) {
+    for (const text of [p.waitFor ?? []].flat()) {
       try {
-        await page.getByText(p.waitFor).first().waitFor({ timeout: p.timeoutMs ?? 60000 });
+        await page.getByText(text).first().waitFor({ timeout: p.timeoutMs ?? 60000 });
       } catch (err) {
         result[`${p.name}:error`] = String(err); // still screenshot and dump what is shown, for the report
       }
     }
+    for (const click of p.clicks ?? []) {
+      // CSS locators pierce the frontend's open shadow roots; a text is clicked where it is first shown.
+      const target = click.selector ? page.locator(click.selector) : page.getByText(click.text, { exact: true });
+      try {
+        await target.first().click({ timeout: p.timeoutMs ?? 60000 });
+        await page.waitForTimeout(500);
+      } catch (err) {
+        result[`${p.name}:error`] = String(err);
+      }
+    }
     await page.waitForTimeout(p.settleMs ?? 2000); // let every card render its states
-    await page.screenshot({ path: join(job.outDir, `${p.name}.png`) });
+    await page.screenshot({ path: join(job.outDir, `${p.name}.png`), fullPage: !!p.fullPage });
     result[p.name] = await page.evaluate(deepText);
+    if (p.ws) {
+      result[`${p.name}:ws`] = await page.evaluate(async (messages) => {
+        const hass = document.querySelector("home-assistant").hass;
+        const out = [];
+        for (const message of messages) out.push(await hass.callWS(message));
+        return out;
+      }, p.ws);
+    }
   }
 } finally {
   await context.close();

@@ -4,7 +4,9 @@ Starts ``scripts/demo.py`` (release zip + wheel, simulated fleet, real ``hass``;
 simulators' values hold still between the browser's look and the truth's), logs in with Debian's Chromium driven
 by playwright-core (``browse.mjs``), opens the device pages of the JBD pack and of a PACE pack on the bus and
 compares voltage, state of charge and every cell voltage shown with what the simulators answer
-(``bmsgw read --json``), within the display precision. Screenshots go to ``test-output/e2e/``.
+(``bmsgw read --json``), within the display precision. Issue 17: the Energy dashboard shows the imported week
+(non-zero battery energy, a power chart with data), the demo raised no repair issue, no device is empty and no
+device name is an address. Screenshots go to ``test-output/e2e/``.
 
 Runs only with ``BMS_E2E=1`` (``.ci/run`` sets it after ``scripts/e2e-setup.sh``): it takes about a minute and
 needs ``/usr/bin/chromium`` and ``tests/e2e/node_modules``.
@@ -14,11 +16,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -120,9 +124,8 @@ def test_device_pages_show_the_simulators_values(demo: dict[str, Any]) -> None:
             "path": f"/config/devices/device/{pace['device_id']}",
             "waitFor": "State of charge",
         },
-        {"name": "dashboard-packs", "path": "/battery-fleet/packs", "waitFor": pace["name"]},
+        {"name": "dashboard-fleet", "path": "/battery-fleet/fleet", "waitFor": "State of charge, last 24 hours"},
         {"name": "dashboard-cells", "path": "/battery-fleet/cells", "waitFor": f"{pace['name']} cells"},
-        {"name": "energy", "path": "/energy", "waitFor": "Battery"},
     ]
     job = {"url": demo["url"], "username": demo["username"], "password": demo["password"], "outDir": str(OUT)}
     started = time.monotonic()
@@ -156,3 +159,96 @@ def test_home_assistant_log_has_no_warning_from_bms_gateway(demo: dict[str, Any]
         and "We found a custom integration bms_gateway" not in line
     ]
     assert not problems, "\n".join(problems)
+
+
+#: An IPv4 address or a port after a colon: what no device name may contain.
+_ADDRESS = re.compile(r"\d+\.\d+\.\d+\.\d+|:\d{2,5}\b")
+
+
+def _browse(demo: dict[str, Any], pages: list[dict[str, Any]]) -> dict[str, Any]:
+    job = {"url": demo["url"], "username": demo["username"], "password": demo["password"], "outDir": str(OUT)}
+    run = subprocess.run(
+        ["node", str(E2E / "browse.mjs"), json.dumps({**job, "pages": pages})],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=E2E,
+    )
+    assert run.returncode == 0, run.stderr
+    shown: dict[str, Any] = json.loads(run.stdout)
+    errors = {k: v for k, v in shown.items() if k.endswith(":error")}
+    assert not errors, errors
+    return shown
+
+
+def test_energy_dashboard_shows_the_imported_week(demo: dict[str, Any]) -> None:
+    """Non-zero battery energy in each of the last 7 days' statistics the Energy dashboard reads; a power chart."""
+    assert demo["statistics_rows"] >= 7 * 24 * 4 * len(demo["packs"])  # 4+ statistics per pack, hourly, a week
+    end = demo["history_end"]
+    start = (datetime.fromisoformat(end) - timedelta(days=7)).isoformat()
+    shown = _browse(
+        demo,
+        [
+            {
+                "name": "energy",
+                "path": "/energy",
+                "waitFor": "Battery",
+                "settleMs": 5000,
+                # The period picker's "Last 7 days": the imported week, as a visitor would pick it.
+                "clicks": [{"selector": "ha-date-range-picker"}, {"text": "Last 7 days"}],
+                "ws": [
+                    {"type": "energy/get_prefs"},
+                    {
+                        "type": "recorder/statistics_during_period",
+                        "start_time": start,
+                        "end_time": end,
+                        "statistic_ids": [p["entities"]["energy_charged"] for p in demo["packs"]]
+                        + [p["entities"]["energy_discharged"] for p in demo["packs"]],
+                        "period": "day",
+                        "types": ["change"],
+                    },
+                    {
+                        "type": "recorder/statistics_during_period",
+                        "start_time": (datetime.fromisoformat(end) - timedelta(days=1)).isoformat(),
+                        "end_time": end,
+                        "statistic_ids": [p["entities"]["battery_power"] for p in demo["packs"]],
+                        "period": "hour",
+                        "types": ["mean"],
+                    },
+                ],
+            }
+        ],
+    )
+    prefs, week, power = shown["energy:ws"]
+    batteries = [s for s in prefs["energy_sources"] if s["type"] == "battery"]
+    assert len(batteries) == len(demo["packs"])
+    assert all(b.get("name") for b in batteries)  # the "Now" tab's chips are named
+    for battery in batteries:
+        for key in ("stat_energy_to", "stat_energy_from"):
+            days = week[battery[key]]
+            assert len(days) >= 7, (battery[key], days)
+            assert sum(d["change"] for d in days) > 0, (battery[key], days)
+    for pack in demo["packs"]:
+        hours = power[pack["entities"]["battery_power"]]
+        assert len(hours) >= 23 and any(abs(h["mean"]) > 1 for h in hours), pack["name"]
+    text = " ".join(shown["energy"])
+    assert "up to 2 hours" not in text and "There is no data" not in text
+    # The week's energy into and out of the batteries, as the Energy distribution card shows it ("238 kWh").
+    shown_kwh = [float(t.split()[0].replace(",", "")) for t in shown["energy"] if re.fullmatch(r"[\d,.]+ kWh", t)]
+    assert sum(kwh > 1 for kwh in shown_kwh) >= 2, shown_kwh
+    assert (OUT / "energy.png").stat().st_size > 10_000
+
+
+def test_no_repair_issue_after_the_demo_started(demo: dict[str, Any]) -> None:
+    assert demo["repairs"] == []
+    shown = _browse(demo, [{"name": "repairs", "path": "/config/repairs", "ws": [{"type": "repairs/list_issues"}]}])
+    assert shown["repairs:ws"][0]["issues"] == []
+
+
+def test_every_device_has_entities_and_a_name_without_an_address(demo: dict[str, Any]) -> None:
+    devices = demo["devices"]
+    assert len(devices) == len(demo["packs"]) + 1  # one device per pack, plus the bus device of the 4-pack bus
+    assert sum(d["children"] for d in devices) == 4  # the bus device is the "connected via" of its 4 packs
+    for device in devices:
+        assert device["entities"] > 0, device  # a bus device has its own: how many of its packs answer
+        assert not _ADDRESS.search(device["name"]), device

@@ -278,7 +278,7 @@ def test_vendors_json(capsys: pytest.CaptureFixture[str]) -> None:
         "name": "jbd",
         "title": "JBD (Jiabaida / Xiaoxiang)",
         "link_kinds": ["ble", "serial", "tcp"],
-        "families": ["jbd"],
+        "families": ["jbd", "daren"],
         "switches": ["charge", "discharge"],
         "multi_address": False,
         "ble_matchers": len(jbd_table.BLE_MATCHERS),

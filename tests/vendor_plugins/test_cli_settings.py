@@ -41,7 +41,8 @@ def _nobody_connected(sock: socket.socket) -> bool:
 
 BAD = [
     # (argv after the command, words the one line must contain)
-    (["--tcp", "tcp://127.0.0.1:4196", "--vendor", "jbd"], ["--tcp", "'tcp://127.0.0.1:4196'", "scheme"]),
+    # tcp://HOST:PORT is accepted (what `bmsgw simulate` prints); other schemes are refused by name
+    (["--tcp", "udp://127.0.0.1:4196", "--vendor", "jbd"], ["--tcp", "'udp://127.0.0.1:4196'", "scheme"]),
     (["--tcp", "bridge one:4196", "--vendor", "jbd"], ["--tcp", "spaces"]),
     (["--tcp", "127.0.0.1:0", "--vendor", "jbd"], ["--tcp", "port 0", "1-65535"]),
     (["--tcp", "127.0.0.1:70000", "--vendor", "jbd"], ["--tcp", "70000", "1-65535"]),

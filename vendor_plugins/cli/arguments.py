@@ -43,6 +43,21 @@ def address(text: str) -> int | Literal["all"]:
     return byte(text)
 
 
+#: The scheme ``bmsgw simulate`` and link descriptions print (``tcp://127.0.0.1:4196``); ``--tcp`` accepts it.
+TCP_SCHEME = "tcp://"
+
+
+def without_tcp_scheme(text: str) -> str:
+    """``text`` without a leading ``tcp://`` (and a trailing ``/``): what ``bmsgw simulate`` prints is a target.
+
+    Any other scheme is left in place, so the setting's validator refuses it by name.
+    """
+    stripped = text.strip()
+    if stripped[: len(TCP_SCHEME)].lower() == TCP_SCHEME:
+        return stripped[len(TCP_SCHEME) :].rstrip("/")
+    return text
+
+
 def _checked(validator: Callable[[str], Any], name: str) -> Callable[[str], Any]:
     """An argparse ``type`` from a :mod:`~vendor_plugins.settings` validator."""
 
@@ -69,16 +84,22 @@ def add_debug(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_transport(parser: argparse.ArgumentParser) -> None:
+#: ``--timeout`` help for commands that read (``probe`` states its own, shorter default).
+TIMEOUT_HELP = "per-request timeout in seconds (default 2)"
+
+
+def add_transport(parser: argparse.ArgumentParser, *, timeout_help: str = TIMEOUT_HELP) -> None:
     """The transport options: exactly one of ``--tcp``, ``--serial``, ``--ble``, ``--modbus-tcp``."""
     group = parser.add_argument_group("transport (exactly one)")
     choice = group.add_mutually_exclusive_group(required=True)
-    choice.add_argument("--tcp", metavar="HOST:PORT", help="raw bytes to an RS485/UART-to-TCP bridge")
+    choice.add_argument(
+        "--tcp", metavar="HOST:PORT", help="raw bytes to an RS485/UART-to-TCP bridge (tcp://HOST:PORT too)"
+    )
     choice.add_argument("--serial", metavar="DEV", help="serial port (UART, RS485, RS232), e.g. /dev/ttyUSB0")
     choice.add_argument("--ble", metavar="ADDR", help="Bluetooth LE address of the pack")
     choice.add_argument("--modbus-tcp", metavar="HOST[:PORT]", help="Modbus-TCP (port 502 by default)")
     group.add_argument("--baud", type=baud, metavar="N", help="serial baud rate (with --serial), e.g. 9600")
-    group.add_argument("--timeout", type=timeout, metavar="S", help="per-request timeout in seconds (default 2)")
+    group.add_argument("--timeout", type=timeout, metavar="S", help=timeout_help)
 
 
 def family_help(registry: Registry) -> str:

@@ -16,7 +16,7 @@ import asyncio
 from pathlib import Path
 
 from ..errors import BmsError, ConfigError, one_line
-from . import arguments, common, packs, transport
+from . import arguments, common, hints, packs, sim_registry, transport
 from .format import printable
 from .vendor_options import Offer
 
@@ -27,7 +27,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], offer: 
         "capture",
         help="read and record every request/response to a file (vectors JSON shape)",
         description="Read like 'read' while recording the raw traffic (timestamps, direction, hex) and what was"
-        " decoded; attach the file to a bug report. Byte links only (--tcp, --serial, --ble).",
+        " decoded; attach the file to a bug report. Byte links only (--tcp, --serial, --ble). Traffic from a"
+        " simulator is labelled as such in the file.",
     )
     arguments.add_transport(p)
     arguments.add_vendor(p, offer, vendor_required=True)
@@ -39,17 +40,31 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], offer: 
         metavar="N",
         help="number of reads (default 1; with --watch: until Ctrl-C)",
     )
+    p.add_argument(
+        "--simulator",
+        action="store_true",
+        help="label the file as simulator traffic (automatic for a running 'bmsgw simulate' of this machine)",
+    )
     arguments.add_debug(p)
     p.set_defaults(handler=run)
 
 
 def capture_summary(
-    entries: int, rounds: int, answered: int, family: str | None, where: str, out: Path, *, not_recorded: int = 0
+    entries: int,
+    rounds: int,
+    answered: int,
+    family: str | None,
+    where: str,
+    out: Path,
+    *,
+    not_recorded: int = 0,
+    simulated: bool = False,
 ) -> str:
-    """The one line ``capture`` prints (``not_recorded``: bytes past the cap)."""
+    """The one line ``capture`` prints (``not_recorded``: bytes past the cap; ``simulated``: from a simulator)."""
     capped = f" (capped: {not_recorded} byte(s) not recorded)" if not_recorded else ""
+    source = f"{where}, a simulator" if simulated else where
     return (
-        f"captured {entries} request(s) in {rounds} read(s), {answered} answered, from {where}"
+        f"captured {entries} request(s) in {rounds} read(s), {answered} answered, from {source}"
         f" (family {family or 'unknown'}) to {out}{capped}"
     )
 
@@ -59,7 +74,7 @@ async def _capture(args: argparse.Namespace, target: transport.Target, out: Path
 
     plugin = target.plugin
     link = target.open_link()
-    recorder = CaptureRecorder(vendor=plugin.name)
+    recorder = CaptureRecorder(vendor=plugin.name, simulated=args.simulator or sim_registry.serves(link.description))
     recorder.attach(link)  # before the first byte: the probe of a detecting plugin is recorded too
     session = plugin.open_session(link, target.options)
     reader = packs.reader_for(plugin, session, args.address)
@@ -85,7 +100,11 @@ async def _capture(args: argparse.Namespace, target: transport.Target, out: Path
                 if any(p.snapshot is not None for p in results):
                     answered += 1
                 else:
-                    failure = ("; ".join(sorted({p.error or "no answer" for p in results})), common.EXIT_DEVICE)
+                    explained = hints.no_answer_line(
+                        args, plugin, reader.family, link, [(p.address, p.exception) for p in results]
+                    )
+                    text = explained or "; ".join(sorted({p.error or "no answer" for p in results}))
+                    failure = (text, common.EXIT_DEVICE)
         except asyncio.CancelledError:
             if not stop.absorbed():
                 raise
@@ -93,7 +112,14 @@ async def _capture(args: argparse.Namespace, target: transport.Target, out: Path
             await common.close_quietly(link)
             entries = recorder.write(out, family=reader.family)
     summary = capture_summary(
-        entries, rounds, answered, reader.family, link.description, out, not_recorded=recorder.bytes_not_recorded
+        entries,
+        rounds,
+        answered,
+        reader.family,
+        link.description,
+        out,
+        not_recorded=recorder.bytes_not_recorded,
+        simulated=recorder.simulated,
     )
     print(printable(summary), flush=True)
     if answered:

@@ -8,15 +8,17 @@ GATT profile). The first answer wins and its snapshot is read at once.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..connect import LinkSettings, check_link_kind
+from ..detect import PROBE_TIMEOUT, PROBE_TIMEOUT_BLE, ProbeLog
 from ..errors import ConfigError
 from ..plugin import LinkKind, ProbeResult, SessionOptions, VendorPlugin
 from ..registry import Registry
-from . import arguments, common, transport, vendor_options
+from . import arguments, common, progress, transport, vendor_options
 from .arguments import AddressSpec
 from .format import printable, render_pack, table
 from .packs import BUS_ADDRESSES
@@ -33,9 +35,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], offer: 
         "probe",
         help="find which vendor answers on a link (read-only)",
         description="Run every plugin's read-only probe (or --vendor's) and read the winner (the first answer)."
-        " While probing, each request waits --timeout seconds (default 0.5, BLE 1.5).",
+        " On a bus the next addresses are asked too, until 3 in a row are silent (--address all asks 1-15),"
+        " and every pack that answers is listed.",
     )
-    arguments.add_transport(p)
+    arguments.add_transport(
+        p,
+        timeout_help=f"per-request timeout in seconds while probing"
+        f" (default {PROBE_TIMEOUT:g}; over --ble {PROBE_TIMEOUT_BLE:g})",
+    )
     arguments.add_vendor(p, offer, vendor_required=False)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     arguments.add_debug(p)
@@ -98,14 +105,53 @@ async def _probe(
         return transport.open_link(settings, plugin, None if options is None else options.get(plugin.name), flag)
 
     # --timeout applies to probing too; without it, the probe's own short timeouts (the winner reads at 2 s).
+    log = ProbeLog()
     shared = None if settings.kind is LinkKind.BLE else factory(plugins[0])
     where: Link | LinkFactory = factory if shared is None else shared
     try:
         addresses = _probe_address(plugins, args.address)
-        return await detect(where, plugins, addresses, options=options, request_timeout=settings.timeout)
+        with progress.ticker(lambda: f"probing {_last_asked(log)}", enabled=not args.json):
+            found = await detect(where, plugins, addresses, options=options, request_timeout=settings.timeout, log=log)
+            if shared is not None and args.address is None and found.plugin.capabilities.multi_address:
+                found = await _rest_of_bus(shared, found, settings.timeout, log)
+        return found
     finally:
         if shared is not None:
             await common.close_quietly(shared)
+
+
+def _last_asked(log: ProbeLog) -> str:
+    """``<plugin> (3 requests)`` for the progress line."""
+    return f"{log.sent[-1][0]} ({len(log.sent)} requests)" if log.sent else "…"
+
+
+#: Silent addresses in a row after the last pack found that end the bus sweep (``--address all`` asks them all).
+SILENT_ADDRESSES_END_SWEEP = 3
+
+
+async def _rest_of_bus(link: Link, found: Detection, limit: float | None, log: ProbeLog) -> Detection:
+    """The winner is a bus vendor: the next bus addresses are probed with its plugin; each pack that answers is listed.
+
+    Packs usually sit at consecutive DIP addresses, so the sweep ends after :data:`SILENT_ADDRESSES_END_SWEEP`
+    silent addresses in a row (an absent pack costs a probe timeout). A pack answering joins the results right
+    after the winner (the other plugins' answers follow).
+    """
+    from ..detect import probe_all
+
+    winner = found.winner
+    options = {found.plugin.name: found.options}
+    packs: list[ProbeResult] = []
+    silent = 0
+    for address in BUS_ADDRESSES:
+        if address == winner.address:
+            continue
+        if silent >= SILENT_ADDRESSES_END_SWEEP:
+            break
+        more = await probe_all(link, [found.plugin], [address], options=options, request_timeout=limit, log=log)
+        answered = [r for r in more if r.plugin == winner.plugin and r.address == address]
+        packs += answered
+        silent = 0 if answered else silent + 1
+    return dataclasses.replace(found, results=(winner, *packs, *found.results[1:]))
 
 
 def _print_probe(found: Detection) -> None:

@@ -19,7 +19,8 @@ from ..bank import BankConfig
 from ..errors import BmsError, ConfigError, one_line
 from ..plugin import VendorPlugin
 from ..reader import PackReader, PackResult
-from . import arguments, bank_output, common, packs, transport
+from ..transports.base import Link
+from . import arguments, bank_output, common, hints, packs, progress, transport
 from .format import printable, render_pack
 from .vendor_options import Offer
 
@@ -36,8 +37,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], offer: 
     p.set_defaults(handler=run)
 
 
-def report_failures(results: Sequence[PackResult]) -> None:
-    """One stderr line per failed pack; one line in all when every pack failed the same way (link down)."""
+def report_failures(results: Sequence[PackResult], explained: str | None = None) -> None:
+    """One stderr line per failed pack; one line in all when every pack failed the same way (link down).
+
+    ``explained``: the line saying that nothing (or another protocol) answered (:mod:`.hints`), used instead.
+    """
+    if explained is not None:
+        common.error(explained)
+        return
     errors = {pack.error for pack in results if pack.error is not None}
     if len(errors) == 1:
         common.error(errors.pop())
@@ -65,17 +72,28 @@ def _print_table(
     print("\n\n".join(blocks) + ("\n" if stamp else ""), flush=True)
 
 
+def explain(
+    args: argparse.Namespace, plugin: VendorPlugin, reader: PackReader, link: Link, results: Sequence[PackResult]
+) -> str | None:
+    """The "nothing answered, try probe" line for a round no pack answered (``None``: the errors say it)."""
+    return hints.no_answer_line(args, plugin, reader.family, link, [(p.address, p.exception) for p in results])
+
+
 async def _read_round(
+    args: argparse.Namespace,
     plugin: VendorPlugin,
     reader: PackReader,
-    where: str,
+    link: Link,
     *,
     as_json: bool,
     stamp: bool,
     bank: BankConfig | None = None,
 ) -> bool:
     """Read every pack once and print the result (and the bank with ``--bank``); whether any pack answered."""
-    results = await reader.read_round()
+    where = link.description
+    label = "reading" if reader.addresses else "scanning the bus"  # a scanning reader has no packs until it scanned
+    with progress.ticker(lambda: label, enabled=not as_json):
+        results = await reader.read_round()
     answered = any(p.snapshot is not None for p in results)
     if as_json:
         document = packs.read_document(plugin, reader.family, where, results)
@@ -85,16 +103,16 @@ async def _read_round(
     elif answered or stamp:
         _print_table(plugin, reader, where, results, stamp=stamp, bank=bank)
     if not answered:
-        report_failures(results)
+        report_failures(results, explain(args, plugin, reader, link, results))
     return answered
 
 
 async def _watch_round(
-    plugin: VendorPlugin, reader: PackReader, where: str, *, as_json: bool, bank: BankConfig | None
+    args: argparse.Namespace, plugin: VendorPlugin, reader: PackReader, link: Link, *, bank: BankConfig | None
 ) -> None:
     """One ``--watch`` round: a round that fails as a whole is reported and the watch goes on."""
     try:
-        await _read_round(plugin, reader, where, as_json=as_json, stamp=True, bank=bank)
+        await _read_round(args, plugin, reader, link, as_json=args.json, stamp=True, bank=bank)
     except (BmsError, OSError) as err:
         if isinstance(err, ConfigError):  # the command line cannot work: retrying will not help
             raise
@@ -110,14 +128,14 @@ async def _read(args: argparse.Namespace, target: transport.Target, bank: BankCo
         session = plugin.open_session(link, target.options)
         reader = packs.reader_for(plugin, session, args.address)
         if watch is None:
-            answered = await _read_round(plugin, reader, link.description, as_json=as_json, stamp=False, bank=bank)
+            answered = await _read_round(args, plugin, reader, link, as_json=as_json, stamp=False, bank=bank)
             return common.EXIT_OK if answered else common.EXIT_DEVICE
         loop = asyncio.get_running_loop()
         with common.stop_on_signals() as stop:
             try:
                 while True:
                     started = loop.time()
-                    await _watch_round(plugin, reader, link.description, as_json=as_json, bank=bank)
+                    await _watch_round(args, plugin, reader, link, bank=bank)
                     await asyncio.sleep(max(0.0, watch - (loop.time() - started)))
             except asyncio.CancelledError:
                 if not stop.absorbed():

@@ -10,7 +10,7 @@ from typing import Any
 from ..errors import TransportError, one_line
 from ..plugin import Advertisement
 from ..registry import Registry
-from . import arguments, common
+from . import arguments, common, progress
 from .format import table
 from .vendor_options import Offer
 
@@ -56,8 +56,9 @@ async def ble_scan(seconds: float, registry: Registry) -> list[ScanResult]:
 
         found = await BleakScanner.discover(timeout=seconds, return_adv=True)
     except Exception as err:  # bleak raises BleakError, D-Bus and OS errors for a missing adapter
-        hint = " (no Bluetooth service: is BlueZ running, with D-Bus?)" if isinstance(err, FileNotFoundError) else ""
-        raise TransportError(f"BLE scan failed: {one_line(err)}{hint}") from err
+        from ..transports.ble import no_bluez_hint
+
+        raise TransportError(f"BLE scan failed: {one_line(err)}{no_bluez_hint(err)}") from err
     results = []
     for device, data in found.values():
         adv = Advertisement(
@@ -73,10 +74,15 @@ async def ble_scan(seconds: float, registry: Registry) -> list[ScanResult]:
     return results
 
 
+async def _scan(seconds: float, *, as_json: bool) -> list[ScanResult]:
+    with progress.ticker(lambda: f"scanning for BLE devices ({seconds:g} s)", enabled=not as_json):
+        return await ble_scan(seconds, common.registry())
+
+
 def run(args: argparse.Namespace) -> int:
     """Scan and list what was seen."""
     seconds: float = args.timeout
-    results = common.run(ble_scan(seconds, common.registry()))
+    results = common.run(_scan(seconds, as_json=args.json))
     if args.json:
         print(json.dumps([r.to_dict() for r in results]))
         return common.EXIT_OK

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from ..errors import ConfigError, TransportError, UnsupportedError, one_line
 from ..plugin import SimulatorOptions, VendorPlugin
 from ..settings import HostPort
-from . import arguments, common
+from . import arguments, common, sim_registry
 from .vendor_options import Offer
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], offer: 
 
 def listen_address(text: str) -> tuple[str, int]:
     """``HOST:PORT`` to listen on; unlike a link target, port 0 (any free port) is allowed."""
-    return HostPort("--tcp", listen=True)(text)
+    return HostPort("--tcp", listen=True)(arguments.without_tcp_scheme(text))
 
 
 def build_simulators(args: argparse.Namespace, plugin: VendorPlugin) -> list[Simulator]:
@@ -98,9 +98,10 @@ async def _serve(simulators: Sequence[Simulator], tcp: tuple[str, int] | None, b
                 raise TransportError(f"cannot open a pseudo-terminal: {err.strerror or err}") from err
             where, close = pty_server.path, pty_server.close
         try:
-            print(where, flush=True)
-            _LOGGER.info("serving %d simulated pack(s) at %s", len(simulators), where)
-            await stop.wait()
+            with sim_registry.announced(where, simulators[0].vendor):  # lets `bmsgw capture` label its traffic
+                print(where, flush=True)
+                _LOGGER.info("serving %d simulated pack(s) at %s", len(simulators), where)
+                await stop.wait()
         finally:
             await close()
     return common.EXIT_OK

@@ -19,7 +19,7 @@ from ..errors import ConfigError, one_line
 from ..plugin import LinkKind, SessionOptions, VendorPlugin
 from ..settings import BleAddress, BusAddress, HostPort, SerialDevice, allowed_addresses
 from ..transports.base import Link
-from . import common, vendor_options
+from . import arguments, common, vendor_options
 from .vendor_options import RegisterRequest
 
 
@@ -50,7 +50,7 @@ def link_settings(args: argparse.Namespace, register: RegisterRequest | None) ->
             raise ConfigError(f"{register} needs --serial, --tcp or --modbus-tcp, not --ble")
         return LinkSettings.ble(address, timeout=timeout)
     if flag == "--tcp":
-        host, port = HostPort("--tcp")(args.tcp)
+        host, port = HostPort("--tcp")(arguments.without_tcp_scheme(args.tcp))
         settings = LinkSettings.tcp(host, port, timeout=timeout)
     else:
         settings = LinkSettings.serial(SerialDevice("--serial")(args.serial), baud, timeout=timeout)

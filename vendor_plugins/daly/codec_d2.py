@@ -16,6 +16,7 @@ and ``p81_rt2_status``/``p81_rt1_cells``), against the vendor spreadsheet's word
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import re
 from collections.abc import Collection, Mapping
@@ -26,7 +27,8 @@ from ..crc import crc16_modbus, crc16_modbus_bytes
 from ..errors import ChecksumError, DeviceError, FrameError
 from ..fields import Field, pack, unpack
 from ..framing import Frame, FrameAssembler
-from ..model import Alarm, BmsSnapshot, DeviceInfo, Temperature, TemperatureKind
+from ..model import Alarm, BmsSnapshot, Chemistry, DeviceInfo, Temperature, TemperatureKind
+from ..plausibility import sensor_plausible
 from . import codec_faults as faults
 from . import table as t
 
@@ -331,7 +333,9 @@ def to_snapshot(block: StatusBlock) -> BmsSnapshot:
     temperatures = [
         Temperature(f"cell_{i}", TemperatureKind.CELL, float(r - t.TEMP_OFFSET))
         for i, r in enumerate(block.temps_raw, 1)
+        if r not in t.CELL_TEMP_ABSENT
     ]
+    absent = [f"cell_{i}" for i, r in enumerate(block.temps_raw, 1) if r in t.CELL_TEMP_ABSENT]
     for name, kind in (("mosfet_temp", TemperatureKind.MOSFET), ("board_temp", TemperatureKind.BOARD)):
         celsius = _optional_temp(v[name]) if name in v else None
         if celsius is not None:
@@ -345,7 +349,12 @@ def to_snapshot(block: StatusBlock) -> BmsSnapshot:
     # The unit's own statistics (the model derives cell_min/max/average/delta from the cell list instead).
     for name, key in _REPORTED_STATS.items():
         if name in v:
-            raw[key] = v[name] - t.TEMP_OFFSET if key.endswith("_c") else v[name]
+            if not key.endswith("_c"):
+                raw[key] = v[name]
+            elif v[name] not in t.CELL_TEMP_ABSENT and sensor_plausible(v[name] - t.TEMP_OFFSET):
+                raw[key] = v[name] - t.TEMP_OFFSET  # no sensor (or a broken one): no statistic, never 215 °C
+    if absent:
+        raw["temperature_sensors_absent"] = ",".join(absent)
     if "balance_current" in v:
         raw["balance_current_ma"] = v["balance_current"] - t.CURRENT_OFFSET
     alarms: frozenset[Alarm] = frozenset()
@@ -408,13 +417,42 @@ def encode_version(family: str, texts: Mapping[str, str], registers: int) -> byt
     return bytes(out)
 
 
-def to_device_info(family: str, version: Mapping[str, str | None], cell_count: int | None) -> DeviceInfo:
-    """DeviceInfo from the version block and the status block's cell count."""
+def _production_date(text: str | None) -> dt.date | None:
+    """A ``YYYYMMDD`` text as a date (``None`` when absent or not a date)."""
+    if text is None or len(text) != 8 or not text.isdigit():
+        return None
+    try:
+        return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    except ValueError:
+        return None
+
+
+def decode_chemistry(block: bytes, start: int) -> Chemistry | None:
+    """The battery type register 0x89 in ``block`` (registers from ``start``) as a chemistry.
+
+    ``None`` for a value the vendor sheet does not name.
+    """
+    at = 2 * (t.D2_REG_BATTERY_TYPE - start)
+    if not 0 <= at <= len(block) - 2:
+        raise FrameError(f"battery type register 0x{t.D2_REG_BATTERY_TYPE:02X} is not in the {len(block)}-byte block")
+    name = t.D2_BATTERY_TYPES.get(int.from_bytes(block[at : at + 2], "big"))
+    return None if name is None else Chemistry(name)
+
+
+def to_device_info(
+    family: str, version: Mapping[str, str | None], cell_count: int | None, chemistry: Chemistry | None = None
+) -> DeviceInfo:
+    """DeviceInfo from the version block, the status cell count and (D2) the battery type register.
+
+    The version block's machine code is the serial number.
+    """
     return DeviceInfo(
         vendor="DALY",
         family=family,
         software_version=version.get("software"),
         hardware_version=version.get("hardware"),
         serial_number=version.get("machine_code"),
+        manufacture_date=_production_date(version.get("production_date")),
         cell_count=cell_count,
+        chemistry=chemistry,
     )

@@ -22,7 +22,7 @@ from ..transports.base import ByteLink, Link, as_byte_link
 from . import codec_d2 as d2
 from . import table as t
 from .session_a5 import A5Reader
-from .session_base import FamilyReader
+from .session_base import FamilyReader, shared_timeout
 from .session_d2 import ModbusReader
 from .session_settings import D2SettingsIO, soc_unsupported, table_for
 
@@ -73,11 +73,13 @@ def detection_order(link: ByteLink, host_address: int | None) -> list[FamilyRead
 async def detect(link: ByteLink, host_address: int | None = None) -> FamilyReader:
     """Probe read-only until a family answers validly; :class:`DeviceTimeout` naming what was tried otherwise."""
     tried: list[str] = []
-    for reader in detection_order(link, host_address):
-        if await reader.probe():
-            _LOGGER.debug("%s: DALY protocol detected: %s", link.description, reader.label)
-            return reader
-        tried.append(reader.label)
+    order = detection_order(link, host_address)
+    with shared_timeout(link, len(order)):  # a silent link fails after about its timeout, not one per family
+        for reader in order:
+            if await reader.probe():
+                _LOGGER.debug("%s: DALY protocol detected: %s", link.description, reader.label)
+                return reader
+            tried.append(reader.label)
     raise DeviceTimeout(f"{link.description}: no DALY protocol answered (tried {', '.join(tried)})")
 
 

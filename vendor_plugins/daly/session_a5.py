@@ -21,7 +21,7 @@ from ..model import BmsSnapshot, DeviceInfo, Switch
 from ..transports.base import Link
 from . import codec_a5 as a5
 from . import table as t
-from .session_base import CONFIRM_ATTEMPTS, CONFIRM_INTERVAL, FamilyReader
+from .session_base import CONFIRM_ATTEMPTS, CONFIRM_INTERVAL, FamilyReader, shared_timeout
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -80,11 +80,13 @@ class A5Reader(FamilyReader):
         return True
 
     async def probe(self) -> bool:
-        """Read 0x90 at the host address (or at each of 0x80 and 0x40); remember the one that answered."""
-        for host in (self.host_address,) if self.host_address is not None else t.HOST_PROBE_ORDER:
-            if await self._answers_at(host):
-                self.host_address = host
-                return True
+        """Read 0x90 at the host address (or at 0x80, then 0x40: they share the timeout); remember who answered."""
+        hosts = (self.host_address,) if self.host_address is not None else t.HOST_PROBE_ORDER
+        with shared_timeout(self.link, len(hosts)):
+            for host in hosts:
+                if await self._answers_at(host):
+                    self.host_address = host
+                    return True
         return False
 
     async def _host(self) -> int:

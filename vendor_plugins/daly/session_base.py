@@ -10,6 +10,8 @@ a "no" but an error, raised as such.
 from __future__ import annotations
 
 import abc
+import contextlib
+from collections.abc import Iterator
 from typing import Final
 
 from ..model import BmsSnapshot, DeviceInfo, Switch
@@ -18,6 +20,28 @@ from ..transports.base import ByteLink, Link, as_byte_link
 #: How many times, and how far apart, control reads the state back before calling it not confirmed.
 CONFIRM_ATTEMPTS: Final = 3
 CONFIRM_INTERVAL: Final = 0.25
+#: Shortest per-request wait while detecting (s): a D2 status answer takes 0.14 s at 9600 baud.
+MIN_DETECT_WAIT: Final = 0.5
+
+
+def detect_wait(timeout: float, attempts: int) -> float:
+    """Per-request wait while detecting: the link's timeout shared by the attempts, at least :data:`MIN_DETECT_WAIT`.
+
+    A silent link (the wrong vendor, a dead pack) is thus reported after about the configured timeout, not after
+    one full timeout per family or host address tried (8 s for DALY's four at the default 2 s).
+    """
+    return max(timeout / max(attempts, 1), min(timeout, MIN_DETECT_WAIT))
+
+
+@contextlib.contextmanager
+def shared_timeout(link: Link, attempts: int) -> Iterator[None]:
+    """While the block runs, ``link`` waits :func:`detect_wait` per request (its own timeout again afterwards)."""
+    configured = link.timeout
+    link.timeout = detect_wait(configured, attempts)
+    try:
+        yield
+    finally:
+        link.timeout = configured
 
 
 class FamilyReader(abc.ABC):

@@ -17,10 +17,11 @@ import logging
 
 from ..errors import ControlNotConfirmed, ControlRefused, DeviceError, DeviceTimeout, FrameError, ProtocolError
 from ..framing import Expect, Frame
-from ..model import BmsSnapshot, DeviceInfo, Switch
+from ..model import BmsSnapshot, Chemistry, DeviceInfo, Switch
 from ..transports.base import Link
 from . import codec_d2 as d2
 from . import table as t
+from . import table_settings as ts
 from .session_base import CONFIRM_ATTEMPTS, CONFIRM_INTERVAL, FamilyReader
 
 _LOGGER = logging.getLogger(__name__)
@@ -137,7 +138,21 @@ class ModbusReader(FamilyReader):
         except (DeviceTimeout, ProtocolError, DeviceError) as err:
             _LOGGER.debug("%s: no version block: %s", self.link.description, err)
             version = {}
-        return d2.to_device_info(self.family, version, self._cell_count)
+        return d2.to_device_info(self.family, version, self._cell_count, await self._chemistry())
+
+    async def _chemistry(self) -> Chemistry | None:
+        """D2: the battery type register, from the settings block read the vendor's app sends (read-only).
+
+        A unit that does not answer it leaves the chemistry unknown.
+        """
+        if self.variant is not d2.D2:
+            return None  # the P81 map documents no battery type
+        try:
+            block = await self.read_registers(ts.SETTINGS_START, ts.SETTINGS_REGS, "the settings block")
+            return d2.decode_chemistry(block, ts.SETTINGS_START)
+        except (DeviceTimeout, ProtocolError, DeviceError) as err:
+            _LOGGER.debug("%s: no battery type: %s", self.link.description, err)
+            return None
 
     # --- control ------------------------------------------------------------------------------------
     async def set_switch(self, switch: Switch, on: bool) -> BmsSnapshot:

@@ -10,12 +10,12 @@ capture's state answers with exactly the captured bytes. :class:`LiveModel` move
 
 from __future__ import annotations
 
-import math
 import random
 from dataclasses import dataclass, field
 from typing import Final
 
 from ..fields import Field
+from ..sim.physics import PackPhysics
 from . import codec_a5 as a5
 from . import codec_d2 as d2
 from . import codec_faults as faults
@@ -93,6 +93,7 @@ class DalyState:
     software_version: str = "SIM-1.0"
     hardware_version: str = "DALY-SIM-16S"
     machine_code: str = ""
+    production_date: str = ""  # P81 version block: YYYYMMDD (the real unit pads it with 4 leading spaces)
     # How captures are replayed exactly.
     cell_frames: int | None = None  # 0x95 frames sent (None: as many as the cells need)
     temp_frames: int | None = None  # 0x96 frames sent
@@ -265,37 +266,42 @@ class DalyState:
             "software": self.software_version,
             "hardware": self.hardware_version,
             "machine_code": self.machine_code,
+            "production_date": self.production_date,
         }
 
 
 class LiveModel:
-    """A compressed day: a 10-minute charge/discharge sine with SoC, cells and temperatures following it."""
+    """A compressed day with the shared pack physics (:mod:`vendor_plugins.sim.physics`); temperatures follow it."""
 
     def __init__(self, seed: int | None = None) -> None:
         """Start the clock at 0 (``seed`` makes the noise repeatable)."""
         self._rng = random.Random(seed)
-        self._clock = 0.0
+        self._physics: PackPhysics | None = None
 
     def advance(self, state: DalyState, seconds: float) -> None:
         """Move ``state`` ``seconds`` forward."""
         if seconds <= 0:
             return
         rng = self._rng
-        self._clock += seconds
-        amps = round(25.0 * math.sin(2 * math.pi * self._clock / 600.0) + rng.uniform(-0.5, 0.5), 1)
-        if (amps > 0 and not state.charge_mosfet) or (amps < 0 and not state.discharge_mosfet):
-            amps = 0.0
+        if self._physics is None:
+            capacity = state.rated_capacity or 100.0
+            self._physics = PackPhysics(
+                cells=len(state.cell_voltages),
+                capacity=capacity,
+                soc=state.remaining_capacity / capacity,
+                seed=rng.randrange(1 << 32),
+                charge_current=25.0,
+                discharge_current=15.0,
+            )
+        physics = self._physics
+        physics.advance(seconds, charge=state.charge_mosfet, discharge=state.discharge_mosfet)
+        amps = round(physics.measured_current, 1)
         state.current = amps
-        # Charge counted 60x faster than real time so the SoC visibly moves.
-        delta_ah = amps * seconds * 60 / 3600
-        state.remaining_capacity = round(min(state.rated_capacity, max(0.0, state.remaining_capacity + delta_ah)), 1)
+        state.remaining_capacity = round(physics.remaining, 1)
         state.soc = None
-        fraction = state.remaining_capacity / state.rated_capacity if state.rated_capacity else 0.0
-        base = 3.05 + 0.3 * fraction + 0.002 * amps
-        state.cell_voltages = [round(base + rng.uniform(-0.006, 0.006), 3) for _ in state.cell_voltages]
+        state.cell_voltages = list(physics.cell_voltages)
         state.temperatures = [round(24.0 + abs(amps) * 0.1 + rng.uniform(-0.5, 0.5)) for _ in state.temperatures]
         if state.mosfet_temperature is not None:
             state.mosfet_temperature = round(26.0 + abs(amps) * 0.2)
-        low = min(state.cell_voltages)
-        state.balancing = {i for i, v in enumerate(state.cell_voltages, 1) if v - low > 0.008}
+        state.balancing = set(physics.balancing)
         state.life = (state.life + 1) & 0xFF

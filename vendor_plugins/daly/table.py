@@ -15,7 +15,7 @@ from typing import Final
 
 from ..fields import Field
 from ..model import Alarm
-from ..plugin import BleMatcher, BleProfile, uuid16
+from ..plugin import Advertisement, BleMatcher, BleProfile, uuid16
 
 FAMILIES: Final = ("a5", "d2", "p81")
 
@@ -273,6 +273,10 @@ D2_REG_RATED_CAPACITY: Final = 0x80
 D2_REG_CHARGE_SWITCH: Final = 0xA5  # write 1 on / 0 off; the device echoes the request
 D2_REG_DISCHARGE_SWITCH: Final = 0xA6
 D2_REG_BALANCER_SWITCH: Final = 0xCF
+#: Battery type in the settings block (vendor sheet, PROTOCOLS.md §2.3: 0 LiFePO4, 1 ternary, 2 LTO); set by the
+#: installer in the vendor's app. Any other value says nothing (unknown chemistry).
+D2_REG_BATTERY_TYPE: Final = 0x89
+D2_BATTERY_TYPES: Final = {0: "lfp", 1: "nmc", 2: "lto"}
 
 # P81: RT1 = 64 registers from 0x00 (48 cell slots), RT2 = 62 registers from 0x41.
 P81_RT1_START: Final = 0x00
@@ -319,16 +323,60 @@ P81_ALARM_START: Final = 0xA4
 P81_ALARM_REGS: Final = 10
 P81_VERSION_START: Final = 0x178
 P81_VERSION_REGS: Final = 74
-#: Byte slices of the P81 version reply (from the one published frame: software at 0, hardware at 28).
-P81_VERSION_SLOTS: Final = {"software": (0, 28), "hardware": (28, 42)}
+#: Byte slices of the P81 version reply (the real reply of an ESS-DL-BMS, esphome-daly-bms docs/pdus): software at
+#: 0, hardware at 28, then an ASCII code (``210LC210900005``) and a date (``    20260326``). The vendor map of D2
+#: orders the same block software, hardware, machine code (0xB9-0xC8), ..., production date: the code is the unit's
+#: machine code (its serial number) and the date its production date (YYYYMMDD, after the firmware build 260321).
+P81_VERSION_SLOTS: Final = {
+    "software": (0, 28),
+    "hardware": (28, 42),
+    "machine_code": (42, 66),
+    "production_date": (66, 78),
+}
 
-#: Temperature registers that mean "no sensor fitted".
-NO_SENSOR: Final = frozenset({0x0000, 0xFFFF})
+#: MOSFET / board temperature registers that mean "no sensor fitted": 0x0000 and 0xFFFF (aiobmsble, esphome), and
+#: 0x00FF, which a real P81 unit sends for its absent board sensor and in its max/min temperature registers
+#: (BMS_BLE-HA issue 806; it would read 215 °C).
+NO_SENSOR: Final = frozenset({0x0000, 0x00FF, 0xFFFF})
+#: Cell temperature registers that mean "no sensor": the same P81 unit declares 2 sensors and sends 0x00FF in every
+#: temperature register. 0x0000 stays a reading there (-40 °C, the bottom of the +40 encoding).
+CELL_TEMP_ABSENT: Final = frozenset({0x00FF, 0xFFFF})
 
 # --- Bluetooth (both protocol families use the same GATT service) -----------------------------------------------
 BLE_PROFILE: Final = BleProfile(service_uuid=uuid16(0xFFF0), notify_uuid=uuid16(0xFFF1), write_uuid=uuid16(0xFFF2))
-BLE_MANUFACTURER_IDS: Final = (0x0102, 0x0104, 0x0302, 0x0303, 0x0402)
+#: The tag DALY Bluetooth modules put in their manufacturer data after a type byte and the 6-byte module id (the
+#: hex digits of the ``DL-…``/``JHB-…`` default name): b"DL" (DALY modules) or b"JHB" (active-balance JHB boards).
+#: Every DALY advert of the public corpus carries it (tests/vendor_plugins/ble_corpus.py).
+BLE_TAG_OFFSET: Final = 7
+BLE_TAGS: Final = (b"DL", b"JHB")
+
+
+@dataclass(frozen=True, slots=True)
+class TaggedManufacturerMatcher(BleMatcher):
+    """A manufacturer id whose data also carries the DALY tag at :data:`BLE_TAG_OFFSET`.
+
+    The manufacturer ids DALY modules send (their first two bytes, not a Bluetooth SIG company id of DALY's) are
+    assigned by the SIG to other companies (0x0104 PLUS Location Systems, 0x0302 Loop Devices, 0x0303 IACA
+    electronique, 0x0402 Sears Holdings), so the id alone could be another product: the tag makes it DALY's.
+    Home Assistant's manifest cannot express the tag and keeps the id as a pre-filter; the config flow then runs
+    this precise check.
+    """
+
+    def matches(self, adv: Advertisement) -> bool:
+        """The id matches and its data carries the DALY tag."""
+        if not BleMatcher.matches(self, adv) or self.manufacturer_id is None:
+            return False
+        tail = adv.manufacturer_data[self.manufacturer_id][BLE_TAG_OFFSET:]
+        return any(tail.startswith(tag) for tag in BLE_TAGS)
+
+
+#: Manufacturer ids of renamed units (a user-set name, so no ``DL-`` prefix): the tag must be present too.
+BLE_TAGGED_MANUFACTURER_IDS: Final = (0x0104, 0x0302, 0x0303, 0x0402)
+#: 0x0102 (SIG: Keiser Corporation, fitness equipment) comes with the bare type byte and no tag: only together with
+#: the default ``DL-`` name (such units advertise no service UUID).
+BLE_NAMED_MANUFACTURER_ID: Final = 0x0102
 BLE_MATCHERS: Final = (
     BleMatcher(local_name="DL-*", service_uuid=BLE_PROFILE.service_uuid),
-    *(BleMatcher(manufacturer_id=mid) for mid in BLE_MANUFACTURER_IDS),
+    BleMatcher(local_name="DL-*", manufacturer_id=BLE_NAMED_MANUFACTURER_ID),
+    *(TaggedManufacturerMatcher(manufacturer_id=mid) for mid in BLE_TAGGED_MANUFACTURER_IDS),
 )

@@ -2,10 +2,10 @@
 
 With ``SessionOptions.family`` set (``jbd``, ``daly-d2``, ``daly-a5`` — what a previous detection reported and Home
 Assistant stored) nothing is probed. Otherwise the first use probes :data:`~.session_families.PROBE_ORDER` and binds to
-the first family whose answer validates; :attr:`HiximiSession.family` then says which. Probing only reads; each
-silent family costs one link timeout (four requests at most: JBD, D2, A5 at 0x80 and 0x40), and if none answers,
-:class:`~vendor_plugins.errors.DeviceTimeout` names every request that was tried. Control goes through the bound
-JBD / DALY session's own verified path (write, then read back).
+the first family whose answer validates; :attr:`HiximiSession.family` then says which. Probing only reads; a
+silent link costs about one link timeout (four requests at most, sharing it: JBD, D2, A5 at 0x80 and 0x40), and if
+none answers, :class:`~vendor_plugins.errors.DeviceTimeout` names every request that was tried. Control goes
+through the bound JBD / DALY session's own verified path (write, then read back).
 
 Over BLE the GATT service follows the family (:mod:`.session_ble`): a service the device lacks fails the subscription,
 which skips the families behind it; if the device cannot be reached with any service, that transport error is
@@ -18,6 +18,7 @@ import dataclasses
 import logging
 
 from ..daly.session import DalySession, host_address_option
+from ..daly.session_base import shared_timeout
 from ..errors import DeviceTimeout, TransportError
 from ..model import BmsSnapshot, DeviceInfo, Switch
 from ..plugin import BleProfile, Session, SessionOptions
@@ -85,6 +86,13 @@ class HiximiSession(Session):
         self.tried = []
         ble = switchable(self.link)
         unreachable: dict[BleProfile, TransportError] = {}
+        # The requests share the link's timeout (A5 asks two host addresses when none is given).
+        with shared_timeout(self.byte_link, len(PROBE_ORDER) + (1 if self._host is None else 0)):
+            return await self._probe_families(ble, unreachable)
+
+    async def _probe_families(
+        self, ble: bool, unreachable: dict[BleProfile, TransportError]
+    ) -> tuple[Family, dict[str, str | int]]:
         for family in PROBE_ORDER:
             label = family.describe(self._host)
             if family.ble_profile in unreachable:

@@ -22,7 +22,9 @@ from ..errors import ChecksumError, DeviceError, FrameError
 from ..fields import Field, pack
 from ..framing import Frame, FrameAssembler
 from ..model import Alarm, BmsSnapshot, DeviceInfo, Temperature, TemperatureKind
+from . import codec_daren
 from . import table as t
+from .codec_daren import DarenExtension, DarenInfo
 
 _OVERHEAD = 7  # DD + 2 header bytes + len + 2 CRC + 77
 
@@ -139,6 +141,13 @@ class BasicInfo:
     temperatures: tuple[float, ...]
     coarse_units: bool = False
     extension: bytes = field(default=b"")
+    #: The Daren variant's values (current and capacities above come from it; ``extension`` is what follows it).
+    daren: DarenExtension | None = None
+
+    @property
+    def family(self) -> str:
+        """``daren`` for the Daren variant, else ``jbd``."""
+        return t.DAREN_FAMILY if self.daren is not None else "jbd"
 
     @property
     def charge_mosfet(self) -> bool:
@@ -270,15 +279,19 @@ def decode_basic(payload: bytes) -> BasicInfo:
     if soc > 100:
         raise FrameError(f"JBD state of charge {soc} % is out of range")
     extension = bytes(payload[ntc_end:])
-    coarse = bool(extension) and bool(extension[0] & t.UNIT_FLAG_BIT)
+    daren = None
+    if codec_daren.marks_daren(current & 0xFFFF, remaining, design):  # current is signed: 0xFFFF reads -1
+        daren = codec_daren.decode_extension(extension)
+        extension = extension[t.DAREN_EXTENSION_SIZE :]
+    coarse = daren is None and bool(extension) and bool(extension[0] & t.UNIT_FLAG_BIT)
     v_div, c_div, r_div, d_div = _SCALES[coarse]
     offset = t.NTC_OFFSET_DECIKELVIN
     temps = tuple([round((raw - offset) / 10, 1) for raw in _words(ntc_count).unpack_from(payload, t.BASIC_FIXED_SIZE)])
     return BasicInfo(
         voltage=voltage / v_div,
-        current=current / c_div,
-        remaining_capacity=remaining / r_div,
-        design_capacity=design / d_div,
+        current=daren.current if daren else current / c_div,
+        remaining_capacity=daren.remaining_capacity if daren else remaining / r_div,
+        design_capacity=daren.design_capacity if daren else design / d_div,
         cycles=cycles,
         production_date=production_date,
         balancing=_balancing(balance_low, balance_high),
@@ -290,6 +303,7 @@ def decode_basic(payload: bytes) -> BasicInfo:
         temperatures=temps,
         coarse_units=coarse,
         extension=extension,
+        daren=daren,
     )
 
 
@@ -302,11 +316,12 @@ def encode_basic(info: BasicInfo) -> bytes:
         return fields[name].to_raw(value, scale)
 
     balance = sum(1 << (cell - 1) for cell in info.balancing)
+    daren = info.daren
     values = {
         "voltage": raw("voltage", info.voltage),
-        "current": raw("current", info.current),
-        "remaining_capacity": raw("remaining_capacity", info.remaining_capacity),
-        "design_capacity": raw("design_capacity", info.design_capacity),
+        "current": t.NOT_AVAILABLE - 0x10000 if daren else raw("current", info.current),
+        "remaining_capacity": t.NOT_AVAILABLE if daren else raw("remaining_capacity", info.remaining_capacity),
+        "design_capacity": t.NOT_AVAILABLE if daren else raw("design_capacity", info.design_capacity),
         "cycles": info.cycles,
         "production_date": info.production_date,
         "balance_low": balance & 0xFFFF,
@@ -324,6 +339,8 @@ def encode_basic(info: BasicInfo) -> bytes:
     extension = info.extension
     if info.coarse_units and not extension:
         extension = bytes((t.UNIT_FLAG_BIT,))
+    if daren is not None:
+        extension = codec_daren.encode_extension(daren) + extension
     return bytes(out + extension)
 
 
@@ -381,15 +398,25 @@ def to_snapshot(basic: BasicInfo, cells: tuple[float, ...]) -> BmsSnapshot:
         "capacity_unit": "100mAh" if basic.coarse_units else "10mAh",
     }
     raw.update(unmapped)
+    temperatures = _temperatures(basic.temperatures)
+    soh = None
+    if basic.daren is not None:
+        raw["variant"] = t.DAREN_FAMILY
+        soh = float(basic.daren.soh)
+        temperatures += (
+            Temperature("mosfet", TemperatureKind.MOSFET, basic.daren.mosfet_temp),
+            Temperature("ambient", TemperatureKind.AMBIENT, basic.daren.ambient_temp),
+        )
     return BmsSnapshot(
         voltage=basic.voltage,
         current=basic.current,
         soc=float(basic.soc),
+        soh=soh,
         remaining_capacity=basic.remaining_capacity,
         design_capacity=basic.design_capacity,
         cycles=basic.cycles,
         cell_voltages=cells,
-        temperatures=_temperatures(basic.temperatures),
+        temperatures=temperatures,
         charge_mosfet=basic.charge_mosfet,
         discharge_mosfet=basic.discharge_mosfet,
         balancing=basic.balancing,
@@ -398,11 +425,26 @@ def to_snapshot(basic: BasicInfo, cells: tuple[float, ...]) -> BmsSnapshot:
     )
 
 
-def to_device_info(basic: BasicInfo | None, hardware: str | None) -> DeviceInfo:
-    """DeviceInfo from register 0x05 (model) and, when read, register 0x03 (version, date, cells)."""
+def to_device_info(basic: BasicInfo | None, hardware: str | None, daren: DarenInfo | None = None) -> DeviceInfo:
+    """DeviceInfo from register 0x05 (model) and, when read, register 0x03 (version, date, cells).
+
+    A Daren board answers 0x05 with an error and describes itself in register 0x08 (``daren``) instead.
+    """
+    if daren is not None:
+        texts = daren.texts
+        return DeviceInfo(
+            vendor="Daren",
+            family=basic.family if basic else t.DAREN_FAMILY,
+            model=texts["software"].split("_V", 1)[0] or None,
+            hardware_version=texts["hardware"] or None,
+            software_version=texts["software"] or None,
+            serial_number=texts["production_code"] or None,
+            manufacture_date=daren.manufacture_date,
+            cell_count=basic.cell_count if basic else None,
+        )
     return DeviceInfo(
         vendor="JBD",
-        family="jbd",
+        family=basic.family if basic else "jbd",
         model=hardware or None,
         hardware_version=hardware or None,
         software_version=basic.software_version_text if basic else None,

@@ -21,7 +21,7 @@ from ..transports.base import Link
 from . import fuzz
 from . import table as t
 from .session import JbdSession
-from .simulator import JbdSimulator
+from .simulator import JbdSimulator, daren_state
 
 __all__ = ["PLUGIN", "SIMULATOR_PROFILES", "JbdPlugin", "JbdSession"]
 
@@ -38,7 +38,8 @@ class JbdPlugin(VendorPlugin):
     ble_profile = t.BLE_PROFILE
     reliability_targets = (RigTarget("jbd", "jbd"),)
     capabilities = Capabilities(switches=frozenset({Switch.CHARGE, Switch.DISCHARGE}), multi_address=False)
-    families = ("jbd",)
+    #: "daren": the Daren variant (``DWF…`` boards), recognised from the reply whatever the family asked.
+    families = ("jbd", t.DAREN_FAMILY)
     reported_alarms = alarms_in(t.PROTECTION_BITS)
 
     def open_session(self, link: Link, options: SessionOptions | None = None) -> JbdSession:
@@ -46,12 +47,13 @@ class JbdPlugin(VendorPlugin):
         return JbdSession(link, options or SessionOptions())
 
     def create_simulator(self, options: SimulatorOptions) -> JbdSimulator:
-        """A simulated 4S LiFePO4 pack ("live" profile: a compressed charge/discharge cycle)."""
+        """A simulated 4S LiFePO4 pack, or family "daren" a 16S Daren pack ("live": a compressed cycle)."""
         if options.profile not in SIMULATOR_PROFILES:
             raise ConfigError(
                 f"unknown JBD simulator profile {options.profile!r} (known: {', '.join(SIMULATOR_PROFILES)})"
             )
-        return JbdSimulator(live=options.profile == "live", seed=options.seed)
+        state = daren_state() if options.family == t.DAREN_FAMILY else None
+        return JbdSimulator(state, live=options.profile == "live", seed=options.seed)
 
     def fuzz_targets(self) -> tuple[FuzzTarget, ...]:
         """Frame parsing (responses and requests), the assembler and the register decoders."""

@@ -12,12 +12,12 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from ..errors import ControlNotConfirmed
+from ..errors import ControlNotConfirmed, DeviceError
 from ..framing import Expect, Frame
 from ..model import BmsSnapshot, DeviceInfo, Switch
 from ..plugin import Session, SessionOptions
 from ..transports.base import Link, as_byte_link
-from . import codec
+from . import codec, codec_daren
 from . import table as t
 from .session_settings import JbdSettingsMixin
 
@@ -80,6 +80,11 @@ class JbdSession(JbdSettingsMixin, Session):
         """Register 0x05."""
         return codec.decode_hardware(await self._request(codec.build_read(t.REG_HARDWARE), t.REG_HARDWARE))
 
+    async def read_daren_info(self) -> codec_daren.DarenInfo:
+        """Register 0x08 of a Daren board."""
+        payload = await self._request(codec.build_read(t.REG_DAREN_INFO), t.REG_DAREN_INFO)
+        return codec_daren.decode_info(payload)
+
     async def read(self, address: int | None = None) -> BmsSnapshot:
         """Basic info then cell voltages, combined into one snapshot.
 
@@ -99,13 +104,28 @@ class JbdSession(JbdSettingsMixin, Session):
             info = last.info if same_basic else codec.decode_basic(basic)
             volts = last.volts if same_cells else codec.decode_cells(cells)
         snapshot = codec.to_snapshot(info, volts)
+        self.family = info.family
         self._last = _LastRead(basic, info, cells, volts, snapshot)
         return snapshot
 
     async def device_info(self, address: int | None = None) -> DeviceInfo:
-        """Model string (0x05) plus version, production date and cell count (0x03)."""
-        hardware = await self.read_hardware()
-        return codec.to_device_info(await self.read_basic(), hardware)
+        """Model string (0x05) plus version, production date and cell count (0x03).
+
+        Daren boards refuse 0x05 and describe themselves in register 0x08 instead; a board refusing both fails
+        with the refusal of 0x05.
+        """
+        daren_info = None
+        try:
+            hardware: str | None = await self.read_hardware()
+        except DeviceError as refused:
+            hardware = None
+            try:
+                daren_info = await self.read_daren_info()
+            except DeviceError:
+                raise refused from None
+        basic = await self.read_basic()
+        self.family = basic.family
+        return codec.to_device_info(basic, hardware, daren_info)
 
     async def _write(self, register: int, data: bytes) -> None:
         await self._request(codec.build_write(register, data), register)

@@ -3,21 +3,21 @@
 Sans-IO (``handle(request) -> response``); serve it over TCP, a pty or fake BLE with ``vendor_plugins.sim``.
 It understands reads of 0x03/0x04/0x05, factory-mode enter/exit (0x00/0x01), MOSFET control (0xE1, accepted with
 and without factory mode, as real boards do), the settings registers (:mod:`.simulator_settings`) and answers
-unknown registers with the error status. In "live"
-mode ``advance()`` runs a compressed charge/discharge cycle so a watched pack changes over time.
+unknown registers with the error status. In "live" mode ``advance()`` runs a compressed charge/discharge day (the
+shared :mod:`vendor_plugins.sim.physics`) so a watched pack changes over time.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 import random
 from dataclasses import dataclass, field, replace
 
 from ..framing import FrameAssembler
 from ..model import Alarm
 from ..sim.base import RequestLog, Simulator
-from . import codec
+from ..sim.physics import PackPhysics
+from . import codec, codec_daren
 from . import table as t
 from .simulator_settings import JbdSimSettings
 
@@ -32,7 +32,7 @@ class JbdState:
     remaining_capacity: float = 80.0
     design_capacity: float = 100.0
     cycles: int = 12
-    production_date: dt.date = dt.date(2024, 5, 17)
+    production_date: dt.date | int = dt.date(2024, 5, 17)  # int: a packed value that is no date (0 on some boards)
     balancing: set[int] = field(default_factory=set)
     alarms: set[Alarm] = field(default_factory=set)
     extra_protection_bits: int = 0  # reserved bits 13-15, for tests
@@ -40,10 +40,18 @@ class JbdState:
     soc: int | None = None  # None: remaining / design
     charge_mosfet: bool = True
     discharge_mosfet: bool = True
+    extra_fet_bits: int = 0  # FET status bits beyond charge/discharge (a real Daren board sets 0x08)
     temperatures: list[float] = field(default_factory=lambda: [24.5, 24.1])
-    model: str = "JBD-SP04S034-SIM"
+    model: str | None = "JBD-SP04S034-SIM"  # None: register 0x05 answers the error status (as Daren boards do)
     coarse_units: bool = False
     extension: bytes = b""
+    #: The Daren variant (basic-info words unset, values after the NTCs); ``daren_info``: its register 0x08.
+    daren: bool = False
+    soh: int = 100
+    mosfet_temp: float = 25.0
+    ambient_temp: float = 25.0
+    daren_reserved: bytes = bytes(3)
+    daren_info: codec_daren.DarenInfo | None = None
 
     @property
     def protection(self) -> int:
@@ -58,13 +66,29 @@ class JbdState:
         if soc is None:
             soc = round(100 * self.remaining_capacity / self.design_capacity) if self.design_capacity else 0
         fet = (t.FET_CHARGE if self.charge_mosfet else 0) | (t.FET_DISCHARGE if self.discharge_mosfet else 0)
+        fet |= self.extra_fet_bits
+        daren = None
+        if self.daren:
+            daren = codec_daren.DarenExtension(
+                current=self.current,
+                remaining_capacity=self.remaining_capacity,
+                design_capacity=self.design_capacity,
+                soh=self.soh,
+                mosfet_temp=self.mosfet_temp,
+                ambient_temp=self.ambient_temp,
+                reserved=self.daren_reserved,
+            )
         return codec.BasicInfo(
             voltage=voltage,
             current=self.current,
             remaining_capacity=self.remaining_capacity,
             design_capacity=self.design_capacity,
             cycles=self.cycles,
-            production_date=codec.encode_date(self.production_date),
+            production_date=(
+                codec.encode_date(self.production_date)
+                if isinstance(self.production_date, dt.date)
+                else self.production_date
+            ),
             balancing=frozenset(self.balancing),
             protection=self.protection,
             software_version=self.software_version,
@@ -74,14 +98,22 @@ class JbdState:
             temperatures=tuple(self.temperatures),
             coarse_units=self.coarse_units,
             extension=self.extension,
+            daren=daren,
         )
 
     @classmethod
-    def from_frames(cls, basic: codec.BasicInfo, cells: tuple[float, ...], model: str = "") -> JbdState:
+    def from_frames(
+        cls,
+        basic: codec.BasicInfo,
+        cells: tuple[float, ...],
+        model: str | None = "",
+        daren_info: codec_daren.DarenInfo | None = None,
+    ) -> JbdState:
         """A state that reproduces what a real pack sent (for replaying captures)."""
-        date = basic.manufacture_date or dt.date(2000, 1, 1)
+        date = basic.manufacture_date or basic.production_date
         alarms, _ = codec.alarms_of(basic.protection)
         mapped = sum(1 << bit for bit in t.PROTECTION_BITS)
+        daren = basic.daren
         return cls(
             cell_voltages=list(cells),
             voltage=basic.voltage,
@@ -97,11 +129,55 @@ class JbdState:
             soc=basic.soc,
             charge_mosfet=basic.charge_mosfet,
             discharge_mosfet=basic.discharge_mosfet,
+            extra_fet_bits=basic.fet & ~(t.FET_CHARGE | t.FET_DISCHARGE),
             temperatures=list(basic.temperatures),
             model=model,
             coarse_units=basic.coarse_units,
             extension=basic.extension,
+            daren=daren is not None,
+            soh=daren.soh if daren else 100,
+            mosfet_temp=daren.mosfet_temp if daren else 25.0,
+            ambient_temp=daren.ambient_temp if daren else 25.0,
+            daren_reserved=daren.reserved if daren else bytes(3),
+            daren_info=daren_info,
         )
+
+
+def daren_state() -> JbdState:
+    """A 16S Daren pack as one real board reported itself (the second public capture, discharging at 13.2 A)."""
+    return JbdState(
+        cell_voltages=[
+            *(3.276, 3.276, 3.277, 3.277, 3.277, 3.277, 3.277, 3.274),
+            *(3.276, 3.276, 3.275, 3.277, 3.276, 3.277, 3.276, 3.276),
+        ],
+        voltage=None,  # the sum of the cells: 52.42 V as captured
+        current=-13.2,
+        remaining_capacity=142.4,
+        design_capacity=300.0,
+        cycles=301,
+        production_date=0,  # the board sends no date in register 0x03
+        software_version=0x00,
+        soc=47,
+        extra_fet_bits=0x08,
+        temperatures=[26.7, 26.8, 27.0, 27.2],
+        model=None,
+        daren=True,
+        soh=99,
+        mosfet_temp=25.6,
+        ambient_temp=27.9,
+        daren_info=codec_daren.DarenInfo(
+            texts={
+                "production_code": "DJM2412250299",
+                "production_code_2": "DJM2412250299",
+                "production_code_3": "DJM2412250299",
+                "manufacturer": "DR",
+                "hardware": "V2.21",
+                "software": "DR_YP01_16S200JC26_V1.0.2_T1",
+                "module": "DR-WIFI02_V1.4.11",
+            },
+            date=(24, 12, 31),
+        ),
+    )
 
 
 #: Live profile: seconds between occasional alarms, and how long each lasts (simulated time).
@@ -123,6 +199,7 @@ class JbdSimulator(Simulator):
         self.requests: list[bytes] = RequestLog()
         self._rng = random.Random(seed)
         self._clock = 0.0
+        self._physics: PackPhysics | None = None
 
     def request_assembler(self) -> FrameAssembler:
         """JBD request frames."""
@@ -146,8 +223,10 @@ class JbdSimulator(Simulator):
             return codec.build_response(register, codec.encode_basic(state.basic_info()))
         if register == t.REG_CELLS:
             return codec.build_response(register, codec.encode_cells(state.cell_voltages))
-        if register == t.REG_HARDWARE:
+        if register == t.REG_HARDWARE and state.model is not None:
             return codec.build_response(register, state.model.encode("ascii"))
+        if register == t.REG_DAREN_INFO and state.daren_info is not None:
+            return codec.build_response(register, codec_daren.encode_info(state.daren_info))
         return codec.build_response(register, b"", t.STATUS_ERROR)
 
     def _write(self, register: int, data: bytes) -> bytes:
@@ -169,32 +248,37 @@ class JbdSimulator(Simulator):
 
     # --- live mode ------------------------------------------------------------------------------
     def advance(self, seconds: float) -> None:
-        """Run a compressed day: a 10-minute charge/discharge sine, SoC and cells following it."""
+        """Run a compressed day with the shared pack physics (:mod:`vendor_plugins.sim.physics`)."""
         if not self.live or seconds <= 0:
             return
         s = self.state
+        if self._physics is None:
+            capacity = s.design_capacity or 100.0
+            self._physics = PackPhysics(
+                cells=len(s.cell_voltages),
+                capacity=capacity,
+                soc=s.remaining_capacity / capacity,
+                seed=self._rng.randrange(1 << 32),
+                charge_current=20.0,
+                discharge_current=12.0,
+            )
+        physics = self._physics
         self._clock += seconds
-        amps = round(20.0 * math.sin(2 * math.pi * self._clock / 600.0) + self._rng.uniform(-0.5, 0.5), 2)
         # An occasional alarm: for 30 s of every 5 simulated minutes the cells run hot and charging is blocked.
         hot = self._clock % ALARM_PERIOD >= ALARM_PERIOD - ALARM_LENGTH
         if hot:
             s.alarms.add(Alarm.CHARGE_OVERTEMP)
-            amps = min(amps, 0.0)
         else:
             s.alarms.discard(Alarm.CHARGE_OVERTEMP)
-        if (amps > 0 and not s.charge_mosfet) or (amps < 0 and not s.discharge_mosfet):
-            amps = 0.0
+        physics.advance(seconds, charge=s.charge_mosfet and not hot, discharge=s.discharge_mosfet)
+        amps = round(physics.measured_current, 2)
         s.current = amps
-        # Charge counted 60x faster than real time so the SoC visibly moves.
-        delta_ah = amps * seconds * 60 / 3600
-        s.remaining_capacity = round(min(s.design_capacity, max(0.0, s.remaining_capacity + delta_ah)), 2)
-        s.soc = None
-        fraction = s.remaining_capacity / s.design_capacity if s.design_capacity else 0.0
-        base = 3.0 + 0.4 * fraction + 0.002 * amps
-        s.cell_voltages = [round(base + self._rng.uniform(-0.008, 0.008), 3) for _ in s.cell_voltages]
+        s.remaining_capacity = round(physics.remaining, 2)
+        s.soc = physics.soc_percent
+        s.cell_voltages = list(physics.cell_voltages)
         base_temp = 46.0 if hot else 24.0
         s.temperatures = [round(base_temp + abs(amps) * 0.1 + self._rng.uniform(-0.2, 0.2), 1) for _ in s.temperatures]
-        s.balancing = {i for i, v in enumerate(s.cell_voltages, 1) if v - min(s.cell_voltages) > 0.01}
+        s.balancing = set(physics.balancing)
 
     def snapshot_state(self) -> JbdState:
         """A copy of the current state (for tests comparing before/after)."""

@@ -81,6 +81,42 @@ PROTECTION_BITS: Final[dict[int, Alarm]] = {
 }
 SOFTWARE_LOCK_BIT: Final = 12
 
+#: A basic-info word the board leaves unset ("not available"): the real value is elsewhere or absent.
+NOT_AVAILABLE: Final = 0xFFFF
+
+# --- Daren (``DWF…`` Bluetooth names): a JBD-derived board -------------------------------------------------------
+#: Its register 0x03 sets current, remaining and design capacity all to :data:`NOT_AVAILABLE` and sends them after
+#: the NTC words instead, in this layout (offsets from the end of the NTC words; temperatures in 0.1 K like the
+#: NTCs). Source: two real replies published with aiobmsble's Daren support (tests/vendor_plugins/jbd/
+#: test_daren.py names them); the three bytes after the state of health were zero in both.
+DAREN_FAMILY: Final = "daren"
+DAREN_FIELDS: Final = (
+    Field("mosfet_temp", 0, 2),
+    Field("ambient_temp", 2, 2),
+    Field("soh", 4, 1),
+    Field("reserved_byte", 5, 1),
+    Field("reserved_word", 6, 2),
+    Field("remaining_capacity", 8, 2, scale=0.1),
+    Field("design_capacity", 10, 2, scale=0.1),
+    Field("current", 12, 4, signed=True, scale=0.1),
+)
+DAREN_EXTENSION_SIZE: Final = 16
+#: Daren register 0x08: fixed-width NUL-padded ASCII texts and a date (byte slices of the payload, 193 bytes).
+#: The same production code (``DJM`` + yymmdd + 4 digits) appears three times; the module is the Wi-Fi/BLE board.
+REG_DAREN_INFO: Final = 0x08
+DAREN_INFO_TEXTS: Final = {
+    "production_code": (0, 30),
+    "production_code_2": (30, 60),
+    "production_code_3": (60, 90),
+    "manufacturer": (93, 113),
+    "hardware": (113, 123),
+    "software": (123, 173),
+    "module": (173, 193),
+}
+#: Year - 2000, month, day.
+DAREN_INFO_DATE: Final = (90, 93)
+DAREN_INFO_SIZE: Final = 193
+
 BLE_PROFILE: Final = BleProfile(service_uuid=uuid16(0xFF00), notify_uuid=uuid16(0xFF01), write_uuid=uuid16(0xFF02))
 
 #: Advertisement matchers (PROTOCOLS.md §3.6): name patterns or MAC OUIs, each together with service ff00.
@@ -94,6 +130,7 @@ BLE_NAME_PATTERNS: Final = (
     "SBL-*",
     "OGR-*",
     "TZ-H*",
+    "TITAN-*",  # TITAN Lithium (BMS_BLE-HA issue 825: TITAN-12V-230AHUS-0005, service ff00)
 )
 BLE_OUIS: Final = (
     "10:A5:62",

@@ -70,10 +70,11 @@ class PacePlugin(VendorPlugin):
     title = "PACE (ASCII RS232/RS485, Modbus RTU, PACEEX Bluetooth)"
     link_kinds = frozenset({LinkKind.SERIAL, LinkKind.TCP, LinkKind.MODBUS, LinkKind.BLE})
     ble_profile = table_paceex.BLE_PROFILE
-    # The PC- name matcher is owned by the BLE-matcher work (issue 16 item 1); this one lets discovery be tested.
-    ble_matchers = (BleMatcher(local_name="PC-????"),)
     capabilities = Capabilities(switches=frozenset({Switch.CHARGE, Switch.DISCHARGE}), multi_address=True)
     families = FAMILIES
+    #: PACE Bluetooth modules (PACEEX protocol) advertise ``PC-`` and four characters, no service UUID (real advert
+    #: ``PC-9662``: BMS_BLE-HA issue 521, tests/vendor_plugins/ble_corpus.py).
+    ble_matchers = (BleMatcher(local_name="PC-????"),)
     reported_alarms = alarms_in(pace_table)
     bus_addresses = tuple(range(pace_table.MAX_ADDRESS + 1))
     reliability_targets = (

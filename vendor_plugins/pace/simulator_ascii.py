@@ -11,11 +11,11 @@ mode.
 
 from __future__ import annotations
 
-import math
 import random
 
 from ..framing import FrameAssembler
 from ..sim.base import RequestLog, Simulator
+from ..sim.physics import PackPhysics
 from . import codec_ascii as codec
 from . import codec_ascii_layout as layout
 from . import table as t
@@ -65,8 +65,8 @@ class PaceAsciiSimulator(Simulator):
         #: The v0x25 parameter groups, their limits and their effect on the pack (simulator_settings).
         self.settings = PaceSettingsSim()
         self._rng = random.Random(seed)
-        self._clock = 0.0
         self._pending = 0.0
+        self._physics: PackPhysics | None = None
 
     def request_assembler(self) -> FrameAssembler:
         """ASCII frames."""
@@ -133,10 +133,11 @@ class PaceAsciiSimulator(Simulator):
 
     # --- live mode ---------------------------------------------------------------------------------------------------
     def advance(self, seconds: float) -> None:
-        """A compressed day: a 10-minute charge/discharge sine, SoC and cells following it.
+        """A compressed day with the shared pack physics (:mod:`vendor_plugins.sim.physics`).
 
         The state moves in steps of at least ``LIVE_STEP`` seconds, so the 0x42 and 0x44 answers of one read
-        (milliseconds apart) describe the same moment (cells and balancing agree).
+        (milliseconds apart) describe the same moment (cells and balancing agree). Packs on a bus are at different
+        points of the day (37 s apart per address).
         """
         if not self.live or seconds <= 0:
             return
@@ -145,19 +146,24 @@ class PaceAsciiSimulator(Simulator):
             return
         seconds, self._pending = self._pending, 0.0
         s = self.state
-        self._clock += seconds
-        amps = round(25.0 * math.sin(2 * math.pi * (self._clock + 37 * self.address) / 600.0), 2)
-        amps = round(amps + self._rng.uniform(-0.3, 0.3), 2)
-        if (amps > 0 and not s.charge_mosfet) or (amps < 0 and not s.discharge_mosfet):
-            amps = 0.0
+        if self._physics is None:
+            capacity = s.full_capacity or 100.0
+            self._physics = PackPhysics(
+                cells=len(s.cells),
+                capacity=capacity,
+                soc=s.remaining_capacity / capacity,
+                seed=self._rng.randrange(1 << 32),
+                charge_current=25.0,
+                discharge_current=15.0,
+                phase=37.0 * self.address,
+            )
+        physics = self._physics
+        physics.advance(seconds, charge=s.charge_mosfet, discharge=s.discharge_mosfet)
+        amps = round(physics.measured_current, 2)
         s.current = amps
-        delta_ah = amps * seconds * 60 / 3600
-        s.remaining_capacity = round(min(s.full_capacity, max(0.0, s.remaining_capacity + delta_ah)), 2)
-        fraction = s.remaining_capacity / s.full_capacity if s.full_capacity else 0.0
-        base = 3.15 + 0.2 * fraction + 0.002 * amps
-        s.cells = [round(base + self._rng.uniform(-0.006, 0.006), 3) for _ in s.cells]
+        s.remaining_capacity = round(physics.remaining, 2)
+        s.cells = list(physics.cell_voltages)
         s.voltage = None
         warm = 24.0 + abs(amps) * 0.08
         s.temperatures = [round(warm + self._rng.uniform(-0.3, 0.3), 1) for _ in s.temperatures]
-        low = min(s.cells)
-        s.balancing = {i for i, v in enumerate(s.cells, 1) if v - low > 0.008}
+        s.balancing = set(physics.balancing)

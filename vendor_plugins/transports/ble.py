@@ -46,6 +46,11 @@ _BLE_ERRORS: tuple[type[BaseException], ...] = (BleakError, AttributeError, OSEr
 _DISCONNECT_TIMEOUT = 5.0
 
 
+def no_bluez_hint(err: BaseException) -> str:
+    """`` (no Bluetooth service: …)`` when ``err`` says the Bluetooth stack is missing (bleak cannot reach BlueZ)."""
+    return " (no Bluetooth service: is BlueZ running, with D-Bus?)" if isinstance(err, FileNotFoundError) else ""
+
+
 class ClientLike(Protocol):
     """The part of ``bleak.BleakClient`` the link uses; fakes implement just this."""
 
@@ -144,7 +149,7 @@ class BleLink(BufferedByteLink):
         try:
             found = await BleakScanner.find_device_by_address(self._device, timeout=self.scan_timeout)
         except _BLE_ERRORS as exc:
-            raise TransportError(f"{self.description}: cannot scan for the device: {exc}") from None
+            raise TransportError(f"{self.description}: cannot scan for the device: {exc}{no_bluez_hint(exc)}") from None
         if found is None:
             raise TransportError(
                 f"{self.description}: device not found within {self.scan_timeout:g} s"
@@ -162,7 +167,7 @@ class BleLink(BufferedByteLink):
             try:
                 await client.connect()
             except _BLE_ERRORS as exc:
-                raise TransportError(f"{self.description}: cannot connect: {exc}") from None
+                raise TransportError(f"{self.description}: cannot connect: {exc}{no_bluez_hint(exc)}") from None
             return client
         device = await self._resolve_device()
         try:
@@ -176,7 +181,7 @@ class BleLink(BufferedByteLink):
                 ble_device_callback=self._ble_device_callback,
             )
         except _BLE_ERRORS as exc:
-            raise TransportError(f"{self.description}: cannot connect: {exc}") from None
+            raise TransportError(f"{self.description}: cannot connect: {exc}{no_bluez_hint(exc)}") from None
         return bleak_client
 
     async def _connect(self) -> None:

@@ -73,6 +73,7 @@ async def _start_tcp(hass: HomeAssistant, where: str) -> dict:
         "modbus_tcp",
         "modbus_serial",
         "modbus_rtu_tcp",
+        "bank",
     ]
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "tcp"})
     assert result["step_id"] == "tcp"

@@ -92,7 +92,7 @@ async def test_rtu_on_a_serial_port_finds_the_packs_and_creates_a_working_entry(
         expected = await _read(ModbusLink.rtu_serial(server.path, 9600, timeout=1.0), (1, 4))
         result = await _start(hass, "modbus_serial")
         fields = {str(key) for key in result["data_schema"].schema}
-        assert fields == {"device", "baudrate", "units"}
+        assert fields == {"device", "baudrate", "units", "name"}
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], {"device": server.path, "baudrate": "9600", "units": "1-6"}
         )
@@ -134,7 +134,7 @@ async def test_rtu_through_a_tcp_bridge_finds_the_packs_and_creates_a_working_en
     async with await serve_tcp(_bus()) as bridge:
         expected = await _read(ModbusLink.rtu_over_tcp(bridge.host, bridge.port, timeout=1.0), UNITS)
         result = await _start(hass, "modbus_rtu_tcp")
-        assert {str(key) for key in result["data_schema"].schema} == {"host", "units"}
+        assert {str(key) for key in result["data_schema"].schema} == {"host", "units", "name"}
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"],
             {"host": f"127.0.0.1:{bridge.port}", "units": ""},  # empty: every unit, 1-16
@@ -217,7 +217,9 @@ async def test_missing_port_and_empty_bus_go_back_to_the_rtu_form(hass: HomeAssi
         )
         assert result["step_id"] == "modbus_serial"
         assert result["errors"] == {"base": "no_packs_found"}
-        suggested = {str(key): key.description["suggested_value"] for key in result["data_schema"].schema}
+        suggested = {
+            str(key): key.description["suggested_value"] for key in result["data_schema"].schema if key.description
+        }
         assert suggested == {"device": server.path, "baudrate": "9600", "units": "7, 8"}
         # The user corrects the units: the scan finds the pack.
         result = await hass.config_entries.flow.async_configure(

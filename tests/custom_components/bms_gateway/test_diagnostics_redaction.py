@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -20,13 +20,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.bms_gateway import diagnostics as diagnostics_module
 from custom_components.bms_gateway.connection import unique_id
 from custom_components.bms_gateway.const import CONF_FAMILY, CONF_PACKS, CONF_VENDOR, DOMAIN
 from custom_components.bms_gateway.diagnostics import async_get_config_entry_diagnostics, diagnostics
 from custom_components.bms_gateway.redaction import RawRun, redact_traffic
+from vendor_plugins.daly.simulator import ModbusSimulator
+from vendor_plugins.daly.simulator_state import DalyState
 from vendor_plugins.errors import BmsError
 from vendor_plugins.plugin import SessionOptions, SimulatorOptions, VendorPlugin
-from vendor_plugins.sim import serve_tcp
+from vendor_plugins.registry import default_registry
+from vendor_plugins.sim import Simulator, serve_tcp
 
 from .helpers import SIMULATED_PLUGINS, VENDOR_BUS_PACKS
 
@@ -120,6 +124,64 @@ async def test_every_chunking_of_vendor_traffic_is_redacted(
         plugin.create_simulator(SimulatorOptions(profile="static", seed=a or 1, address=a, family=family or None))
         for a in addresses
     ]
+    await _check_every_chunking(hass, plugin, family, sims, list(addresses))
+
+
+#: DALY Modbus families whose version block carries the machine code (= the serial number): D2 (32 bytes from
+#: register 0xA9's reply byte 32) and P81 (24 bytes; the real issue-806 unit's code ``210LC210900005`` has this
+#: shape). The default simulated packs carry none, so these packs are simulated with one.
+DALY_SERIALS = {"d2": "DL2405SN98765432", "p81": "210LC210900007"}
+
+
+def _daly_pack_with_serial(family: str) -> Simulator:
+    return ModbusSimulator(DalyState(machine_code=DALY_SERIALS[family]), family=family)
+
+
+@pytest.mark.parametrize("family", sorted(DALY_SERIALS))
+async def test_every_chunking_of_daly_traffic_with_a_serial_is_redacted(hass: HomeAssistant, family: str) -> None:
+    """The issue's case: a DALY D2 / P81 serial number, in replies cut at every point (BLE: 20-byte pieces)."""
+    plugin = default_registry().get("daly")
+    serials = await _check_every_chunking(hass, plugin, family, [_daly_pack_with_serial(family)], [None])
+    assert serials == [DALY_SERIALS[family]]  # not vacuous: device info decoded the serial from the traffic
+
+
+@pytest.mark.parametrize("family", sorted(DALY_SERIALS))
+async def test_per_piece_redaction_would_leak_the_daly_serial(
+    hass: HomeAssistant, family: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The property test has teeth: with each received piece recorded and redacted on its own (the bug of issue 21
+    item 3), some split point of the D2 / P81 version reply leaks the serial number and the check above fails."""
+    leaks: list[int] = []
+
+    def per_piece(runs: Sequence[RawRun], secrets: Sequence[str]) -> list[dict[str, Any]]:
+        return [frame for run in runs for frame in redact_traffic([run], secrets)]
+
+    monkeypatch.setattr(diagnostics_module, "redact_traffic", per_piece)
+    plugin = default_registry().get("daly")
+
+    async def record_pieces(entry: MockConfigEntry, pieces: Traffic) -> None:
+        entry.runtime_data.raw_frames.clear()
+        entry.runtime_data.raw_frames.extend(RawRun(0.0, d, bytearray(b)) for d, b in pieces)
+
+    with pytest.raises(AssertionError):
+        await _check_every_chunking(
+            hass, plugin, family, [_daly_pack_with_serial(family)], [None], replay=record_pieces, leaks=leaks
+        )
+    assert leaks, "no split point leaked"
+
+
+async def _check_every_chunking(
+    hass: HomeAssistant,
+    plugin: VendorPlugin,
+    family: str,
+    sims: list[Simulator],
+    addresses: list[int | None],
+    *,
+    replay: Callable[[MockConfigEntry, Traffic], Awaitable[None]] | None = None,
+    leaks: list[int] | None = None,
+) -> list[str]:
+    """Serve ``sims``, read every pack's device info, then check the diagnostics for every chunking of that
+    traffic; the serial numbers it carried. ``replay``/``leaks``: the per-piece variant (counts leaking cuts)."""
     async with await serve_tcp(sims) as server:
         data: dict[str, Any] = {"host": server.host, "port": server.port, "link": "tcp"}
         if plugin.needs_register_link(SessionOptions(family=family or None)):
@@ -144,8 +206,19 @@ async def test_every_chunking_of_vendor_traffic_is_redacted(
 
         # Every split point of every reply that carries a serial number (through the real download handler).
         for cuts in _two_piece_cuts(messages, serials):
-            _replay(entry, _cut(messages, cuts))
-            _assert_clean(await async_get_config_entry_diagnostics(hass, entry), secrets)
+            if replay is None:
+                _replay(entry, _cut(messages, cuts))
+                _assert_clean(await async_get_config_entry_diagnostics(hass, entry), secrets)
+                continue
+            await replay(entry, _cut(messages, cuts))
+            try:
+                _assert_clean(await async_get_config_entry_diagnostics(hass, entry), secrets)
+            except AssertionError:
+                assert leaks is not None
+                leaks.append(next(iter(cuts.values()))[0])
+        if leaks:
+            assert await hass.config_entries.async_unload(entry.entry_id)
+            raise AssertionError(f"{len(leaks)} split points leaked a serial number")
 
         # Any number of cuts anywhere, Bluetooth-sized pieces included.
         @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -160,6 +233,7 @@ async def test_every_chunking_of_vendor_traffic_is_redacted(
 
         any_chunking()
         assert await hass.config_entries.async_unload(entry.entry_id)
+        return serials
 
 
 SECRETS = ["DL2405SN98765432", "A4:C1:38:12:34:56", "/dev/serial/by-id/usb-FTDI_FT232R_A10K5ABC-if00", "10.0.0.17"]

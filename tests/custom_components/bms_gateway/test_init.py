@@ -77,8 +77,10 @@ async def test_tcp_states_equal_simulator_and_follow_changes(hass: HomeAssistant
         assert state_of(hass, uid, "balancing", "binary_sensor") == STATE_ON
         assert state_of(hass, uid, "alarm_cell_overvoltage", "binary_sensor") == STATE_OFF
 
-        # Translated names, placeholders filled in.
-        title = entry.title
+        # Translated names, placeholders filled in; the device is named by the pack's model (which starts with its
+        # vendor), never by the address of its connection.
+        title = state.model
+        assert "127.0.0.1" not in title
         names = {
             key: hass.states.get(entity_id_of(hass, uid, key, platform)).attributes["friendly_name"]
             for key, platform in (
@@ -95,14 +97,15 @@ async def test_tcp_states_equal_simulator_and_follow_changes(hass: HomeAssistant
             "alarm_short_circuit": f"{title} Short circuit",
         }
 
-        # Device: one per pack, the bridge as parent.
+        # Device: one per pack; a single pack behind a bridge has no (empty) parent device.
         devices = dr.async_get(hass)
         by_id = {
             ident: d for d in dr.async_entries_for_config_entry(devices, entry.entry_id) for ident in d.identifiers
         }
-        pack, bridge = by_id[(DOMAIN, uid)], by_id[(DOMAIN, f"{uid}_bus")]
-        assert pack.via_device_id == bridge.id
-        assert bridge.model == "TCP bridge"
+        assert set(by_id) == {(DOMAIN, uid)}
+        pack = by_id[(DOMAIN, uid)]
+        assert pack.via_device_id is None
+        assert pack.name == state.model
         assert pack.model == state.model
         assert pack.sw_version == "8.0"
 
@@ -189,12 +192,14 @@ async def test_16_cell_pack_totals(hass: HomeAssistant) -> None:
 async def test_names_in_spanish(hass: HomeAssistant) -> None:
     """With Home Assistant set to Spanish the entity names come from es.json."""
     hass.config.language = "es"
-    async with jbd_over_tcp(hass, JbdSimulator(jbd_state(cells=4))) as (_, entry):
+    sim = JbdSimulator(jbd_state(cells=4))
+    async with jbd_over_tcp(hass, sim) as (_, entry):
         uid = entry.unique_id
         cell = hass.states.get(entity_id_of(hass, uid, "cell_3_voltage"))
         alarm = hass.states.get(entity_id_of(hass, uid, "alarm_cell_overvoltage", "binary_sensor"))
-        assert cell.attributes["friendly_name"] == f"{entry.title} Tensión de la celda 3"
-        assert alarm.attributes["friendly_name"] == f"{entry.title} Sobretensión de celda"
+        device = sim.state.model  # the device's name: the pack's model
+        assert cell.attributes["friendly_name"] == f"{device} Tensión de la celda 3"
+        assert alarm.attributes["friendly_name"] == f"{device} Sobretensión de celda"
         assert await hass.config_entries.async_unload(entry.entry_id)
 
 

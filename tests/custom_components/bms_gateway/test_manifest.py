@@ -50,7 +50,7 @@ def test_manifest_is_what_hassfest_expects() -> None:
     assert manifest["domain"] == "bms_gateway"
     assert manifest["config_flow"] is True
     assert manifest["iot_class"] == "local_polling"
-    assert manifest["integration_type"] == "hub"
+    assert manifest["integration_type"] == "device"  # "Add device": an entry is a battery (or a bus of packs)
     assert "bluetooth_adapters" in manifest["dependencies"]
     assert "usb" in manifest["dependencies"]
     assert any(r.startswith("bms-gateway") for r in manifest["requirements"])
@@ -88,7 +88,10 @@ def test_ha_matcher_conversion_rules() -> None:
         "service_uuid": "0000ff00-0000-1000-8000-00805f9b34fb",
     }
     assert gen_manifest.ha_matcher(BleMatcher(local_name="N-?????BL*")) is None  # < 3 literal leading characters
-    assert gen_manifest.ha_matcher(BleMatcher(oui="A4:C1:38", service_uuid="x")) is None
+    # What is expressible stays as a pre-filter (the config flow checks the OUI / name precisely).
+    assert gen_manifest.ha_matcher(BleMatcher(local_name="N-?????BL*", service_uuid="X")) == {"service_uuid": "x"}
+    assert gen_manifest.ha_matcher(BleMatcher(oui="A4:C1:38", service_uuid="X")) == {"service_uuid": "x"}
+    assert gen_manifest.ha_matcher(BleMatcher(oui="A4:C1:38")) is None
     assert gen_manifest.ha_matcher(BleMatcher(manufacturer_id=0x0102)) == {"manufacturer_id": 0x0102}
 
 
@@ -136,7 +139,7 @@ def test_every_model_value_and_alarm_has_a_translated_name() -> None:
 
 def test_config_flow_strings_exist() -> None:
     """Every error and abort key the flow uses is translated."""
-    source = (INTEGRATION / "config_flow.py").read_text()
+    source = (INTEGRATION / "config_flow.py").read_text() + (INTEGRATION / "bank_flow.py").read_text()
     en = _load(INTEGRATION / "translations" / "en.json")["config"]
     for key in en["error"]:
         assert f'"{key}"' in source
@@ -193,13 +196,14 @@ def test_every_new_string_is_translated() -> None:
             "cell_entities",
             "cell_balancing_entities",
             "scan_new_packs",
+            "chemistry",
         }
         assert "reconfigure" in strings["config"]["step"]
         assert {"charge_mosfet_switch", "discharge_mosfet_switch"} <= set(strings["entity"]["switch"])
         events = strings["entity"]["event"]["alarm_events"]["state_attributes"]["event_type"]["state"]
         assert set(events) == {"alarm_raised", "alarm_cleared", "warning_raised", "warning_cleared"}
         assert {"control_not_confirmed", "control_refused", "control_failed"} <= set(strings["exceptions"])
-        assert set(strings["issues"]) == {"serial_port_missing", "wrong_vendor", "pack_missing"}
+        assert set(strings["issues"]) == {"serial_port_missing", "wrong_vendor", "pack_missing", "bank_member_gone"}
         for key in ("energy_charged", "energy_discharged", "battery_power"):
             assert key in strings["entity"]["sensor"]
 

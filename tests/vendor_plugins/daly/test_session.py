@@ -416,7 +416,7 @@ async def test_unconfirmed_or_refused_writes_are_errors(sim: Simulator, family: 
 
 # --- plugin surface ----------------------------------------------------------------------------------------
 def test_plugin_is_registered_with_its_ble_matchers() -> None:
-    """Built in as "daly"; DL-* names with service fff0, and the DALY manufacturer ids, match it."""
+    """Built in as "daly"; DL-* names with service fff0, and the DALY manufacturer ids with the DALY tag, match it."""
     registry = load_registry(include_third_party=False)
     assert registry.get("daly") is PLUGIN
     assert PLUGIN.families == ("a5", "d2", "p81")
@@ -424,8 +424,20 @@ def test_plugin_is_registered_with_its_ble_matchers() -> None:
     fff0 = (t.BLE_PROFILE.service_uuid,)
     assert registry.match_advertisement(Advertisement("C0:DA:17:00:00:01", "DL-46640102XXXX", fff0)) == [PLUGIN]
     assert not PLUGIN.matches_advertisement(Advertisement("C0:DA:17:00:00:01", "DL-46640102XXXX"))
-    for mid in (0x0102, 0x0104, 0x0302, 0x0303, 0x0402):
-        assert PLUGIN.matches_advertisement(Advertisement("C0:DA:17:00:00:01", "BT270-2", manufacturer_data={mid: b""}))
+    # Renamed units: a manufacturer id with the DALY tag after the module id (real adverts: ble_corpus.py).
+    tagged = bytes.fromhex("16401712011197") + b"DL"
+    for mid in (0x0104, 0x0302, 0x0303, 0x0402):
+        assert PLUGIN.matches_advertisement(
+            Advertisement("C0:DA:17:00:00:01", "BT270-2", manufacturer_data={mid: tagged})
+        )
+        # The same id without the tag is another company's product (SIG company ids), not claimed.
+        assert not PLUGIN.matches_advertisement(Advertisement("C0:DA:17:00:00:01", "X", manufacturer_data={mid: b""}))
+    assert PLUGIN.matches_advertisement(
+        Advertisement("C0:DA:17:00:00:01", "DL-40160901534C", manufacturer_data={0x0102: b"\x04"})
+    )
+    assert not PLUGIN.matches_advertisement(
+        Advertisement("C0:DA:17:00:00:01", "M3i", manufacturer_data={0x0102: b"\x04"})
+    )
     assert not PLUGIN.matches_advertisement(Advertisement("C0:DA:17:00:00:01", "JBD-1234", fff0))
     assert isinstance(PLUGIN.open_session(TcpLink("127.0.0.1", 1)), DalySession)
 
