@@ -133,3 +133,17 @@ async def test_balancer_not_kept_raises_and_shows_the_pack_value(hass: HomeAssis
         assert _balancer_bit(sim)
         assert hass.states.get(entity_id).state == STATE_ON
         assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_another_on_off_setting_goes_through_the_verified_write(hass: HomeAssistant) -> None:
+    family = _BY_ID["jbd"]
+    sim = family.simulator()
+    spec = jbd_settings.BY_NAME["balance_only_when_charging"]
+    async with family.serve(hass, sim, CONTROL) as (_, entry):
+        entity_id = await enable(hass, entry.entry_id, "setting_balance_only_when_charging", "switch")
+        assert hass.states.get(entity_id).state == STATE_OFF
+        await _switch(hass, entity_id, True)
+        assert sim.settings.words[spec.register] >> spec.bit & 1
+        assert _balancer_bit(sim), "the other bit of the same register is kept"
+        assert hass.states.get(entity_id).state == STATE_ON
+        assert await hass.config_entries.async_unload(entry.entry_id)
