@@ -1513,7 +1513,9 @@ AIOBMSBLE_NEWER = "https://github.com/patman15/aiobmsble/blob/{commit}/aiobmsble
 #: Adverts added for issue 16 (second pass): each with the thread (or aiobmsble test-data file) that published it
 #: and established its BMS type; the comment says how.
 MORE_ADVERTS: tuple[CorpusAdvert, ...] = (
-    # JBD: a user-renamed Iton module (OUI 70:3E:97) on a JBD-SP10S020 board; the thread confirms it reads as JBD.
+    # JBD: a user-renamed Iton module (OUI 70:3E:97) on a JBD-SP10S020 board; the filer reads it as JBD in Home
+    # Assistant (BMS_BLE-HA PR 780). aiobmsble PR 247 offered the advert as a fixture and was closed unmerged (the
+    # maintainer: OUI + ff00 already covers it); the stored test-data version cited here carries it.
     CorpusAdvert(
         "jbd_bms",
         "1kWh 24V 30A",
