@@ -1566,6 +1566,27 @@ MORE_ADVERTS: tuple[CorpusAdvert, ...] = (
         {},
         "https://github.com/patman15/BMS_BLE-HA/issues/392",
     ),
+    # JBD: two DP04S007 packs of one owner ("Jiabaida smart BMS", BMS_BLE-HA issue 598, fixed by aiobmsble PR 120
+    # "Add new OUI for JBD auto-detection"). The second paste is garbled in the thread: name, address and service
+    # are legible, its manufacturer data is not, so it is left out.
+    CorpusAdvert(
+        "jbd_bms",
+        "DP04S007L4S100A",
+        "A5:C2:37:62:FF:C2",
+        (FF00,),
+        {65474: "6237c2a5"},
+        {},
+        "https://github.com/patman15/BMS_BLE-HA/issues/598",
+    ),
+    CorpusAdvert(
+        "jbd_bms",
+        "DP04S007L4S100A",
+        "A5:C2:39:15:02:40",
+        (FF00,),
+        {},
+        {},
+        "https://github.com/patman15/BMS_BLE-HA/issues/598",
+    ),
     # JBD: SBL Connect 150 Ah (2021), works with the Xiaoxiang (JBD) app; fixed by aiobmsble PR 275 "Add SBL
     # connect detection" (BMS_BLE-HA PR 808 "fixes #771"). Address from the filer's comment of 2026-08-04.
     CorpusAdvert(
