@@ -1504,5 +1504,171 @@ FROM_ISSUES: tuple[CorpusAdvert, ...] = (
     ),
 )
 
+FF00 = "0000ff00-0000-1000-8000-00805f9b34fb"
+FFF0 = "0000fff0-0000-1000-8000-00805f9b34fb"
+FFE0 = "0000ffe0-0000-1000-8000-00805f9b34fb"
+#: Newer aiobmsble test data than :data:`AIOBMSBLE_COMMIT` (file and commit named in each source).
+AIOBMSBLE_NEWER = "https://github.com/patman15/aiobmsble/blob/{commit}/aiobmsble/test_data/{name}.json"
+
+#: Adverts added for issue 16 (second pass): each with the thread (or aiobmsble test-data file) that published it
+#: and established its BMS type; the comment says how.
+MORE_ADVERTS: tuple[CorpusAdvert, ...] = (
+    # JBD: a user-renamed Iton module (OUI 70:3E:97) on a JBD-SP10S020 board; the filer reads it as JBD in Home
+    # Assistant (BMS_BLE-HA PR 780). aiobmsble PR 247 offered the advert as a fixture and was closed unmerged (the
+    # maintainer: OUI + ff00 already covers it); the stored test-data version cited here carries it.
+    CorpusAdvert(
+        "jbd_bms",
+        "1kWh 24V 30A",
+        "70:3E:97:AA:BB:CC",
+        (FF00,),
+        {15984: "97aabbcc"},
+        {},
+        "https://github.com/patman15/BMS_BLE-HA/pull/780 (aiobmsble PR 247; "
+        + AIOBMSBLE_NEWER.format(commit="053ae43ff8c830dd68e7b556ac58878ba7ee1e7c", name="jbd_bms")
+        + ")",
+    ),
+    # JBD: the second pack of the same "My JBD BMS" thread as kon_up (A4:C1:37 module).
+    CorpusAdvert(
+        "jbd_bms",
+        "kon_down",
+        "A4:C1:37:51:B8:D1",
+        (FF00,),
+        {47313: "5137c1a4"},
+        {},
+        "https://github.com/patman15/BMS_BLE-HA/issues/385",
+    ),
+    # JBD: two user-renamed packs, BMS DP04S007 (a JBD board) stated by the filer.
+    CorpusAdvert(
+        "jbd_bms",
+        "aku1",
+        "A4:C1:38:33:27:BF",
+        (FF00,),
+        {10175: "3338c1a4"},
+        {},
+        "https://github.com/patman15/BMS_BLE-HA/issues/450",
+    ),
+    CorpusAdvert(
+        "jbd_bms",
+        "aku2",
+        "A4:C1:38:33:29:C2",
+        (FF00,),
+        {10690: "3338c1a4"},
+        {},
+        "https://github.com/patman15/BMS_BLE-HA/issues/450",
+    ),
+    # JBD: ECO-WORTHY 12.8 V 100 Ah with its DP04S007 JBD board (full address published).
+    CorpusAdvert(
+        "jbd_bms",
+        "DP04S007L4S100A",
+        "A5:C2:37:3D:58:37",
+        (FF00,),
+        {22583: "3d37c2a5"},
+        {},
+        "https://github.com/patman15/BMS_BLE-HA/issues/392",
+    ),
+    # JBD: two DP04S007 packs of one owner ("Jiabaida smart BMS", BMS_BLE-HA issue 598, fixed by aiobmsble PR 120
+    # "Add new OUI for JBD auto-detection"). The second paste is garbled in the thread: name, address and service
+    # are legible, its manufacturer data is not, so it is left out.
+    CorpusAdvert(
+        "jbd_bms",
+        "DP04S007L4S100A",
+        "A5:C2:37:62:FF:C2",
+        (FF00,),
+        {65474: "6237c2a5"},
+        {},
+        "https://github.com/patman15/BMS_BLE-HA/issues/598",
+    ),
+    CorpusAdvert(
+        "jbd_bms",
+        "DP04S007L4S100A",
+        "A5:C2:39:15:02:40",
+        (FF00,),
+        {},
+        {},
+        "https://github.com/patman15/BMS_BLE-HA/issues/598",
+    ),
+    # JBD: SBL Connect 150 Ah (2021), works with the Xiaoxiang (JBD) app; fixed by aiobmsble PR 275 "Add SBL
+    # connect detection" (BMS_BLE-HA PR 808 "fixes #771"). Address from the filer's comment of 2026-08-04.
+    CorpusAdvert(
+        "jbd_bms",
+        "12150BLH1805",
+        "04:7F:0E:00:25:8B",
+        (FF00, "6e40ff00-b5a3-f393-e0a9-e50e24dcca9e"),
+        {0xA702: "dc3855a4"},
+        {},
+        "https://github.com/patman15/BMS_BLE-HA/issues/771",
+    ),
+    # PACE: LVTOPSUN pack, BMS chip PACE P16S200A stated by the filer; aiobmsble's test data lists it as pace_bms.
+    # No service UUID and no manufacturer data: the name is all there is.
+    CorpusAdvert(
+        "pace_bms",
+        "LLM_UNAZAY_000EY4",
+        "A8:A0:92:00:00:00",
+        (),
+        {},
+        {},
+        "https://github.com/patman15/BMS_BLE-HA/issues/800 ("
+        + AIOBMSBLE_NEWER.format(commit="1d164e6f5bda7805f69984152ae645d622b86e82", name="pace_bms")
+        + ")",
+    ),
+    # Foreign, with the JBD service ff00: ECO-WORTHY's own BMC1 protocol (aiobmsble eco_worthy_bms, btsnoop).
+    CorpusAdvert(
+        "eco_worthy_bms",
+        "ECOE934",
+        "15:05:D5:A1:E9:34",
+        (FF00, "00000001-0000-1000-8000-00805f9b34fb"),
+        {1301: "d5a1e934"},
+        {},
+        AIOBMSBLE_NEWER.format(commit="949e8fb5650efce1a260d45f65ef724c36586920", name="eco_worthy_bms"),
+    ),
+    # Foreign, with the DALY/PACE service fff0: Allpowers power stations, a PowerBoozt battery.
+    CorpusAdvert(
+        "allpowers_bms",
+        "AP S1500",
+        None,
+        (FFF0,),
+        {},
+        {},
+        AIOBMSBLE_NEWER.format(commit="4ceccc66d90d2bbae097891011b06e3a244078c8", name="allpowers_bms"),
+    ),
+    CorpusAdvert(
+        "allpowers_bms",
+        "VOLIX-R1500",
+        None,
+        (FFF0,),
+        {},
+        {},
+        AIOBMSBLE_NEWER.format(commit="4ceccc66d90d2bbae097891011b06e3a244078c8", name="allpowers_bms"),
+    ),
+    CorpusAdvert(
+        "pwrboozt_bms",
+        "BT-Battery          ",
+        None,
+        (FFF0,),
+        {32516: "0ef5e2ad"},
+        {},
+        "https://github.com/patman15/BMS_BLE-HA/issues/452",
+    ),
+    # Foreign, other services (ffe0 / 6e400001): Epoch Pro, 123SmartBMS.
+    CorpusAdvert(
+        "epoch_pro_bms",
+        "EpochGC2-0184",
+        None,
+        (FFE0,),
+        {65535: "30554438c16c"},
+        {"00003333-0000-1000-8000-00805f9b34fb": "343536"},
+        "https://github.com/patman15/BMS_BLE-HA/issues/337",
+    ),
+    CorpusAdvert(
+        "smartbms_bms",
+        "123\\SmartBMS",
+        "E8:A2:C9:23:72:94",
+        ("6e400001-b5a3-f393-e0a9-e50e24dcca9e",),
+        {2330: "00060d02"},
+        {},
+        "https://github.com/patman15/BMS_BLE-HA/issues/542",
+    ),
+)
+
 #: Everything above.
-ALL_ADVERTS: tuple[CorpusAdvert, ...] = CORPUS + FROM_ISSUES
+ALL_ADVERTS: tuple[CorpusAdvert, ...] = CORPUS + FROM_ISSUES + MORE_ADVERTS

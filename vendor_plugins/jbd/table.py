@@ -131,6 +131,10 @@ BLE_NAME_PATTERNS: Final = (
     "OGR-*",
     "TZ-H*",
     "TITAN-*",  # TITAN Lithium (BMS_BLE-HA issue 825: TITAN-12V-230AHUS-0005, service ff00)
+    # SBL Connect (2021), 12 V + capacity + "BL" + model/serial, on a random-looking address (BMS_BLE-HA issue 771:
+    # 12150BLH1805 on 04:7F:0E, service ff00 + a NUS-like 6e40ff00 service; fixed by aiobmsble PR 275). The newer
+    # SBL/N- packs (SBL-12330BLH1-…, N-12100BL…) are caught by their own patterns above.
+    "12???BL*",
 )
 BLE_OUIS: Final = (
     "10:A5:62",

@@ -73,8 +73,10 @@ class PacePlugin(VendorPlugin):
     capabilities = Capabilities(switches=frozenset({Switch.CHARGE, Switch.DISCHARGE}), multi_address=True)
     families = FAMILIES
     #: PACE Bluetooth modules (PACEEX protocol) advertise ``PC-`` and four characters, no service UUID (real advert
-    #: ``PC-9662``: BMS_BLE-HA issue 521, tests/vendor_plugins/ble_corpus.py).
-    ble_matchers = (BleMatcher(local_name="PC-????"),)
+    #: ``PC-9662``: BMS_BLE-HA issue 521, tests/vendor_plugins/ble_corpus.py). LVTOPSUN packs (PACE P16S200A board,
+    #: BMS_BLE-HA issue 800: ``LLM_UNAZAY_000EY4`` / ``LLM_UNAZAY_000CX0``) advertise their own name, again with no
+    #: service UUID or manufacturer data, so only that name prefix identifies them.
+    ble_matchers = (BleMatcher(local_name="PC-????"), BleMatcher(local_name="LLM_UNAZAY_*"))
     reported_alarms = alarms_in(pace_table)
     bus_addresses = tuple(range(pace_table.MAX_ADDRESS + 1))
     reliability_targets = (

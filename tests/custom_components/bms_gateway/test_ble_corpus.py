@@ -100,6 +100,9 @@ THROUGH_THE_STACK = [
     (_pick("daly_bms", "Randomname"), "C0:DA:17:00:00:42", "DALY"),
     (_pick("daly_bms", "DL-40160901534C"), "C0:DA:17:00:00:43", "DALY"),
     (_pick("pace_bms", "PC-9662"), "C0:DA:17:00:00:44", "PACE"),
+    # A name pattern the manifest cannot carry (fewer than 3 literal leading characters): the ff00 pre-filter forwards.
+    (_pick("jbd_bms", "12150BLH1805"), "C0:DA:17:00:00:46", "JBD"),
+    (_pick("pace_bms", "LLM_UNAZAY_000EY4"), "C0:DA:17:00:00:47", "PACE"),
 ]
 
 
