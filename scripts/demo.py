@@ -47,6 +47,7 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import demo_dashboard
 import demo_history
+import demo_mqtt
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_VENV = ROOT / ".demo" / "venv"
@@ -482,6 +483,31 @@ async def _import(ha: HA, statistics: demo_history.Statistics) -> int:
     return rows
 
 
+async def start_mqtt(ha: HA, args: argparse.Namespace, run_dir: Path, procs: Procs) -> dict[str, Any]:
+    """``--mqtt``: Mosquitto, a second simulated fleet, ``bmsgw serve`` for it and Home Assistant's MQTT entry.
+
+    See :mod:`demo_mqtt`. Returns what ``demo.json`` says about it (broker port, config, the devices that arrived).
+    """
+    broker, port = await demo_mqtt.start_broker(run_dir)
+    procs.sims.append(("mosquitto", broker))
+    where: dict[str, str] = {}
+    for conn in demo_mqtt.connections():
+        proc, where[conn.name] = await start_simulator(conn.vendor, list(conn.simulate), args.profile, conn.seed)
+        procs.sims.append((f"gateway {conn.name}", proc))
+    config = run_dir / "gateway.yaml"
+    config.write_text(demo_mqtt.gateway_yaml(port, where, run_dir / "gateway-state.json"), encoding="utf-8")
+    gateway = await demo_mqtt.start_gateway(BMSGW, config, run_dir)
+    procs.sims.insert(0, ("bmsgw serve", gateway))  # stopped first: it says "offline" while the broker still runs
+    say(f"MQTT: Mosquitto on 127.0.0.1:{port}, bmsgw serve --config {config} for " + ", ".join(where))
+    entry = await demo_mqtt.mqtt_flow(ha, port)
+    packs = sum(demo_mqtt.BUS_PACKS if c.address == "all" else 1 for c in demo_mqtt.connections())
+    devices = await demo_mqtt.mqtt_devices(ha, entry["entry_id"], packs + 1)  # + the gateway's own device
+    say(f"MQTT: the gateway and {packs} packs arrived: " + ", ".join(str(d["name"]) for d in devices))
+    return {"broker_port": port, "config": str(config), "fleet": where, "entry_id": entry["entry_id"]} | {
+        "devices": devices
+    }
+
+
 def _report_failure(task: asyncio.Task[None]) -> None:
     """Say why a background step of the demo failed (a task's exception is otherwise never seen)."""
     if not task.cancelled() and (err := task.exception()) is not None:
@@ -633,6 +659,7 @@ async def run(args: argparse.Namespace, run_dir: Path, stop: asyncio.Event, proc
             mode="storage",
         )
         await ha.cmd("lovelace/config/save", url_path="battery-fleet", config=demo_dashboard.dashboard(packs, [bank]))
+        gateway = await start_mqtt(ha, args, run_dir, procs) if args.mqtt else None
         devices = await device_summary(ha, entry_ids)
         repairs = (await ha.cmd("repairs/list_issues"))["issues"]
         say(f"{len(devices)} devices for {len(packs)} packs; {len(repairs)} repair issue(s)")
@@ -647,6 +674,7 @@ async def run(args: argparse.Namespace, run_dir: Path, stop: asyncio.Event, proc
             "bank": bank,
             "energy_batteries": [b.name for b in batteries],
             "devices": devices,
+            "gateway": gateway,
             "repairs": repairs,
             "statistics_rows": rows,
             "history_end": history_end.isoformat(),
@@ -680,6 +708,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=8123)
     parser.add_argument("--profile", default="live", choices=["live", "static"])
+    parser.add_argument(
+        "--mqtt",
+        action="store_true",
+        help="also a second fleet through bmsgw serve, Mosquitto and Home Assistant's MQTT integration",
+    )
     parser.add_argument("--run-dir", type=Path, help="keep config, logs and demo.json here (default: a temp folder)")
     args = parser.parse_args()
     if args.run_dir:
