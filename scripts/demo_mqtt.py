@@ -52,8 +52,8 @@ def connections() -> list[Connection]:
     bus = next(p for p in plugins if p.capabilities.multi_address)
     single = next(p for p in plugins if not p.capabilities.multi_address and p.capabilities.switches)
     return [
-        Connection("shed_rack", bus.name, ("--packs", str(BUS_PACKS)), 201, "all", control=False),
-        Connection("garage_pack", single.name, (), 211, None, control=True),
+        Connection("rack", bus.name, ("--packs", str(BUS_PACKS)), 201, "all", control=False),
+        Connection("garage", single.name, (), 211, None, control=True),
     ]
 
 
