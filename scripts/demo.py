@@ -497,7 +497,7 @@ async def start_mqtt(ha: HA, args: argparse.Namespace, run_dir: Path, procs: Pro
     config = run_dir / "gateway.yaml"
     config.write_text(demo_mqtt.gateway_yaml(port, where, run_dir / "gateway-state.json"), encoding="utf-8")
     gateway = await demo_mqtt.start_gateway(BMSGW, config, run_dir)
-    procs.sims.insert(0, ("bmsgw serve", gateway))  # stopped first: it says "offline" while the broker still runs
+    procs.sims.append(("bmsgw serve", gateway))  # stop_all stops it first
     say(f"MQTT: Mosquitto on 127.0.0.1:{port}, bmsgw serve --config {config} for " + ", ".join(where))
     entry = await demo_mqtt.mqtt_flow(ha, port)
     packs = sum(demo_mqtt.BUS_PACKS if c.address == "all" else 1 for c in demo_mqtt.connections())
@@ -577,6 +577,11 @@ async def stop_all(procs: Procs) -> None:
             hass.kill()
             await hass.wait()
         say(f"Home Assistant exited ({hass.returncode})")
+    for name, proc in procs.sims:  # the gateway first: it says "offline" while the broker still runs
+        if name == "bmsgw serve" and proc.returncode is None:
+            proc.send_signal(signal.SIGINT)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(proc.wait(), 15)
     for _, proc in procs.sims:
         if proc.returncode is None:
             proc.send_signal(signal.SIGINT)
