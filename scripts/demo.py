@@ -47,6 +47,7 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import demo_dashboard
 import demo_history
+import demo_mqtt
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_VENV = ROOT / ".demo" / "venv"
@@ -77,6 +78,8 @@ def fleet() -> list[tuple[str, str, list[str], int]]:
 
 
 FLEET = fleet()
+#: The fleet's bus: its packs are the demo's battery bank, "<vendor> rack".
+BUS_NAME = next(name for name, _, extra, _ in FLEET if "--packs" in extra)
 LOG_OK = re.compile(r"We found a custom integration bms_gateway which has not been tested")
 
 
@@ -349,11 +352,62 @@ async def collect_packs(ha: HA, entry_ids: set[str], expected: int) -> list[dict
                 str(e["unique_id"]).removeprefix(uid + "_"): e["entity_id"] for e in ents if not e.get("disabled_by")
             }
             if "energy_charged" in by_key:
-                packs.append({"device_id": dev["id"], "name": dev["name_by_user"] or dev["name"], "entities": by_key})
+                packs.append(
+                    {
+                        "device_id": dev["id"],
+                        "name": dev["name_by_user"] or dev["name"],
+                        "entry_id": sorted(set(dev["config_entries"]) & entry_ids)[0],
+                        "entities": by_key,
+                    }
+                )
         if len(packs) >= expected:
             return sorted(packs, key=lambda p: p["name"])
         await asyncio.sleep(1)
     raise RuntimeError(f"only {len(packs)} of {expected} packs have entities after 120 s")
+
+
+async def create_bank(ha: HA, name: str, entry_id: str) -> dict[str, Any]:
+    """A "Battery bank" entry of every pack of connection entry ``entry_id``, through the config flow (REST).
+
+    The steps of docs/bank-home-assistant.md: the menu's "bank" step, its ``members`` options (member keys
+    ``<entry_id>:<address>``), then name, members, parallel, policy "available" (a pack that misses a poll leaves
+    the bank degraded, not unavailable), no bank switches (the demo's entries have no control enabled).
+    """
+    step = await ha.call("POST", "/api/config/config_entries/flow", json={"handler": "bms_gateway"})
+    flow = f"/api/config/config_entries/flow/{step['flow_id']}"
+    step = await ha.call("POST", flow, json={"next_step_id": "bank"})
+    if step["type"] != "form" or step["step_id"] != "bank":
+        raise RuntimeError(f"the bank step did not open: {step}")
+    options = next(f for f in step["data_schema"] if f["name"] == "members")["selector"]["select"]["options"]
+    members = [o["value"] for o in options if str(o["value"]).startswith(f"{entry_id}:")]
+    answer = {"name": name, "members": members, "mode": "parallel", "policy": "available", "switches": False}
+    step = await ha.call("POST", flow, json=answer)
+    if step["type"] != "create_entry":
+        raise RuntimeError(f"the bank flow stopped: {step}")
+    return {**step["result"], "members": members}
+
+
+async def collect_bank(ha: HA, entry_id: str) -> dict[str, Any]:
+    """The bank's device and entities (sensor key -> entity id, by unique id ``bank_<entry_id>_<key>``)."""
+    base = f"bank_{entry_id}_"
+    for _ in range(120):
+        entities = [
+            e
+            for e in await ha.cmd("config/entity_registry/list")
+            if e["config_entry_id"] == entry_id and str(e["unique_id"]).startswith(base) and not e.get("disabled_by")
+        ]
+        by_key = {str(e["unique_id"]).removeprefix(base): e["entity_id"] for e in entities}
+        if {"battery_power", "energy_charged", "energy_discharged", "soc"} <= set(by_key):
+            device_id = next(e["device_id"] for e in entities if e["device_id"])
+            device = next(d for d in await ha.cmd("config/device_registry/list") if d["id"] == device_id)
+            return {
+                "device_id": device_id,
+                "name": device["name_by_user"] or device["name"],
+                "entry_id": entry_id,
+                "entities": by_key,
+            }
+        await asyncio.sleep(1)
+    raise RuntimeError("the bank has no power/energy sensors after 120 s")
 
 
 async def device_summary(ha: HA, entry_ids: set[str]) -> list[dict[str, Any]]:
@@ -379,15 +433,20 @@ def _number(states: dict[str, Any], entity_id: str | None) -> float | None:
         return None
 
 
-async def import_history(ha: HA, packs: list[dict[str, Any]]) -> tuple[int, dict[str, float], datetime]:
-    """The last 7 days of every pack as its entities' own long-term statistics (``recorder/import_statistics``).
+async def import_history(
+    ha: HA, packs: list[dict[str, Any]], bank: dict[str, Any] | None
+) -> tuple[int, dict[str, float], datetime]:
+    """The last 7 days of every pack, and of the bank, as their entities' own long-term statistics.
 
-    Returns the rows imported, each kWh meter's last sum (where its live statistics must continue from) and the
-    hour the history ends at.
+    Each pack is simulated (:mod:`demo_history`) and imported (``recorder/import_statistics``); the bank's history
+    is made from its members' simulated days (power summed, SoC weighted by capacity, its own meters integrating
+    the bank's power), so the bank and its packs tell the same week. Returns the rows imported, each kWh meter's
+    last sum (where its live statistics must continue from) and the hour the history ends at.
     """
     states = {s["entity_id"]: s for s in await ha.call("GET", "/api/states")}
     end = demo_history.last_full_hour()
     rows, totals = 0, {}
+    members: list[tuple[demo_history.Pack, list[demo_history.Hour]]] = []
     for i, pack in enumerate(packs):
         ents = pack["entities"]
         voltage = _number(states, ents.get("voltage")) or 51.2
@@ -401,12 +460,52 @@ async def import_history(ha: HA, packs: list[dict[str, Any]]) -> tuple[int, dict
         }
         model = demo_history.Pack(capacity, voltage, soc, temperatures, seed=101 + i)
         pack["capacity_kwh"] = round(capacity * voltage / 1000, 2)
-        statistics = demo_history.pack_statistics(model, ents, end)
-        for metadata, stats in statistics:
-            await ha.cmd("recorder/import_statistics", metadata=metadata, stats=stats)
-            rows += len(stats)
+        hours = await asyncio.to_thread(demo_history.simulate, model, end)
+        if bank is not None and pack["entry_id"] == bank["members_entry_id"]:
+            members.append((model, hours))
+        statistics = demo_history.pack_statistics(model, ents, end, hours=hours)
+        rows += await _import(ha, statistics)
+        totals.update(demo_history.totals(statistics))
+    if bank is not None and members:
+        rack = [p for p in packs if p["entry_id"] == bank["members_entry_id"]]
+        bank["capacity_kwh"] = round(sum(p["capacity_kwh"] for p in rack), 2)
+        statistics = demo_history.bank_statistics(members, bank["entities"])
+        rows += await _import(ha, statistics)
         totals.update(demo_history.totals(statistics))
     return rows, totals, end
+
+
+async def _import(ha: HA, statistics: demo_history.Statistics) -> int:
+    rows = 0
+    for metadata, stats in statistics:
+        await ha.cmd("recorder/import_statistics", metadata=metadata, stats=stats)
+        rows += len(stats)
+    return rows
+
+
+async def start_mqtt(ha: HA, args: argparse.Namespace, run_dir: Path, procs: Procs) -> dict[str, Any]:
+    """``--mqtt``: Mosquitto, a second simulated fleet, ``bmsgw serve`` for it and Home Assistant's MQTT entry.
+
+    See :mod:`demo_mqtt`. Returns what ``demo.json`` says about it (broker port, config, the devices that arrived).
+    """
+    broker, port = await demo_mqtt.start_broker(run_dir)
+    procs.sims.append(("mosquitto", broker))
+    where: dict[str, str] = {}
+    for conn in demo_mqtt.connections():
+        proc, where[conn.name] = await start_simulator(conn.vendor, list(conn.simulate), args.profile, conn.seed)
+        procs.sims.append((f"gateway {conn.name}", proc))
+    config = run_dir / "gateway.yaml"
+    config.write_text(demo_mqtt.gateway_yaml(port, where, run_dir / "gateway-state.json"), encoding="utf-8")
+    gateway = await demo_mqtt.start_gateway(BMSGW, config, run_dir)
+    procs.sims.append(("bmsgw serve", gateway))  # stop_all stops it first
+    say(f"MQTT: Mosquitto on 127.0.0.1:{port}, bmsgw serve --config {config} for " + ", ".join(where))
+    entry = await demo_mqtt.mqtt_flow(ha, port)
+    packs = sum(demo_mqtt.BUS_PACKS if c.address == "all" else 1 for c in demo_mqtt.connections())
+    devices = await demo_mqtt.mqtt_devices(ha, entry["entry_id"], packs + 1)  # + the gateway's own device
+    say(f"MQTT: the gateway and {packs} packs arrived: " + ", ".join(str(d["name"]) for d in devices))
+    return {"broker_port": port, "config": str(config), "fleet": where, "entry_id": entry["entry_id"]} | {
+        "devices": devices
+    }
 
 
 def _report_failure(task: asyncio.Task[None]) -> None:
@@ -478,6 +577,11 @@ async def stop_all(procs: Procs) -> None:
             hass.kill()
             await hass.wait()
         say(f"Home Assistant exited ({hass.returncode})")
+    for name, proc in procs.sims:  # the gateway first: it says "offline" while the broker still runs
+        if name == "bmsgw serve" and proc.returncode is None:
+            proc.send_signal(signal.SIGINT)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(proc.wait(), 15)
     for _, proc in procs.sims:
         if proc.returncode is None:
             proc.send_signal(signal.SIGINT)
@@ -537,11 +641,19 @@ async def run(args: argparse.Namespace, run_dir: Path, stop: asyncio.Event, proc
         await ha.ws_connect()
         entry_ids = {e["entry_id"] for e in entries.values()}
         packs = await collect_packs(ha, entry_ids, expected=7)
-        rows, totals, history_end = await import_history(ha, packs)
-        say(f"imported {rows} hourly statistics rows: the last 7 days of {len(packs)} packs")
+        bus_entry = entries[BUS_NAME]["entry_id"]
+        # Named as an owner would name it: the packs' "<vendor> pack N" -> "<vendor> rack".
+        rack_name = re.sub(r" pack \d+$", "", next(p["name"] for p in packs if p["entry_id"] == bus_entry)) + " rack"
+        bank_entry = await create_bank(ha, rack_name, bus_entry)
+        say(f"config flow created the battery bank {bank_entry['title']!r} of {len(bank_entry['members'])} packs")
+        bank = {**await collect_bank(ha, bank_entry["entry_id"]), "members_entry_id": bus_entry}
+        entry_ids.add(bank_entry["entry_id"])
+        rows, totals, history_end = await import_history(ha, packs, bank)
+        say(f"imported {rows} hourly statistics rows: the last 7 days of {len(packs)} packs and the bank")
         continuing = asyncio.create_task(continue_meters(ha, totals, history_end))
         continuing.add_done_callback(_report_failure)
-        await ha.cmd("energy/save_prefs", **demo_dashboard.energy_prefs(demo_dashboard.batteries(packs)))
+        batteries = demo_dashboard.batteries([bank, *(p for p in packs if p["entry_id"] != bus_entry)])
+        await ha.cmd("energy/save_prefs", **demo_dashboard.energy_prefs(batteries))
         await ha.cmd(
             "lovelace/dashboards/create",
             url_path="battery-fleet",
@@ -551,7 +663,8 @@ async def run(args: argparse.Namespace, run_dir: Path, stop: asyncio.Event, proc
             require_admin=False,
             mode="storage",
         )
-        await ha.cmd("lovelace/config/save", url_path="battery-fleet", config=demo_dashboard.dashboard(packs))
+        await ha.cmd("lovelace/config/save", url_path="battery-fleet", config=demo_dashboard.dashboard(packs, [bank]))
+        gateway = await start_mqtt(ha, args, run_dir, procs) if args.mqtt else None
         devices = await device_summary(ha, entry_ids)
         repairs = (await ha.cmd("repairs/list_issues"))["issues"]
         say(f"{len(devices)} devices for {len(packs)} packs; {len(repairs)} repair issue(s)")
@@ -563,7 +676,10 @@ async def run(args: argparse.Namespace, run_dir: Path, stop: asyncio.Event, proc
             "profile": args.profile,
             "entries": {n: {"entry_id": e["entry_id"], "title": e["title"]} for n, e in entries.items()},
             "packs": packs,
+            "bank": bank,
+            "energy_batteries": [b.name for b in batteries],
             "devices": devices,
+            "gateway": gateway,
             "repairs": repairs,
             "statistics_rows": rows,
             "history_end": history_end.isoformat(),
@@ -597,6 +713,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=8123)
     parser.add_argument("--profile", default="live", choices=["live", "static"])
+    parser.add_argument(
+        "--mqtt",
+        action="store_true",
+        help="also a second fleet through bmsgw serve, Mosquitto and Home Assistant's MQTT integration",
+    )
     parser.add_argument("--run-dir", type=Path, help="keep config, logs and demo.json here (default: a temp folder)")
     args = parser.parse_args()
     if args.run_dir:

@@ -55,7 +55,7 @@ def energy_prefs(batteries: Sequence[Battery | tuple[str, str, str | None]]) -> 
 
 
 def batteries(packs: Sequence[dict[str, Any]]) -> list[Battery]:
-    """The Energy dashboard's batteries: every pack with its meters (``packs`` as ``collect_packs`` finds them)."""
+    """The Energy dashboard's batteries: each with its meters (packs as ``collect_packs`` finds them, or a bank)."""
     return [
         Battery(
             p["entities"]["energy_charged"],
@@ -172,12 +172,12 @@ def cells_card(pack: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def dashboard(packs: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """The "Battery fleet" dashboard: the fleet view and the cells view."""
+def dashboard(packs: Sequence[dict[str, Any]], banks: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+    """The "Battery fleet" dashboard: the fleet view (banks first, then the packs) and the cells view (packs)."""
     return {
         "title": "Battery fleet",
         "views": [
-            fleet_view(packs),
+            fleet_view([*banks, *packs]),
             {"title": "Cells", "path": "cells", "cards": [cells_card(p) for p in packs]},
         ],
     }

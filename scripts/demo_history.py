@@ -9,7 +9,9 @@ temperatures (read from its entities when the demo starts) in 5-minute steps, en
 
 :func:`pack_statistics` gives, per entity, the metadata and the hourly rows Home Assistant's
 ``recorder/import_statistics`` takes (``start`` at the top of each hour): mean/min/max for power, SoC and
-temperatures, state/sum for the kWh meters.
+temperatures, state/sum for the kWh meters. :func:`bank_hours` makes a battery bank's history from its members' (the
+library's parallel-bank rules: power summed step by step, SoC weighted by capacity, the bank's meters integrating the
+bank's power - one pack charging another is no energy in or out of the bank), and :func:`bank_statistics` its rows.
 """
 
 from __future__ import annotations
@@ -159,12 +161,12 @@ def _sum_rows(hours: list[Hour], readings: list[float]) -> list[dict[str, Any]]:
     ]
 
 
-def pack_statistics(
-    pack: Pack, entities: dict[str, str], end: datetime, days: int = 7
-) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
-    """``(metadata, rows)`` per entity of the pack (``entities``: description key -> entity id) to import."""
-    hours = simulate(pack, end, days)
-    out: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+Statistics = list[tuple[dict[str, Any], list[dict[str, Any]]]]
+
+
+def _energy_statistics(hours: list[Hour], entities: dict[str, str]) -> Statistics:
+    """Power, SoC and the two kWh meters (those of them in ``entities``)."""
+    out: Statistics = []
     if "battery_power" in entities:
         meta = _meta(entities["battery_power"], "W", "power", total=False)
         out.append((meta, _mean_rows(hours, [h.power for h in hours], 1)))
@@ -176,6 +178,18 @@ def pack_statistics(
     if "energy_discharged" in entities:
         meta = _meta(entities["energy_discharged"], "kWh", "energy", total=True)
         out.append((meta, _sum_rows(hours, [h.discharged_kwh for h in hours])))
+    return out
+
+
+def pack_statistics(
+    pack: Pack, entities: dict[str, str], end: datetime, days: int = 7, hours: list[Hour] | None = None
+) -> Statistics:
+    """``(metadata, rows)`` per entity of the pack (``entities``: description key -> entity id) to import.
+
+    ``hours``: the pack's history if already simulated (:func:`simulate`), else it is simulated here.
+    """
+    hours = hours if hours is not None else simulate(pack, end, days)
+    out = _energy_statistics(hours, entities)
     for entity_id, now in pack.temperatures.items():
         # Warmer while current flows, and with the day: a few degrees around what the sensor shows now.
         temps = [
@@ -189,12 +203,43 @@ def pack_statistics(
     return out
 
 
+def bank_hours(members: list[tuple[Pack, list[Hour]]]) -> list[Hour]:
+    """A parallel bank's history from its members' (each ``(pack, its simulated hours)``, the same hours).
+
+    Power: the members' summed, step by step. SoC: weighted by the members' capacities. Energy charged/discharged:
+    the bank's own meters integrate the bank's power (as the integration's bank meters do), so a step where one
+    member charges while another discharges counts only what went in or out of the bank.
+    """
+    total_ah = sum(pack.capacity_ah for pack, _ in members) or 1.0
+    charged = discharged = 0.0
+    out: list[Hour] = []
+    for i, first in enumerate(members[0][1]):
+        hour = Hour(first.start)
+        for step in range(len(first.power)):
+            power = sum(hours[i].power[step] for _, hours in members)  # W, + = discharging
+            hour.power.append(round(power, 1))
+            hour.soc.append(sum(p.capacity_ah * hours[i].soc[step] for p, hours in members) / total_ah)
+            kwh = power * STEP.total_seconds() / 3600 / 1000
+            if kwh > 0:
+                discharged += kwh
+            else:
+                charged -= kwh
+        hour.charged_kwh, hour.discharged_kwh = charged, discharged
+        out.append(hour)
+    return out
+
+
+def bank_statistics(members: list[tuple[Pack, list[Hour]]], entities: dict[str, str]) -> Statistics:
+    """``(metadata, rows)`` of a bank's power, SoC and meters (``entities``: bank sensor key -> entity id)."""
+    return _energy_statistics(bank_hours(members), entities)
+
+
 def last_full_hour(now: datetime | None = None) -> datetime:
     """The top of the current hour: the history ends there (the recorder compiles the current hour itself)."""
     now = now or datetime.now(UTC)
     return now.replace(minute=0, second=0, microsecond=0)
 
 
-def totals(statistics: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> dict[str, float]:
+def totals(statistics: Statistics) -> dict[str, float]:
     """The last ``sum`` of each kWh meter in ``statistics``: where its live statistics must continue from."""
     return {meta["statistic_id"]: rows[-1]["sum"] for meta, rows in statistics if meta["has_sum"] and rows}

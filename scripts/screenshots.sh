@@ -5,7 +5,8 @@
 #   scripts/screenshots.sh RUN_DIR    take them from a demo already running with --run-dir RUN_DIR
 #
 # Needs what the browser test needs (scripts/e2e-setup.sh: Chromium and playwright-core). Pages: the Energy
-# dashboard, the demo's "Battery fleet" dashboard (fleet and cells views), the integration page and a pack's device.
+# dashboard (the rack's bank as one battery), the demo's "Battery fleet" dashboard (fleet and cells views), the
+# integration page and a pack's device.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=docs/screenshots
@@ -44,7 +45,7 @@ print(json.dumps({
     "url": demo["url"], "username": demo["username"], "password": demo["password"], "outDir": sys.argv[2],
     "viewport": {"width": 1280, "height": 900},
     "pages": [
-        {"name": "energy", "path": "/energy", "waitFor": "Battery", "settleMs": 5000,
+        {"name": "energy", "path": "/energy", "waitFor": ["Battery", demo["bank"]["name"]], "settleMs": 5000,
          "clicks": [{"selector": "ha-date-range-picker"}, {"text": "Last 7 days"}]},
         {"name": "fleet", "path": "/battery-fleet/fleet", "waitFor": "State of charge, last 24 hours",
          "settleMs": 5000, "viewport": {"width": 1280, "height": 1560}},

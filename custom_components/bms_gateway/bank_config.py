@@ -125,7 +125,7 @@ def member_name(hass: HomeAssistant, member: MemberRef) -> str:
     entry = hass.config_entries.async_get_entry(member.entry_id)
     if entry is None:
         return member.key
-    device = dr.async_get(hass).async_get_device(identifiers={device_identifier(entry, member.pack)})
+    device = dr.async_get(hass).async_get_device_by_identifier(device_identifier(entry, member.pack), entry.entry_id)
     if device is not None and (device.name_by_user or device.name):
         return str(device.name_by_user or device.name)
     return entry.title if member.pack is None else f"{entry.title} {member.pack}"

@@ -5,7 +5,8 @@ simulators' values hold still between the browser's look and the truth's), logs 
 by playwright-core (``browse.mjs``), opens the device pages of the JBD pack and of a PACE pack on the bus and
 compares voltage, state of charge and every cell voltage shown with what the simulators answer
 (``bmsgw read --json``), within the display precision. Issue 17: the Energy dashboard shows the imported week
-(non-zero battery energy, a power chart with data), the demo raised no repair issue, no device is empty and no
+(non-zero battery energy, a power chart with data) with the bank of the rack as one battery (issue 20),
+the demo raised no repair issue, no device is empty and no
 device name is an address. Screenshots go to ``test-output/e2e/``.
 
 Runs only with ``BMS_E2E=1`` (``.ci/run`` sets it after ``scripts/e2e-setup.sh``): it takes about a minute and
@@ -182,8 +183,18 @@ def _browse(demo: dict[str, Any], pages: list[dict[str, Any]]) -> dict[str, Any]
 
 
 def test_energy_dashboard_shows_the_imported_week(demo: dict[str, Any]) -> None:
-    """Non-zero battery energy in each of the last 7 days' statistics the Energy dashboard reads; a power chart."""
-    assert demo["statistics_rows"] >= 7 * 24 * 4 * len(demo["packs"])  # 4+ statistics per pack, hourly, a week
+    """The bank of the rack is one battery of the Energy dashboard, with the imported week; a power chart.
+
+    Non-zero battery energy in each of the last 7 days' statistics the Energy dashboard reads, for every battery
+    source (the bank and the single packs), the bank shown by its name; power means for the last day of every pack
+    and of the bank.
+    """
+    bank = demo["bank"]
+    rack = [p for p in demo["packs"] if p["entry_id"] == bank["members_entry_id"]]
+    singles = [p for p in demo["packs"] if p not in rack]
+    assert len(rack) == 4
+    # 4+ statistics per pack and 4 of the bank, hourly, a week
+    assert demo["statistics_rows"] >= 7 * 24 * 4 * (len(demo["packs"]) + 1)
     end = demo["history_end"]
     start = (datetime.fromisoformat(end) - timedelta(days=7)).isoformat()
     shown = _browse(
@@ -192,7 +203,7 @@ def test_energy_dashboard_shows_the_imported_week(demo: dict[str, Any]) -> None:
             {
                 "name": "energy",
                 "path": "/energy",
-                "waitFor": "Battery",
+                "waitFor": ["Battery", bank["name"]],
                 "settleMs": 5000,
                 # The period picker's "Last 7 days": the imported week, as a visitor would pick it.
                 "clicks": [{"selector": "ha-date-range-picker"}, {"text": "Last 7 days"}],
@@ -202,8 +213,11 @@ def test_energy_dashboard_shows_the_imported_week(demo: dict[str, Any]) -> None:
                         "type": "recorder/statistics_during_period",
                         "start_time": start,
                         "end_time": end,
-                        "statistic_ids": [p["entities"]["energy_charged"] for p in demo["packs"]]
-                        + [p["entities"]["energy_discharged"] for p in demo["packs"]],
+                        "statistic_ids": [
+                            p["entities"][k]
+                            for p in [bank, *demo["packs"]]
+                            for k in ("energy_charged", "energy_discharged")
+                        ],
                         "period": "day",
                         "types": ["change"],
                     },
@@ -211,7 +225,7 @@ def test_energy_dashboard_shows_the_imported_week(demo: dict[str, Any]) -> None:
                         "type": "recorder/statistics_during_period",
                         "start_time": (datetime.fromisoformat(end) - timedelta(days=1)).isoformat(),
                         "end_time": end,
-                        "statistic_ids": [p["entities"]["battery_power"] for p in demo["packs"]],
+                        "statistic_ids": [p["entities"]["battery_power"] for p in [bank, *demo["packs"]]],
                         "period": "hour",
                         "types": ["mean"],
                     },
@@ -221,18 +235,28 @@ def test_energy_dashboard_shows_the_imported_week(demo: dict[str, Any]) -> None:
     )
     prefs, week, power = shown["energy:ws"]
     batteries = [s for s in prefs["energy_sources"] if s["type"] == "battery"]
-    assert len(batteries) == len(demo["packs"])
-    assert all(b.get("name") for b in batteries)  # the "Now" tab's chips are named
+    # One battery for the rack (its bank) instead of one per pack; the single packs are batteries of their own.
+    assert [b["name"] for b in batteries] == [bank["name"], *(p["name"] for p in singles)]
+    assert batteries[0]["stat_energy_to"] == bank["entities"]["energy_charged"]
+    assert batteries[0]["stat_energy_from"] == bank["entities"]["energy_discharged"]
+    assert batteries[0]["stat_rate"] == bank["entities"]["battery_power"]
     for battery in batteries:
         for key in ("stat_energy_to", "stat_energy_from"):
             days = week[battery[key]]
             assert len(days) >= 7, (battery[key], days)
             assert sum(d["change"] for d in days) > 0, (battery[key], days)
-    for pack in demo["packs"]:
-        hours = power[pack["entities"]["battery_power"]]
-        assert len(hours) >= 23 and any(abs(h["mean"]) > 1 for h in hours), pack["name"]
+    # The bank's week is its packs' week: energy in and out of the bank at most what went in and out of its packs
+    # (a pack charging another inside the bank is no energy of the bank), and close to it.
+    for key in ("energy_charged", "energy_discharged"):
+        bank_kwh = sum(d["change"] for d in week[bank["entities"][key]])
+        packs_kwh = sum(d["change"] for p in rack for d in week[p["entities"][key]])
+        assert 0.9 * packs_kwh <= bank_kwh <= packs_kwh + 0.01, (key, bank_kwh, packs_kwh)
+    for item in [bank, *demo["packs"]]:
+        hours = power[item["entities"]["battery_power"]]
+        assert len(hours) >= 23 and any(abs(h["mean"]) > 1 for h in hours), item["name"]
     text = " ".join(shown["energy"])
     assert "up to 2 hours" not in text and "There is no data" not in text
+    assert bank["name"] in text
     # The week's energy into and out of the batteries, as the Energy distribution card shows it ("238 kWh").
     shown_kwh = [float(t.split()[0].replace(",", "")) for t in shown["energy"] if re.fullmatch(r"[\d,.]+ kWh", t)]
     assert sum(kwh > 1 for kwh in shown_kwh) >= 2, shown_kwh
@@ -247,7 +271,9 @@ def test_no_repair_issue_after_the_demo_started(demo: dict[str, Any]) -> None:
 
 def test_every_device_has_entities_and_a_name_without_an_address(demo: dict[str, Any]) -> None:
     devices = demo["devices"]
-    assert len(devices) == len(demo["packs"]) + 1  # one device per pack, plus the bus device of the 4-pack bus
+    # one device per pack, plus the bus device of the 4-pack bus and the device of the bank of those 4 packs
+    assert len(devices) == len(demo["packs"]) + 2
+    assert demo["bank"]["name"] in [d["name"] for d in devices]
     assert sum(d["children"] for d in devices) == 4  # the bus device is the "connected via" of its 4 packs
     for device in devices:
         assert device["entities"] > 0, device  # a bus device has its own: how many of its packs answer

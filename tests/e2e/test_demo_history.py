@@ -77,3 +77,29 @@ def test_energy_prefs_take_charged_discharged_power_triples() -> None:
         "name": "Rack pack 1",
         "capacity": 5.12,
     }
+
+
+def test_a_bank_week_is_its_packs_week() -> None:
+    """Power summed step by step, SoC within its packs', the bank's meters at most its packs' (and a bank of one
+    pack is that pack)."""
+    packs = [
+        demo_history.Pack(capacity_ah=100.0, voltage=51.2, soc_now=soc, temperatures={}, seed=seed)
+        for soc, seed in ((63.0, 7), (40.0, 8), (80.0, 9))
+    ]
+    members = [(p, demo_history.simulate(p, END)) for p in packs]
+    bank = demo_history.bank_hours(members)
+    assert len(bank) == 7 * 24
+    for i, hour in enumerate(bank):
+        for step, power in enumerate(hour.power):
+            assert power == pytest.approx(sum(h[i].power[step] for _, h in members), abs=0.2)
+            socs = [h[i].soc[step] for _, h in members]
+            assert min(socs) - 1e-9 <= hour.soc[step] <= max(socs) + 1e-9
+    for attr in ("charged_kwh", "discharged_kwh"):
+        packs_kwh = sum(getattr(h[-1], attr) for _, h in members)
+        assert 0.9 * packs_kwh <= getattr(bank[-1], attr) <= packs_kwh + 1e-6
+    one = demo_history.bank_hours(members[:1])
+    assert [h.charged_kwh for h in one] == pytest.approx([h.charged_kwh for h in members[0][1]], abs=1e-3)
+    ids = {"battery_power": "sensor.bp", "soc": "sensor.bs", "energy_charged": "sensor.bc", "energy_discharged": "b"}
+    statistics = demo_history.bank_statistics(members, ids)
+    assert {meta["statistic_id"] for meta, _ in statistics} == set(ids.values())
+    assert all(len(rows) == 7 * 24 for _, rows in statistics)
