@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
 echo "== ruff" >&2
-ruff check vendor_plugins custom_components tests benchmarks fuzz scripts/gen_manifest.py scripts/demo.py scripts/build_release.py scripts/check_release.py scripts/render_brand.py
-ruff format --check vendor_plugins custom_components tests benchmarks fuzz scripts/gen_manifest.py scripts/demo.py scripts/build_release.py scripts/check_release.py scripts/render_brand.py
+ruff check vendor_plugins custom_components tests benchmarks fuzz scripts/*.py
+ruff format --check vendor_plugins custom_components tests benchmarks fuzz scripts/*.py
 echo "== mypy --strict vendor_plugins custom_components tests/support" >&2
 mypy
 echo "== manifest drift" >&2

@@ -176,7 +176,7 @@ async def async_remove_pack(hass: HomeAssistant, entry: ConfigEntry, pack: int) 
     """
     hass.config_entries.async_update_entry(entry, data=without_pack(entry.data, pack))
     devices = dr.async_get(hass)
-    device = devices.async_get_device(identifiers={(DOMAIN, f"{entry.unique_id}_{pack}")})
+    device = devices.async_get_device_by_identifier((DOMAIN, f"{entry.unique_id}_{pack}"), entry.entry_id)
     if device is not None:
         devices.async_update_device(device.id, remove_config_entry_id=entry.entry_id)
     ir.async_delete_issue(hass, DOMAIN, issue_id(PACK_MISSING, entry.entry_id, pack))
