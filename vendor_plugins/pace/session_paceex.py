@@ -55,8 +55,11 @@ class PaceexSession(Session):
         self.byte_link = as_byte_link(link)
 
     async def request(self, frame_type: t.FrameType, pack: int | None = None) -> bytes:
-        """Send one request and return the data of the reply of the same type (a late reply of that type for another
-        pack is flushed out by the link: the requests of one type share an ``answer_key``)."""
+        """Send one request and return the data of the reply of the same type.
+
+        A late reply of that type for another pack is flushed out by the link: the requests of one type share an
+        ``answer_key``.
+        """
         request = codec.build_request(frame_type, pack)
 
         def answers(frame: Frame) -> bool:
