@@ -11,7 +11,7 @@ never raise: anything that is not a valid frame is counted and dropped.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
 from .errors import ProtocolError
@@ -164,7 +164,9 @@ class Expect:
     ``assembler`` builds the framing family's assembler; ``match`` drops frames that do not answer this request
     (a late reply to an earlier one, another pack on the bus); the exchange is complete once ``count`` matching
     frames arrived, or — when ``until`` is given — once ``until(frames)`` is true. ``timeout`` overrides the
-    link's default (seconds).
+    link's default (seconds). ``answer_key``: for protocols whose replies do not say which of several requests they
+    answer (the same record type for every pack), a key shared by those requests, so a link's late-reply protection
+    treats them as one (``None``: the request bytes).
     """
 
     assembler: Callable[[], FrameAssembler]
@@ -172,6 +174,11 @@ class Expect:
     until: Callable[[Sequence[Frame]], bool] | None = None
     match: Callable[[Frame], bool] | None = None
     timeout: float | None = None
+    answer_key: Hashable | None = None
+
+    def settle_key(self, request: bytes) -> Hashable:
+        """What a late answer to ``request`` cannot be told apart from: ``answer_key``, else the request itself."""
+        return request if self.answer_key is None else self.answer_key
 
     def accepts(self, frame: Frame) -> bool:
         """Whether ``frame`` belongs to this exchange."""

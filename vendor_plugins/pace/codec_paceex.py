@@ -83,9 +83,9 @@ def _kelvin(celsius: float) -> int:
     return round(celsius * 10) + t.TEMP_OFFSET
 
 
-def _record(data: bytes, size: int, what: str, pack_no: int | None) -> None:
-    if len(data) < size:
-        raise FrameError(f"PACEEX {what} record has {len(data)} bytes, the layout needs {size}")
+def _record(data: bytes, size: int, what: str, pack_no: int | None, *, exact: bool = False) -> None:
+    if len(data) < size or (exact and len(data) != size):
+        raise FrameError(f"PACEEX {what} record has {len(data)} bytes, the layout has {size}")
     if not any(data):
         where = "" if pack_no is None else f" for pack {pack_no}"
         raise AddressError(f"PACEEX {what} record{where} is all zeros: no such pack answers here")
@@ -121,8 +121,8 @@ class StatusRecord:
 
 
 def decode_pack(data: bytes, pack_no: int | None = None) -> PackRecord:
-    """The 0x0A01 data."""
-    _record(data, t.PACK_RECORD_SIZE, "pack", pack_no)
+    """The 0x0A01 data (exactly the layout's size, as in the real capture: another length is not this record)."""
+    _record(data, t.PACK_RECORD_SIZE, "pack", pack_no, exact=True)
     return PackRecord(unpack(t.PACK_RECORD, data))
 
 
@@ -147,12 +147,8 @@ def decode_cells(data: bytes, pack_no: int | None = None) -> CellsRecord:
 
 
 def decode_status(data: bytes, pack_no: int | None = None) -> StatusRecord:
-    """The 0x0A03 data (all zeros, lead byte included: no such pack; a healthy pack has a lead byte and zeros)."""
-    if len(data) < t.STATUS_RECORD_SIZE:
-        raise FrameError(f"PACEEX status record has {len(data)} bytes, the layout needs {t.STATUS_RECORD_SIZE}")
-    if not any(data):
-        where = "" if pack_no is None else f" for pack {pack_no}"
-        raise AddressError(f"PACEEX status record{where} is all zeros: no such pack answers here")
+    """The 0x0A03 data, exactly the layout's size (all zeros, lead byte included: no such pack)."""
+    _record(data, t.STATUS_RECORD_SIZE, "status", pack_no, exact=True)
     return StatusRecord(unpack(t.STATUS_RECORD, data))
 
 

@@ -6,7 +6,12 @@ A read of pack ``n`` asks three records with data ``[n, 0x01]``: 0x0A01 (values)
 1). The bank-wide 0x0A00 record is read only for :meth:`PaceexSession.read_system`: packs that are not the master
 answer it with zeros (aiobmsble PR #259), which is why each pack is read through its own 0x0A01.
 
-Replies are matched by their type (they do not repeat the pack number). A record of all zeros is "no such pack"
+Replies are matched by their type, but they do not repeat the pack number: a 0x0A01 reply for pack 2 that arrives
+after its exchange timed out is byte for byte an answer to the 0x0A01 request for pack 3 that follows. So every
+request names its record type as its ``answer_key``: for the link's late-reply protection the requests of one type are
+one request, whatever the pack — after one went unanswered, the next of that type (any pack) waits out the late-reply
+horizon and is sent once as a flush whose answer is thrown away (:mod:`vendor_plugins.transports.base`). A held-back
+reply for another pack thus ends in the flush, never in a snapshot. A record of all zeros is "no such pack"
 (:class:`~vendor_plugins.errors.AddressError`): a scan skips it instead of showing a pack of zeros. No public source
 documents a PACEEX write, so switching a MOSFET is refused without a byte sent.
 """
@@ -50,13 +55,18 @@ class PaceexSession(Session):
         self.byte_link = as_byte_link(link)
 
     async def request(self, frame_type: t.FrameType, pack: int | None = None) -> bytes:
-        """Send one request and return the data of the reply of the same type."""
+        """Send one request and return the data of the reply of the same type.
+
+        A late reply of that type for another pack is flushed out by the link: the requests of one type share an
+        ``answer_key``.
+        """
         request = codec.build_request(frame_type, pack)
 
         def answers(frame: Frame) -> bool:
             return frame.command == frame_type and frame.raw != request
 
-        frames = await self.byte_link.exchange(request, Expect(assembler=codec.PaceexAssembler, match=answers))
+        expect = Expect(assembler=codec.PaceexAssembler, match=answers, answer_key=(t.FAMILY, frame_type))
+        frames = await self.byte_link.exchange(request, expect)
         return frames[0].payload
 
     async def read(self, address: int | None = None) -> BmsSnapshot:

@@ -29,9 +29,11 @@ was sent. Sending such a request again (policy ``flush``, the default):
 
 A late reply then needs a third fault in a row to be taken for an answer (or a reply later than the horizon that
 also beats a fresh answer); the price is one extra round trip, paid only after a failed exchange.
-Other requests are not delayed (a late reply to another command or pack is rejected by ``expect.match``); what
-remains out of reach here are protocols whose replies do not say which command they answer (some ASCII protocols
-carry no command code in their replies: only the address and the decoder's length checks guard there).
+Other requests are not delayed (a late reply to another command or pack is rejected by ``expect.match``), except
+those that share the unanswered one's ``expect.answer_key``: requests whose replies cannot be told apart (the same
+record type asked for different packs, when the reply does not name the pack) are one request here. What remains out
+of reach are protocols whose replies do not say which command they answer (some ASCII protocols carry no command code
+in their replies: only the address and the decoder's length checks guard there).
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ import asyncio
 import collections
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Literal
 
 from ..closing import AsyncClosing
@@ -160,7 +162,7 @@ class BufferedByteLink(ByteLink):
         self.late_reply_waited = 0.0
         #: Recent requests whose exchange ended without an answer (a reply may be late), each with the time until
         #: which a slow reply may still arrive (0: the caller cancelled; no wait, the flush only).
-        self._unsettled: collections.OrderedDict[bytes, float] = collections.OrderedDict()
+        self._unsettled: collections.OrderedDict[Hashable, float] = collections.OrderedDict()
         self._sent_at: float | None = None
         #: Smoothed time from request to complete answer (seconds; ``None`` until one was measured).
         self._latency: float | None = None
@@ -224,7 +226,7 @@ class BufferedByteLink(ByteLink):
     async def exchange(self, request: bytes, expect: Expect) -> list[Frame]:
         """Send ``request``; collect the frames ``expect`` accepts until it is complete."""
         async with self._lock:
-            quiet_at = self._unsettled.get(request)
+            quiet_at = self._unsettled.get(expect.settle_key(request))
             if quiet_at is None or self.late_reply_guard <= 0 or self.late_reply_policy == "off":
                 return await self._settling(request, expect)
             await self._outwait(quiet_at)
@@ -237,12 +239,12 @@ class BufferedByteLink(ByteLink):
         try:
             frames, _, _ = await self._exchange(request, expect)
         except BaseException as err:
-            self._unanswered(request, err)
+            self._unanswered(expect.settle_key(request), err)
             raise
-        self._unsettled.pop(request, None)
+        self._unsettled.pop(expect.settle_key(request), None)
         return frames
 
-    def _unanswered(self, request: bytes, err: BaseException) -> None:
+    def _unanswered(self, request: Hashable, err: BaseException) -> None:
         """Remember that ``request`` went out and got no answer, and until when a slow reply may arrive.
 
         A caller that cancelled the exchange (a poller's short budget for a pack it believes absent) will come back
@@ -280,7 +282,7 @@ class BufferedByteLink(ByteLink):
         try:
             _, assembler, _ = await self._exchange(request, expect)
         except BaseException as err:
-            self._unanswered(request, err)
+            self._unanswered(expect.settle_key(request), err)
             raise
         await self._linger(assembler, self._guard_seconds())
 

@@ -161,6 +161,17 @@ def test_all_zero_records_are_no_pack() -> None:
             decode(bytes(size), 2)
 
 
+def test_records_of_another_length_are_not_these_records() -> None:
+    # The captured 0A01 and 0A03 records are exactly their layouts (43 and 13 bytes): a longer one is something else.
+    assert (len(data("pack")), len(data("status"))) == (t.PACK_RECORD_SIZE, t.STATUS_RECORD_SIZE)
+    with pytest.raises(FrameError):
+        codec.decode_pack(data("pack") + b"\x00")
+    with pytest.raises(FrameError):
+        codec.decode_status(data("status") + b"\x00")
+    with pytest.raises(FrameError):
+        codec.decode_status(data("status")[:-1])
+
+
 def test_short_and_inconsistent_records_raise() -> None:
     with pytest.raises(FrameError):
         codec.decode_pack(data("pack")[:-1])
