@@ -127,10 +127,11 @@ def test_capture_records_every_exchange_and_replays(capsys: pytest.CaptureFixtur
         )  # fmt: skip
     assert (code, err) == (0, "")
     assert out.count("\n") == 1
-    assert out.startswith("captured 5 request(s) in 2 read(s), 2 answered, from tcp://")
+    # JBD probe, then D2: device info (+ the settings block, which carries the chemistry) and two status reads
+    assert out.startswith("captured 6 request(s) in 2 read(s), 2 answered, from tcp://")
     assert f"(family daly-d2) to {out_file}" in out
     entries = load_capture(out_file)
-    assert [e["request_hex"][:4] for e in entries] == ["dda5", "d203", "d203", "d203", "d203"]
+    assert [e["request_hex"][:4] for e in entries] == ["dda5", "d203", "d203", "d203", "d203", "d203"]
     assert entries[0]["response_hex"] is None  # the JBD probe: a DALY unit stays silent, and the file says so
     assert all(e["capture_type"] == CAPTURE_TYPE and e["family"] == "daly-d2" for e in entries)
     assert [t["dir"] for t in entries[1]["traffic"]] == ["tx", "rx"]
