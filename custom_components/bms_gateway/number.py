@@ -16,19 +16,16 @@ from typing import Final
 
 from homeassistant.components.number import NumberDeviceClass, NumberEntity, NumberEntityDescription, NumberMode
 from homeassistant.const import EntityCategory
-from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from vendor_plugins.battery_settings import BmsSettings, SettingSpec, format_value
-from vendor_plugins.errors import BmsError, SettingsUnsupported
+from vendor_plugins.errors import SettingsUnsupported
 
 from .bank_config import is_bank
-from .const import DOMAIN
 from .coordinator import BmsConfigEntry, BmsCoordinator, PackAddress
-from .entity import PackEntity
-from .settings_cache import cache_for, error_key
+from .settings_entity import SettingEntity
 from .settings_soc import soc_numbers
 
 PARALLEL_UPDATES = 1
@@ -90,66 +87,26 @@ async def async_setup_entry(
     async_add_entities(entities)
 
 
-class BmsSettingNumber(PackEntity, NumberEntity):
-    """One setting of one pack."""
-
-    @property
-    def should_poll(self) -> bool:
-        """Polled (every few minutes) to re-read the settings: they are not part of the coordinator's polls."""
-        return True
+class BmsSettingNumber(SettingEntity, NumberEntity):
+    """One numeric setting of one pack."""
 
     def __init__(self, coordinator: BmsCoordinator, pack: PackAddress, spec: SettingSpec) -> None:
         """Describe the setting; its value comes from the pack's settings once read."""
-        super().__init__(coordinator, pack, _description(spec), ())
-        self.spec = spec
-        self.cache = cache_for(coordinator)
-        known = self.cache.settings.get(pack)
-        self._attr_native_value = self._value_of(known)
+        super().__init__(coordinator, pack, spec, _description(spec))
 
     def _value_of(self, settings: BmsSettings | None) -> float | None:
         if settings is None or self.spec.name not in settings.values:
             return None
         return float(settings.values[self.spec.name])
 
-    async def async_added_to_hass(self) -> None:
-        """Follow the pack's settings (read by any of its entities) and read them once now."""
-        await super().async_added_to_hass()
-        self.async_on_remove(self.cache.add_listener(self.pack, self._settings_read))
-        self.async_schedule_update_ha_state(force_refresh=True)
+    def _show(self, value: float | None) -> None:
+        self._attr_native_value = value
 
-    @callback
-    def _settings_read(self, settings: BmsSettings) -> None:
-        value = self._value_of(settings)
-        if value != self._attr_native_value:
-            self._attr_native_value = value
-            if self.hass is not None and self.entity_id:
-                self.async_write_ha_state()
-
-    async def async_update(self) -> None:
-        """Read the pack's settings if the shared copy is older than a few minutes (never every poll)."""
-        try:
-            settings = await self.cache.async_refresh(self.pack)
-        except BmsError:
-            return  # the pack's availability follows the polls; the value stays the last one read
-        self._attr_native_value = self._value_of(settings)
+    def _shown(self) -> float | None:
+        return self._attr_native_value
 
     async def async_set_native_value(self, value: float) -> None:
         """Write the setting through the verified path; the entity shows what the pack reads back."""
-        placeholders = {"setting": self.spec.name, "value": format_value(value), "pack": self.device_name}
-        try:
-            await self.cache.async_write(self.pack, {self.spec.name: value})
-        except BmsError as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key=error_key(err),
-                translation_placeholders={**placeholders, "error": self.coordinator.for_log(err)},
-            ) from err
-        finally:
-            self._attr_native_value = self._value_of(self.cache.settings.get(self.pack))
-            self.async_write_ha_state()
-
-    @property
-    def device_name(self) -> str:
-        """The pack's device name, for error messages."""
-        info = self.device_info or {}
-        return str(info.get("name") or self.coordinator.config_entry.title)
+        await self._async_write(
+            lambda: self.cache.async_write(self.pack, {self.spec.name: value}), format_value(value), None
+        )

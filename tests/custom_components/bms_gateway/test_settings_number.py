@@ -21,8 +21,8 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
-from custom_components.bms_gateway import number as number_platform
 from custom_components.bms_gateway.const import CONF_CONTROL
+from custom_components.bms_gateway.settings_cache import error_key
 from vendor_plugins.battery_settings import VOCABULARY
 from vendor_plugins.errors import ControlNotConfirmed, SettingsRefused
 from vendor_plugins.jbd import codec
@@ -60,8 +60,8 @@ def test_every_setting_name_is_translated() -> None:
 
 
 def test_error_keys() -> None:
-    assert number_platform.error_key(SettingsRefused(["x"])) == "settings_refused"
-    assert number_platform.error_key(ControlNotConfirmed("x")) == "settings_not_confirmed"
+    assert error_key(SettingsRefused(["x"])) == "settings_refused"
+    assert error_key(ControlNotConfirmed("x")) == "settings_not_confirmed"
 
 
 async def test_no_entities_without_opt_in(hass: HomeAssistant) -> None:
