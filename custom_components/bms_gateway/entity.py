@@ -209,6 +209,12 @@ class PackEntity(CoordinatorEntity[BmsCoordinator]):
         """Whether the pack answered the last poll (not whether the whole poll succeeded, as by default)."""
         return self._pack_available
 
+    @property
+    def device_name(self) -> str:
+        """The pack's device name, for error messages."""
+        info = self.device_info or {}
+        return str(info.get("name") or self.coordinator.config_entry.title)
+
 
 class BmsEntity(PackEntity):
     """A value of one pack, derived from one snapshot field; writes its state only when the value changed."""

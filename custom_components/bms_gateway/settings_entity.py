@@ -97,9 +97,3 @@ class SettingEntity(PackEntity):
             known = self._value_of(self.cache.settings.get(self.pack))
             self._show(known if known is not None or not succeeded else confirmed)
             self.async_write_ha_state()
-
-    @property
-    def device_name(self) -> str:
-        """The pack's device name, for error messages."""
-        info = self.device_info or {}
-        return str(info.get("name") or self.coordinator.config_entry.title)

@@ -138,9 +138,3 @@ class BmsMosfetSwitch(BmsEntity, SwitchEntity):
             if snapshot is not None:
                 self._value = self._value_fn(snapshot)
             self.async_write_ha_state()
-
-    @property
-    def device_name(self) -> str:
-        """The pack's device name, for error messages."""
-        info = self.device_info or {}
-        return str(info.get("name") or self.coordinator.config_entry.title)
