@@ -21,11 +21,10 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from vendor_plugins.battery_settings import BmsSettings, SettingSpec, format_value
-from vendor_plugins.errors import SettingsUnsupported
 
 from .bank_config import is_bank
 from .coordinator import BmsConfigEntry, BmsCoordinator, PackAddress
-from .settings_entity import SettingEntity
+from .settings_entity import SettingEntity, writable_settings
 from .settings_soc import soc_numbers
 
 PARALLEL_UPDATES = 1
@@ -65,18 +64,9 @@ async def async_setup_entry(
     coordinator = entry.runtime_data
     entities: list[NumberEntity] = []
     if coordinator.control_enabled:
-        for pack in coordinator.packs:
-            if coordinator.first_snapshots.get(pack) is None:
-                continue
-            try:
-                table = coordinator.session.settings_table(pack)
-            except SettingsUnsupported:
-                continue
-            entities.extend(
-                BmsSettingNumber(coordinator, pack, spec)
-                for spec in table.specs
-                if spec.writable and spec.word.kind != "bool"
-            )
+        entities.extend(
+            BmsSettingNumber(coordinator, pack, spec) for pack, spec in writable_settings(coordinator, on_off=False)
+        )
         entities.extend(soc_numbers(coordinator))  # the SoC, where the protocol can set it (settings_soc.py)
     # Control turned off (or no table any more): the entities go away instead of lingering as unavailable.
     wanted = {entity.unique_id for entity in entities}

@@ -10,7 +10,7 @@ entity then shows the value read back from the pack. Nothing here writes on its 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from homeassistant.core import callback
@@ -18,12 +18,28 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity import EntityDescription
 
 from vendor_plugins.battery_settings import BmsSettings, SettingSpec
-from vendor_plugins.errors import BmsError
+from vendor_plugins.errors import BmsError, SettingsUnsupported
 
 from .const import DOMAIN
 from .coordinator import BmsCoordinator, PackAddress
 from .entity import PackEntity
 from .settings_cache import cache_for, error_key
+
+
+def writable_settings(coordinator: BmsCoordinator, *, on_off: bool) -> Iterator[tuple[PackAddress, SettingSpec]]:
+    """Each answering pack's writable settings, on/off ones or numeric ones (none unless control is enabled; no I/O)."""
+    if not coordinator.control_enabled:
+        return
+    for pack in coordinator.packs:
+        if coordinator.first_snapshots.get(pack) is None:
+            continue
+        try:
+            table = coordinator.session.settings_table(pack)
+        except SettingsUnsupported:
+            continue
+        for spec in table.specs:
+            if spec.writable and (spec.word.kind == "bool") == on_off:
+                yield pack, spec
 
 
 class SettingEntity(PackEntity):

@@ -17,10 +17,9 @@ from homeassistant.components.switch import SwitchEntity, SwitchEntityDescriptio
 from homeassistant.const import EntityCategory
 
 from vendor_plugins.battery_settings import BmsSettings, SettingSpec
-from vendor_plugins.errors import SettingsUnsupported
 
 from .coordinator import BmsCoordinator, PackAddress
-from .settings_entity import SettingEntity
+from .settings_entity import SettingEntity, writable_settings
 
 #: The setting :meth:`~vendor_plugins.plugin.Session.set_balancer` writes.
 BALANCER = "balancer_enabled"
@@ -28,22 +27,7 @@ BALANCER = "balancer_enabled"
 
 def settings_switches(coordinator: BmsCoordinator) -> list[BmsSettingSwitch]:
     """The on/off setting switches of every pack (none unless control is enabled; no I/O)."""
-    if not coordinator.control_enabled:
-        return []
-    out: list[BmsSettingSwitch] = []
-    for pack in coordinator.packs:
-        if coordinator.first_snapshots.get(pack) is None:
-            continue
-        try:
-            table = coordinator.session.settings_table(pack)
-        except SettingsUnsupported:
-            continue
-        out.extend(
-            BmsSettingSwitch(coordinator, pack, spec)
-            for spec in table.specs
-            if spec.writable and spec.word.kind == "bool"
-        )
-    return out
+    return [BmsSettingSwitch(coordinator, pack, spec) for pack, spec in writable_settings(coordinator, on_off=True)]
 
 
 class BmsSettingSwitch(SettingEntity, SwitchEntity):
